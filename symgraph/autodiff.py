@@ -1,0 +1,198 @@
+"""Reverse-mode autodiff: `gradients(y, xs)` adds the gradient graph to y's Graph.
+
+The algorithm, in three passes over the Nodes that y depends on:
+
+1. Collect y's ancestors and sort them by creation order. A Node's inputs are
+   always older than the Node, so this is a topological order (no recursion,
+   no networkx needed).
+2. Walk forward and mark which Nodes depend on some x through ops that have a
+   gradient. Only those need a gradient.
+3. Walk backward from y. Each Node sums the gradient contributions of its
+   consumers (a value used twice gets two contributions: "fan-out"), then its
+   op's `backward` turns that sum into one contribution per input.
+
+Every gradient is built from ordinary ops, so the result is a graph too, and
+can be differentiated again (gradients of gradients).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from symgraph.errors import GradientError, shape_str
+from symgraph.graph import GRADIENT, Constant, Node, as_node
+from symgraph.ops.base import is_float
+from symgraph.ops.shape import zeros_like
+
+
+def ancestors(roots, stop=()) -> list[Node]:
+    """Every Node the roots depend on (roots included), in creation order.
+
+    Iterative depth-first search, so a chain of 100,000 Nodes is no problem;
+    Nodes in `stop` are included but not looked through.
+    """
+    seen: set[Node] = set()
+    stack = list(roots)
+    while stack:
+        node = stack.pop()
+        if node in seen:
+            continue
+        seen.add(node)
+        if node not in stop:
+            stack.extend(node.inputs)
+    return sorted(seen, key=lambda n: n.id)
+
+
+def gradients(y, xs, grad_y=None, unconnected="raise") -> list[Node]:
+    """The gradient Nodes d(y)/d(x) for each x in xs, as a list as long as xs.
+
+    y must be a scalar unless `grad_y` (the gradient flowing into y, of y's
+    shape) is given. An x that y does not depend on raises a GradientError;
+    with `unconnected="zero"` its gradient is zeros instead.
+    """
+    xs_list = [xs] if isinstance(xs, Node) else list(xs)
+    _check_arguments(y, xs_list, unconnected)
+    graph = y.graph
+    start = len(graph._nodes)
+    scope = graph.unique_name("gradients")  # this call's scope: gradients, gradients_1, ...
+
+    if grad_y is None:
+        if y.shape != ():
+            raise GradientError(
+                f"y has shape {shape_str(y.shape)}; gradients of a non-scalar y need grad_y",
+                node=y,
+                hint="reduce y to a scalar first (sg.sum or sg.mean), or pass grad_y= of y's shape",
+            )
+        with graph._building(GRADIENT, grad_of=y), graph._scope_exactly(scope):
+            grad_y = Constant(np.ones((), dtype=y.dtype), name="grad_ys")
+    else:
+        grad_y = as_node(grad_y, graph)
+        if len(grad_y.shape) != len(y.shape) or any(
+            a is not None and b is not None and a != b for a, b in zip(grad_y.shape, y.shape)
+        ):
+            raise GradientError(
+                f"grad_y {grad_y.name} {shape_str(grad_y.shape)} does not have the shape of y "
+                f"{y.name} {shape_str(y.shape)}",
+                node=grad_y,
+                hint="grad_y must have y's shape",
+            )
+
+    order = ancestors([y])
+    wanted = set(xs_list)
+    # depends[n]: n depends on some x through ops that have a gradient
+    depends: dict[Node, bool] = {}
+    for n in order:
+        depends[n] = n in wanted or (
+            n.op.differentiable and is_float(n.dtype) and any(depends[i] for i in n.inputs)
+        )
+
+    contributions: dict[Node, list[Node]] = {y: [grad_y]}
+    found: dict[Node, Node] = {}
+    with graph._building(GRADIENT):
+        for node in reversed(order):
+            parts = contributions.pop(node, None)
+            if parts is None or not depends[node]:
+                continue
+            with graph._scope_exactly(f"{scope}/{node.name}_grad"), graph._building(GRADIENT, node):
+                grad = _add_all(parts)
+                if node in wanted:
+                    found[node] = grad
+                if node.is_leaf or not any(depends[i] for i in node.inputs):
+                    continue
+                input_grads = node.op.backward(node, grad)
+            _check_backward(node, input_grads)
+            for x, g in zip(node.inputs, input_grads):
+                if g is not None and depends[x]:
+                    contributions.setdefault(x, []).append(g)
+
+    results = []
+    for x in xs_list:
+        if x in found:
+            results.append(found[x])
+        elif unconnected == "zero":
+            with graph._building(GRADIENT, grad_of=x), graph._scope_exactly(f"{scope}/{x.name}_grad"):
+                results.append(zeros_like(x))
+        else:
+            raise _unconnected_error(y, x, order)
+    graph._drop_unused_since(start, results)
+    return results
+
+
+def _add_all(parts: list[Node]) -> Node:
+    """Sum the contributions of a Node's consumers (fan-out)."""
+    total = parts[0]
+    for p in parts[1:]:
+        total = total + p
+    return total
+
+
+def _check_arguments(y, xs, unconnected):
+    if not isinstance(y, Node):
+        raise GradientError(f"gradients(y, xs) needs a Node for y, got {type(y).__name__}")
+    if unconnected not in ("raise", "zero"):
+        raise GradientError(f"unconnected must be 'raise' or 'zero', got {unconnected!r}")
+    if not is_float(y.dtype):
+        raise GradientError(
+            f"y {y.name} has dtype {y.dtype}; only float values have gradients", node=y
+        )
+    for x in xs:
+        if not isinstance(x, Node):
+            raise GradientError(f"gradients(y, xs): every x must be a Node, got {x!r}")
+        if x.graph is not y.graph:
+            raise GradientError(
+                f"x {x.name} belongs to another Graph than y {y.name}",
+                node=x,
+                hint="build y and xs in the same graph",
+            )
+
+
+def _check_backward(node, input_grads):
+    """A user's op with a wrong backward should fail here, naming the op, not much later."""
+    if input_grads is None or len(input_grads) != len(node.inputs):
+        raise GradientError(
+            f"backward of op {node.op.name} returned {input_grads!r}; expected one gradient "
+            f"(or None) per input, {len(node.inputs)} in all",
+            node=node,
+        )
+    for x, g in zip(node.inputs, input_grads):
+        if g is None:
+            continue
+        if not isinstance(g, Node):
+            raise GradientError(
+                f"backward of op {node.op.name} returned {type(g).__name__} for input {x.name}; "
+                "gradients must be Nodes built from ops",
+                node=node,
+            )
+        if len(g.shape) != len(x.shape) or any(
+            a is not None and b is not None and a != b for a, b in zip(g.shape, x.shape)
+        ):
+            raise GradientError(
+                f"backward of op {node.op.name} gave a gradient of shape {shape_str(g.shape)} "
+                f"for input {x.name} of shape {shape_str(x.shape)}",
+                node=node,
+                hint="reduce the gradient to the input's shape (sg.ops.shape.sum_to_shape)",
+            )
+
+
+def _unconnected_error(y, x, order) -> GradientError:
+    # Is x reachable at all? Then something without a gradient blocks every path.
+    reach: dict[Node, bool] = {}
+    blocker = None
+    for n in order:
+        reach[n] = n is x or any(reach[i] for i in n.inputs)
+        if reach[n] and n is not x and blocker is None and (
+            not n.op.differentiable or not is_float(n.dtype)
+        ):
+            blocker = n
+    if reach.get(y) and blocker is not None:
+        return GradientError(
+            f"y {y.name} depends on {x.name} only through {blocker.name} ({blocker.op.name}), "
+            "which has no gradient",
+            node=blocker,
+            hint="pass unconnected='zero' to get zeros, or use a differentiable op",
+        )
+    return GradientError(
+        f"y {y.name} does not depend on {x.name}, so it has no gradient",
+        node=x,
+        hint="check that x is used to compute y, or pass unconnected='zero' to get zeros",
+    )

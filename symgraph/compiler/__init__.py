@@ -1,0 +1,6 @@
+"""The compiler: graph -> IR (ir.py) -> passes (passes/) -> schedule (schedule.py) -> Program."""
+
+from symgraph.compiler.pipeline import compile, compile_steps
+from symgraph.compiler.program import Program
+
+__all__ = ["Program", "compile", "compile_steps"]

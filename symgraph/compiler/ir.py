@@ -1,0 +1,120 @@
+"""Lowering: the part of a Graph that some fetches need, copied into an IR.
+
+The IR is a `networkx.DiGraph`. Each vertex is keyed by its Node's id and
+carries what the passes need to know about it:
+
+    op, inputs (ordered vertex keys), attrs, shape, dtype, name, origin,
+    kind ("feed", "variable", "constant" or "op"), node (the user's Node)
+
+Edges run from an input to its consumer. They say *that* a vertex uses
+another; the ordered `inputs` list says *how* (x * x has one edge but two
+inputs). Passes build new IRs and never touch the user's Graph.
+
+The graph-level attributes are `fetches` (keys, in the order asked) and
+`updates` (keys of the Assign vertices the fetches trigger).
+"""
+
+from __future__ import annotations
+
+import networkx as nx
+
+from symgraph.errors import FeedError, GraphError
+from symgraph.graph import Node, Placeholder, Variable
+
+
+def _kind(node: Node, fed: bool) -> str:
+    if fed or isinstance(node, Placeholder):
+        return "feed"
+    if isinstance(node, Variable):
+        return "variable"
+    if node.op.name == "constant":
+        return "constant"
+    return "op"
+
+
+def lower(fetches: list[Node], feeds=()) -> nx.DiGraph:
+    """Copy into a new IR every Node the fetches need; a fed Node's inputs are not needed."""
+    fed = set(feeds)
+    ir = nx.DiGraph()
+    stack = list(fetches)
+    while stack:  # iterative: no recursion over the depth of the graph
+        node = stack.pop()
+        if node.id in ir:
+            continue
+        is_fed = node in fed
+        inputs = () if is_fed else node.inputs
+        ir.add_node(
+            node.id,
+            op=node.op,
+            inputs=[i.id for i in inputs],
+            attrs=node.attrs,
+            shape=node.shape,
+            dtype=node.dtype,
+            name=node.name,
+            origin=node.origin,
+            kind=_kind(node, is_fed),
+            node=node,
+        )
+        for i in inputs:
+            stack.append(i)
+    for key, data in ir.nodes(data=True):
+        for i in data["inputs"]:
+            ir.add_edge(i, key)
+    ir.graph["fetches"] = [f.id for f in fetches]
+    ir.graph["updates"] = [k for k, d in ir.nodes(data=True) if d["op"].name == "assign"]
+    _check_acyclic(ir)
+    _check_updates(ir)
+    return ir
+
+
+def _check_acyclic(ir: nx.DiGraph) -> None:
+    """Nodes cannot form a cycle through the API, but inputs edited by hand can."""
+    if nx.is_directed_acyclic_graph(ir):
+        return
+    cycle = nx.find_cycle(ir)
+    names = " -> ".join(ir.nodes[u]["name"] for u, _ in cycle) + " -> " + ir.nodes[cycle[0][0]]["name"]
+    raise GraphError(
+        f"the graph has a cycle: {names}",
+        node=ir.nodes[cycle[0][0]]["node"],
+        hint="a Node's inputs must be built before it; do not edit node.inputs by hand",
+    )
+
+
+def _check_updates(ir: nx.DiGraph) -> None:
+    """Two updates of one Variable in one run would make the result depend on order."""
+    seen = {}
+    for key in ir.graph["updates"]:
+        data = ir.nodes[key]
+        var = data["inputs"][0]
+        if var in seen:
+            first = ir.nodes[seen[var]]["node"]
+            raise GraphError(
+                f"Variable {ir.nodes[var]['name']} is updated twice in one run: by "
+                f"{first.name} and by {data['name']}",
+                node=data["node"],
+                hint="combine the two changes into one sg.assign, or run them in separate runs",
+            )
+        seen[var] = key
+
+
+def check_feeds_present(ir: nx.DiGraph, feed_dict_nodes) -> None:
+    """Every feed vertex the fetches need must be fed; say which fetch needs it."""
+    fed = set(feed_dict_nodes)
+    for key, data in ir.nodes(data=True):
+        if data["kind"] == "feed" and data["node"] not in fed:
+            needer = next(
+                (ir.nodes[f]["name"] for f in ir.graph["fetches"] if nx.has_path(ir, key, f)),
+                "the fetches",
+            )
+            raise FeedError(
+                f"Placeholder {data['name']} {_shape(data)} is needed to compute {needer} "
+                "but was not fed",
+                node=data["node"],
+                hint=f"add it to feed_dict: {{{data['name'].rsplit('/', 1)[-1]}: array}}",
+            )
+
+
+def _shape(data) -> str:
+    from symgraph.errors import shape_str
+
+    return shape_str(data["shape"])

@@ -1,0 +1,78 @@
+"""The pipeline: lower, run each pass in order, schedule. Every step is recorded.
+
+`compile_steps` returns the Program and the list of steps, each an IR with
+the Report of the pass that produced it; `sg.compile` returns just the
+Program. Passes can be switched off by name (`disable=["prune"]`), and
+`disable="all"` runs none of them.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import networkx as nx
+
+from symgraph.compiler.ir import lower
+from symgraph.compiler.passes import PASSES
+from symgraph.compiler.program import Program
+from symgraph.compiler.report import Report
+from symgraph.compiler.schedule import schedule
+from symgraph.errors import FeedError, GraphError
+from symgraph.graph import Node
+
+
+@dataclass
+class Step:
+    name: str
+    ir: nx.DiGraph
+    report: Report
+
+
+def _as_fetch_list(fetches) -> list[Node]:
+    items = [fetches] if isinstance(fetches, Node) else list(fetches)
+    for f in items:
+        if not isinstance(f, Node):
+            raise FeedError(f"can only compile Nodes, got {type(f).__name__}: {f!r}")
+    if items:
+        graph = items[0].graph
+        for f in items:
+            if f.graph is not graph:
+                raise GraphError(
+                    f"fetches {items[0].name} and {f.name} belong to different Graphs",
+                    node=f,
+                )
+    return items
+
+
+def compile_steps(fetches, feeds=(), disable=()) -> tuple[Program, list[Step]]:
+    fetch_list = _as_fetch_list(fetches)
+    known = {name for name, _ in PASSES}
+    if disable == "all":
+        disable = known
+    unknown = set(disable) - known
+    if unknown:
+        raise GraphError(
+            f"no compiler pass named {sorted(unknown)}", hint=f"the passes are {sorted(known)}"
+        )
+    start = time.perf_counter()
+    ir = lower(fetch_list, feeds)
+    steps = [Step("lower", ir, Report("lower", seconds=time.perf_counter() - start))]
+    for name, run_pass in PASSES:
+        if name in disable:
+            continue
+        start = time.perf_counter()
+        ir, report = run_pass(ir)
+        report.seconds = time.perf_counter() - start
+        steps.append(Step(name, ir, report))
+    return schedule(ir), steps
+
+
+def compile(fetches, feeds=(), disable=()) -> Program:  # noqa: A001 - sg.compile, as DESIGN.md names it
+    """Compile the part of the graph the fetches need into a Program (print it to read it).
+
+    `feeds` lists the Nodes that will be fed: Placeholders are always expected
+    to be fed; list any other Node here to cut the graph at it.
+    """
+    program, _ = compile_steps(fetches, feeds, disable)
+    return program

@@ -1,0 +1,166 @@
+"""Program: the compiled form of a graph, a flat list of kernel calls over numbered slots.
+
+`print(program)` shows it as a listing, one instruction a line:
+
+    %7 = matmul %0, %2          (None, 8) float64   hidden/matmul    free %0
+
+meaning: call matmul's kernel on the values in slots 0 and 2, put the result
+in slot 7, then drop slot 0's value (nothing reads it any more). Feeds,
+Variables and Constants fill their slots before the first instruction.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+import numpy as np
+
+from symgraph.errors import NumericError, RunError, SymgraphError, shape_str
+
+
+@dataclass
+class Instruction:
+    out: int  # the slot the result goes to
+    op: object  # the Op whose kernel runs
+    args: tuple  # the slots read
+    attrs: dict
+    name: str  # the Node's name, for people
+    shape: tuple
+    dtype: np.dtype
+    origin: str
+    node: object  # the user's Node (None for a vertex a pass made)
+    free: tuple = ()  # slots whose last reader this is
+    kernel: object = None  # op.forward with the attrs bound, set by Program.finish()
+
+    def listing(self) -> str:
+        args = ", ".join(f"%{a}" for a in self.args)
+        head = f"%{self.out} = {self.op.name} {args}".rstrip()
+        line = f"{head:<34} {shape_str(self.shape) + ' ' + self.dtype.name:<24} {self.name}"
+        if self.free:
+            line += "   free " + ", ".join(f"%{s}" for s in self.free)
+        return line
+
+
+class Program:
+    """Instructions in run order, plus where feeds, Variables and Constants go."""
+
+    def __init__(self):
+        self.instructions: list[Instruction] = []
+        self.feeds: list[tuple[int, object]] = []  # (slot, Node fed)
+        self.variables: list[tuple[int, object]] = []  # (slot, Variable)
+        self.constants: list[tuple[int, object]] = []  # (slot, value)
+        self.fetches: list[int] = []  # slots answered, in the order asked
+        self.updates: list[tuple[object, int]] = []  # (Variable, slot of its new value)
+        self.update_slots: set[int] = set()  # slots of update Nodes: fetching one answers None
+        self.n_slots = 0
+
+    def finish(self) -> None:
+        """Bind each instruction's attrs to its kernel once, not on every run."""
+        for inst in self.instructions:
+            inst.kernel = functools.partial(inst.op.forward, **inst.attrs) if inst.attrs else inst.op.forward
+
+    # -- running ------------------------------------------------------------------
+    def run(self, feed_values: dict, variable_values: dict, debug: bool = False):
+        """Run once. Returns (fetched values, [(Variable, new value)]); changes nothing itself."""
+        env = [None] * self.n_slots
+        for slot, node in self.feeds:
+            env[slot] = feed_values[node]
+        for slot, var in self.variables:
+            env[slot] = variable_values[var]
+        for slot, value in self.constants:
+            env[slot] = value
+        for inst in self.instructions:
+            try:
+                result = inst.kernel(*[env[a] for a in inst.args])
+            except SymgraphError:
+                raise
+            except Exception as e:
+                raise _kernel_error(inst, env, e) from e
+            if debug:
+                _check_finite(inst, env, result)
+            env[inst.out] = result
+            for slot in inst.free:
+                env[slot] = None
+        fetched = [None if s in self.update_slots else env[s] for s in self.fetches]
+        updates = [(var, env[slot]) for var, slot in self.updates]
+        return fetched, updates
+
+    # -- reading --------------------------------------------------------------------
+    def __str__(self):
+        lines = [
+            f"Program: {len(self.instructions)} instructions, {len(self.feeds)} feeds, "
+            f"{len(self.variables)} variables, {len(self.constants)} constants"
+        ]
+        for slot, node in self.feeds:
+            lines.append(f"%{slot} = feed {'':<27} {_type(node):<24} {node.name}")
+        for slot, var in self.variables:
+            lines.append(f"%{slot} = variable {'':<23} {_type(var):<24} {var.name}")
+        for slot, value in self.constants:
+            lines.append(f"%{slot} = constant {_short(value):<23} {_type_of_value(value)}")
+        lines.extend(inst.listing() for inst in self.instructions)
+        lines.append("fetch " + ", ".join(f"%{s}" for s in self.fetches))
+        if self.updates:
+            lines.append(
+                "update " + ", ".join(f"{var.name} <- %{slot}" for var, slot in self.updates)
+            )
+        return "\n".join(lines)
+
+    def __repr__(self):
+        return f"<Program: {len(self.instructions)} instructions>"
+
+
+def _type(node) -> str:
+    return f"{shape_str(node.shape)} {node.dtype.name}"
+
+
+def _type_of_value(value) -> str:
+    a = np.asarray(value)
+    return f"{shape_str(a.shape)} {a.dtype.name}"
+
+
+def _short(value) -> str:
+    a = np.asarray(value)
+    text = np.array2string(a, threshold=4, precision=4) if a.ndim else repr(a.item())
+    text = " ".join(text.split())
+    return text if len(text) <= 20 else text[:17] + "..."
+
+
+def _describe_inputs(inst, env) -> str:
+    parts = []
+    for a in inst.args:
+        v = env[a]
+        parts.append(f"%{a} {shape_str(np.shape(v))} {getattr(v, 'dtype', type(v).__name__)}")
+    return ", ".join(parts) or "none"
+
+
+def _kernel_error(inst, env, e) -> RunError:
+    return RunError(
+        f"{inst.op.name} failed while running: {type(e).__name__}: {e}\n"
+        f"  inputs: {_describe_inputs(inst, env)}",
+        node=inst.node,
+        hint="check the values fed for this run; no variable was changed",
+    )
+
+
+def _check_finite(inst, env, result) -> None:
+    if isinstance(result, np.ndarray | np.generic) and result.dtype.kind in "fc":
+        if not np.all(np.isfinite(result)):
+            bad = "NaN" if np.isnan(result).any() else "Inf"
+            finite_inputs = all(
+                not (isinstance(env[a], np.ndarray) and env[a].dtype.kind in "fc")
+                or np.all(np.isfinite(env[a]))
+                for a in inst.args
+            )
+            cause = (
+                "its inputs were all finite, so this op made it"
+                if finite_inputs
+                else "an input was already not finite"
+            )
+            raise NumericError(
+                f"{bad} appeared in the result of {inst.op.name} ({cause})\n"
+                f"  inputs: {_describe_inputs(inst, env)}",
+                node=inst.node,
+                hint="look for log or sqrt of values <= 0, division by zero, or a learning rate "
+                "too large; no variable was changed",
+            )

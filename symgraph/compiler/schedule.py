@@ -1,0 +1,69 @@
+"""Scheduling: put the IR's vertices in a run order and work out when each value dies.
+
+Order: networkx's topological sort, ties broken by creation order, so the
+same graph always gives the same Program. Liveness: a value can be dropped
+right after the last instruction that reads it, unless it is fetched. Dropping
+it lets NumPy give the memory back while the run goes on.
+"""
+
+from __future__ import annotations
+
+import networkx as nx
+
+from symgraph.compiler.program import Instruction, Program
+
+
+def schedule(ir: nx.DiGraph) -> Program:
+    # IR keys are ints in creation order (a pass that adds a vertex takes a
+    # fresh, larger key), so sorting ties by key keeps the user's order.
+    order = list(nx.lexicographical_topological_sort(ir, key=lambda key: key))
+    slot = {key: i for i, key in enumerate(order)}  # one value slot per vertex
+
+    # last_use[key] = position of the last instruction that reads it
+    last_use = {}
+    for pos, key in enumerate(order):
+        for i in ir.nodes[key]["inputs"]:
+            last_use[i] = pos
+    # Fetched values and the new values of Variables must survive to the end.
+    fetched = set(ir.graph["fetches"]) | set(ir.graph["updates"])
+    frees: dict[int, list[int]] = {}
+    for key, pos in last_use.items():
+        if key not in fetched and ir.nodes[key]["kind"] == "op":
+            frees.setdefault(pos, []).append(slot[key])
+
+    program = Program()
+    for pos, key in enumerate(order):
+        data = ir.nodes[key]
+        kind = data["kind"]
+        if kind == "feed":
+            program.feeds.append((slot[key], data["node"]))
+        elif kind == "variable":
+            program.variables.append((slot[key], data["node"]))
+        elif kind == "constant":
+            program.constants.append((slot[key], data["node"].value))
+        else:
+            program.instructions.append(
+                Instruction(
+                    out=slot[key],
+                    op=data["op"],
+                    args=tuple(slot[i] for i in data["inputs"]),
+                    attrs=data["attrs"],
+                    name=data["name"],
+                    shape=data["shape"],
+                    dtype=data["dtype"],
+                    origin=data["origin"],
+                    node=data["node"],
+                    free=tuple(sorted(frees.get(pos, ()))),
+                )
+            )
+    program.n_slots = len(order)
+    program.fetches = [slot[k] for k in ir.graph["fetches"]]
+    program.updates = [
+        (ir.nodes[ir.nodes[k]["inputs"][0]]["node"], slot[k]) for k in ir.graph["updates"]
+    ]
+    program.update_slots = {slot[k] for k in ir.graph["updates"]} | {
+        slot[k] for k in ir.nodes if ir.nodes[k]["op"].name == "group"
+    }
+    program.finish()
+    return program
+

@@ -1,0 +1,432 @@
+"""Graph, Node and the three leaves: Placeholder, Variable, Constant.
+
+A Graph is an append-only list of Nodes in creation order. Because a Node's
+inputs must exist before the Node does, creation order is already a
+topological order: autodiff and the compiler lean on that fact.
+
+A Node is a symbolic tensor: it records which op made it, from which inputs,
+with which attributes, its inferred shape and dtype, and the line of the
+user's code that created it (so every error can point there).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import threading
+
+import numpy as np
+
+from symgraph.errors import GraphError, ShapeError, SymgraphError, shape_str
+from symgraph.ops.base import LeafOp, Op, check_attrs
+
+FORWARD, GRADIENT, UPDATE = "forward", "gradient", "update"
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+
+def _user_frame():
+    """The innermost stack frame outside symgraph's own files: the user's line."""
+    frame = sys._getframe(1)
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
+        frame = frame.f_back
+    if frame is None:  # only symgraph frames: report the outermost one
+        return "<symgraph>", 0
+    return frame.f_code.co_filename, frame.f_lineno
+
+
+class Graph:
+    """Owns Nodes in creation order, keeps their names unique, and tracks name scopes."""
+
+    def __init__(self):
+        self._nodes: list[Node] = []
+        self._names: dict[str, Node] = {}
+        self._next_suffix: dict[str, int] = {}  # base name -> next _N suffix to try
+        self._scope = ""  # current name scope, "" or "a/b"
+        self._origin = FORWARD  # origin given to Nodes built now
+        self._grad_of = None  # the forward Node whose gradient is being built
+        self._variables: list[Variable] = []
+        self._next_id = 0
+
+    # -- reading ---------------------------------------------------------------
+    @property
+    def nodes(self) -> list[Node]:
+        """All Nodes, in creation order (a topological order)."""
+        return list(self._nodes)
+
+    @property
+    def variables(self) -> list[Variable]:
+        return list(self._variables)
+
+    def trainable_variables(self) -> list[Variable]:
+        return [v for v in self._variables if v.trainable]
+
+    def get_node(self, name: str) -> Node:
+        try:
+            return self._names[name]
+        except KeyError:
+            raise GraphError(
+                f"no node named '{name}' in this graph",
+                hint="names include their scope, e.g. 'dense1/matmul'; see graph.summary()",
+            ) from None
+
+    def __len__(self):
+        return len(self._nodes)
+
+    def __contains__(self, node):
+        return isinstance(node, Node) and node.graph is self
+
+    def summary(self) -> str:
+        """A table of how many nodes of each op live in each scope."""
+        counts: dict[tuple[str, str, str], int] = {}
+        for node in self._nodes:
+            scope = node.name.rpartition("/")[0] or "(top)"
+            key = (scope, node.op.name, node.origin)
+            counts[key] = counts.get(key, 0) + 1
+        rows = [("scope", "op", "origin", "count")]
+        rows += [(s, o, g, str(c)) for (s, o, g), c in counts.items()]
+        widths = [max(len(r[i]) for r in rows) for i in range(4)]
+        lines = ["  ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip() for r in rows]
+        lines.insert(1, "  ".join("-" * w for w in widths))
+        lines.append(f"{len(self._nodes)} nodes, {len(self._variables)} variables")
+        return "\n".join(lines)
+
+    # -- naming ----------------------------------------------------------------
+    def unique_name(self, base: str) -> str:
+        """`base` if it is free, else `base_1`, `base_2`, ... as in TF1."""
+        if base not in self._names and base not in self._next_suffix:
+            self._next_suffix[base] = 1
+            return base
+        i = self._next_suffix.get(base, 1)
+        while f"{base}_{i}" in self._names or f"{base}_{i}" in self._next_suffix:
+            i += 1
+        self._next_suffix[base] = i + 1
+        name = f"{base}_{i}"
+        self._next_suffix[name] = 1
+        return name
+
+    def _full_name(self, name: str) -> str:
+        return self.unique_name(self._scoped(name))
+
+    def _scoped(self, name: str) -> str:
+        return f"{self._scope}/{name}" if self._scope else name
+
+    @contextlib.contextmanager
+    def name_scope(self, name: str):
+        """Open a scope; Nodes built inside are named 'scope/op'. Nested scopes join with '/'.
+
+        A scope name already used gets a suffix (`dense`, then `dense_1`), as in
+        TF1. A name ending in '/' re-enters that exact scope instead, which is
+        how a layer called twice keeps its Nodes in one scope.
+        """
+        if not isinstance(name, str) or not name.strip("/"):
+            raise GraphError(f"name_scope needs a non-empty name, got {name!r}")
+        if name.endswith("/"):
+            path = name.rstrip("/")
+        else:
+            path = self._full_name(name)
+        yield from self._in_scope(path)
+
+    def _in_scope(self, path: str):
+        saved, self._scope = self._scope, path
+        try:
+            yield path
+        finally:
+            self._scope = saved
+
+    @contextlib.contextmanager
+    def _scope_exactly(self, path: str):
+        """Enter `path` as it is; used by autodiff for its 'gradients/...' scopes."""
+        yield from self._in_scope(path)
+
+    @contextlib.contextmanager
+    def _building(self, origin: str, grad_of=None):
+        """Tag every Node built inside with `origin` (and the Node it differentiates)."""
+        saved = self._origin, self._grad_of
+        self._origin, self._grad_of = origin, grad_of
+        try:
+            yield
+        finally:
+            self._origin, self._grad_of = saved
+
+    # -- default graph ---------------------------------------------------------
+    @contextlib.contextmanager
+    def as_default(self):
+        """Make this Graph the one new Nodes go to, inside the `with` block."""
+        stack = _default.stack
+        stack.append(self)
+        try:
+            yield self
+        finally:
+            stack.pop()
+
+    def _add(self, node: Node) -> None:
+        self._nodes.append(node)
+        self._names[node.name] = node
+
+    def _drop_unused_since(self, start: int, keep: list) -> None:
+        """Forget the Nodes built since index `start` that no Node in `keep` needs.
+
+        autodiff calls this: a backward rule builds a gradient for every input,
+        and the ones nobody asked for would only clutter listings and pictures.
+        Only the tail of the list is looked at, so this costs what was built.
+        """
+        first_id = self._nodes[start].id if start < len(self._nodes) else self._next_id
+        needed, stack = set(), [n for n in keep if n.id >= first_id]
+        while stack:
+            node = stack.pop()
+            if node in needed:
+                continue
+            needed.add(node)
+            stack.extend(i for i in node.inputs if i.id >= first_id)
+        tail = self._nodes[start:]
+        del self._nodes[start:]
+        for node in tail:
+            if node in needed or node.is_leaf and node.op.name == "variable":
+                self._nodes.append(node)
+            else:
+                del self._names[node.name]
+
+    def __repr__(self):
+        return f"<Graph: {len(self._nodes)} nodes, {len(self._variables)} variables>"
+
+
+class _DefaultGraphs(threading.local):
+    def __init__(self):
+        self.stack: list[Graph] = []
+        self.root = Graph()
+
+
+_default = _DefaultGraphs()
+
+
+def get_default_graph() -> Graph:
+    """The Graph that new Nodes join: the innermost `as_default()`, else the global one."""
+    return _default.stack[-1] if _default.stack else _default.root
+
+
+def reset_default_graph() -> Graph:
+    """Start a fresh global default Graph (Nodes of the old one stay valid in it)."""
+    if _default.stack:
+        raise GraphError(
+            "reset_default_graph() called inside a `with graph.as_default():` block",
+            hint="leave the block first",
+        )
+    _default.root = Graph()
+    return _default.root
+
+
+def name_scope(name: str):
+    """`with sg.name_scope("dense1"):` on the default graph."""
+    return get_default_graph().name_scope(name)
+
+
+class Node:
+    """A symbolic tensor: the result of `op` applied to `inputs` with `attrs`.
+
+    Python operators (`+ - * / ** @`, unary `-`, comparisons, indexing, `.T`)
+    build new Nodes; they are attached to this class in `symgraph/ops/operators.py`,
+    next to the op functions they call.
+    """
+
+    # Make NumPy hand `array + node` back to Node.__radd__ instead of
+    # trying to treat the Node as an array element.
+    __array_ufunc__ = None
+
+    def __init__(self, op: Op, inputs, attrs, shape, dtype, name, graph: Graph):
+        self.op = op
+        self.inputs: tuple[Node, ...] = tuple(inputs)
+        self.attrs: dict = attrs
+        self.shape: tuple = tuple(shape)
+        self.dtype: np.dtype = np.dtype(dtype)
+        self.graph = graph
+        self.name = graph._full_name(name or op.name)
+        self.id = graph._next_id  # creation index: a topological order
+        graph._next_id += 1
+        self.origin = graph._origin
+        self.grad_of = graph._grad_of
+        self.file, self.line = _user_frame()
+        graph._add(self)
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    @property
+    def location(self) -> str:
+        """'file.py:LINE' of the user's code that created this Node."""
+        return f"{os.path.basename(self.file)}:{self.line}"
+
+    @property
+    def is_leaf(self) -> bool:
+        return isinstance(self.op, LeafOp)
+
+    def __repr__(self):
+        return (
+            f"<Node '{self.name}' op={self.op.name} shape={shape_str(self.shape)} "
+            f"dtype={self.dtype.name}>"
+        )
+
+    def __bool__(self):
+        raise TypeError(
+            f"the truth value of Node '{self.name}' is not known until the graph runs; "
+            "use sg.where(cond, a, b) inside the graph, or fetch the value with Session.run"
+        )
+
+    def __iter__(self):
+        raise TypeError(
+            f"Node '{self.name}' cannot be iterated while building the graph; "
+            "use sg.unstack(node, axis) to get one Node per slice"
+        )
+
+    # A Node is a dict key and a set member by identity, so `==` is not overloaded
+    # (use sg.equal(a, b) for an elementwise comparison Node).
+    __hash__ = object.__hash__
+
+
+def make_node(op: Op, inputs, attrs=None, name=None) -> Node:
+    """Build one op Node: convert inputs, run the op's shape rule, and record it.
+
+    A shape rule that fails raises a ShapeError that already names the node
+    about to be built and the user's line.
+    """
+    graph = None
+    for x in inputs:
+        if isinstance(x, Node):
+            graph = x.graph
+            break
+    graph = graph or get_default_graph()
+    nodes = [as_node(x, graph) for x in inputs]
+    for x in nodes:
+        if x.graph is not graph:
+            raise GraphError(
+                f"{op.name} mixes Nodes of two Graphs: '{nodes[0].name}' and '{x.name}'",
+                node=x,
+                hint="build every Node of one model inside the same `with graph.as_default():`",
+            )
+    attrs = check_attrs(op, attrs or {})
+    try:
+        shape, dtype = op.infer(*nodes, **attrs)
+    except ShapeError as e:
+        # The Node does not exist yet: name the one that was about to be built.
+        file, line = _user_frame()
+        pending = _PendingNode(graph._scoped(name or op.name), op, file, line)
+        raise type(e)(e.headline, node=pending, hint=e.hint) from None
+    return Node(op, nodes, attrs, shape, dtype, name, graph)
+
+
+class _PendingNode:
+    """Stands in for a Node whose shape rule failed, so the error can still name it."""
+
+    def __init__(self, name, op, file, line):
+        self.name, self.op, self.file, self.line = name, op, file, line
+        self.location = f"{os.path.basename(file)}:{line}"
+
+
+def as_node(value, graph: Graph | None = None) -> Node:
+    """A Node as it is; anything else (a Python number, a list, an array) as a Constant."""
+    if isinstance(value, Node):
+        return value
+    graph = graph or get_default_graph()
+    with graph.as_default():
+        return Constant(value)
+
+
+# -- leaves --------------------------------------------------------------------
+class PlaceholderOp(LeafOp):
+    name = "placeholder"
+
+
+class VariableOp(LeafOp):
+    name = "variable"
+
+
+class ConstantOp(LeafOp):
+    name = "constant"
+
+
+def _check_shape(shape, what):
+    if isinstance(shape, int):
+        shape = (shape,)
+    try:
+        shape = tuple(shape)
+    except TypeError:
+        raise ShapeError(f"{what} shape must be a tuple of ints or None, got {shape!r}") from None
+    for d in shape:
+        if d is not None and (not isinstance(d, (int, np.integer)) or d < 0):
+            raise ShapeError(f"{what} shape must be a tuple of ints or None, got {shape!r}")
+    return tuple(None if d is None else int(d) for d in shape)
+
+
+class Placeholder(Node):
+    """An input fed at run time: `sg.Placeholder((None, 784), name="x")`.
+
+    A dim of None takes any size when fed; it is never broadcast, so declare a
+    dim 1 if you mean to broadcast it.
+    """
+
+    def __init__(self, shape, dtype="float32", name=None, graph: Graph | None = None):
+        graph = graph or get_default_graph()
+        shape = _check_shape(shape, "Placeholder")
+        super().__init__(PlaceholderOp(), (), {}, shape, np.dtype(dtype), name, graph)
+
+
+class Variable(Node):
+    """State held by a Session across runs, initialised from `initial_value` (its dtype kept)."""
+
+    def __init__(self, initial_value, name=None, trainable=True, graph: Graph | None = None):
+        graph = graph or get_default_graph()
+        if isinstance(initial_value, Node):
+            raise GraphError(
+                "Variable(initial_value) needs a value (an array or a number), got a Node",
+                hint="use sg.nn.init.* or a NumPy array for the initial value",
+            )
+        value = np.array(initial_value)  # a private copy
+        if value.dtype == object:
+            raise ShapeError(f"Variable initial value is not numeric: {initial_value!r}")
+        value.flags.writeable = False
+        self.initial_value = value
+        self.trainable = bool(trainable)
+        super().__init__(VariableOp(), (), {}, value.shape, value.dtype, name or "Variable", graph)
+        graph._variables.append(self)
+
+
+class Constant(Node):
+    """A fixed value baked into the graph.
+
+    A Python number stays 'weak' (`self.weak`), as NumPy 2 treats it: a float32
+    `x * 2.0` stays float32 rather than becoming float64.
+    """
+
+    def __init__(self, value, name=None, graph: Graph | None = None):
+        graph = graph or get_default_graph()
+        self.weak = isinstance(value, (bool, int, float)) and not isinstance(value, np.generic)
+        if self.weak:
+            array = np.asarray(value)
+            self.value = value  # kept as the Python number so kernels promote weakly
+        else:
+            array = np.array(value)
+            if array.dtype == object:
+                raise ShapeError(f"Constant value is not numeric: {value!r}")
+            array.flags.writeable = False
+            self.value = array
+        super().__init__(ConstantOp(), (), {}, array.shape, array.dtype, name or "Const", graph)
+
+
+__all__ = [
+    "Graph",
+    "Node",
+    "Placeholder",
+    "Variable",
+    "Constant",
+    "get_default_graph",
+    "reset_default_graph",
+    "name_scope",
+    "make_node",
+    "as_node",
+    "FORWARD",
+    "GRADIENT",
+    "UPDATE",
+    "SymgraphError",
+]

@@ -1,0 +1,195 @@
+"""The Op contract: everything symgraph knows about one operation, in one class.
+
+An op is a stateless object with three methods side by side:
+
+    infer(*inputs, **attrs)       -> (shape, dtype)   run when the Node is built
+    forward(*arrays, **attrs)     -> ndarray          the NumPy kernel
+    backward(node, grad)          -> one Node (or None) per input: the gradient, as a graph
+
+`attrs` are the op's settings (an axis, a shape): hashable values kept on the
+Node, so the compiler can tell two identical Nodes apart from two different
+ones. Two optional facts have defaults, so an op that defines only the three
+methods is complete:
+
+    elementwise = False   True when output[i] depends only on inputs[i]: fusion may merge it
+    flops(node)           an estimate of the work, for the compiler's statistics
+
+A kernel whose class sets `writes_out = True` also accepts `out=`, a buffer of
+the output's shape and dtype to write into (the memory planner hands one over
+to avoid allocating). Defining a subclass registers it by `name`, and the test
+table in tests/ops/ checks that every registered op is tested.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+from symgraph.errors import GradientError, ShapeError, shape_str
+
+#: every Op subclass with a name, by name (see Op.__init_subclass__)
+REGISTRY: dict[str, type[Op]] = {}
+
+
+class Op:
+    """Base class of every op. Subclasses set `name` and define infer, forward, backward."""
+
+    name: str = ""
+    elementwise: bool = False
+    differentiable: bool = True  # False: gradients stop here (argmax, comparisons, ...)
+    writes_out: bool = False  # True: forward accepts out=
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if not cls.__dict__.get("name"):
+            # CamelCase class name -> snake_case op name: SoftmaxCrossEntropy -> softmax_cross_entropy
+            cls.name = re.sub(r"(?<!^)(?=[A-Z])", "_", cls.__name__).lower()
+        if not getattr(cls, "abstract", False) and not cls.__dict__.get("abstract", False):
+            REGISTRY[cls.name] = cls
+
+    def infer(self, *inputs, **attrs):
+        raise NotImplementedError(f"op {self.name} has no shape rule (infer)")
+
+    def forward(self, *arrays, **attrs):
+        raise NotImplementedError(f"op {self.name} has no kernel (forward)")
+
+    def backward(self, node, grad):
+        raise GradientError(
+            f"op {self.name} has no gradient",
+            node=node,
+            hint="stop the gradient before this op, or give the op a backward method",
+        )
+
+    def flops(self, node) -> int:
+        """Default estimate: one operation per output element (None dims count as 1)."""
+        return num_elements(node.shape)
+
+    def __eq__(self, other):
+        # Ops are stateless: two instances of one class are the same op.
+        return type(self) is type(other)
+
+    def __hash__(self):
+        return hash(type(self))
+
+    def __repr__(self):
+        return f"<op {self.name}>"
+
+
+class LeafOp(Op):
+    """The op of a Placeholder, Variable or Constant: no inputs, its value comes from outside."""
+
+    abstract = True
+    differentiable = True
+
+    def backward(self, node, grad):
+        return ()
+
+    def flops(self, node) -> int:
+        return 0
+
+
+# -- attrs -----------------------------------------------------------------------
+def check_attrs(op: Op, attrs: dict) -> dict:
+    """Attrs must be hashable, so passes can compare Nodes (CSE) by (op, attrs, inputs)."""
+    for key, value in attrs.items():
+        try:
+            hash(value)
+        except TypeError:
+            raise TypeError(
+                f"attr {key}={value!r} of op {op.name} is not hashable; "
+                "use tuples instead of lists"
+            ) from None
+    return attrs
+
+
+# -- shape helpers used by many ops ---------------------------------------------------
+def num_elements(shape) -> int:
+    n = 1
+    for d in shape:
+        n *= 1 if d is None else d
+    return n
+
+
+def broadcast_shapes(*nodes) -> tuple:
+    """NumPy's broadcasting rule on static shapes, where None means 'known when fed'.
+
+    A None dim is assumed not to be 1 (it is never broadcast), the same
+    assumption PyTensor makes, so (None, 3) with (1, 3) gives (None, 3).
+    """
+    ndim = max(len(n.shape) for n in nodes)
+    result = []
+    for axis in range(ndim):
+        dim = 1
+        for n in nodes:
+            offset = axis - (ndim - len(n.shape))
+            if offset < 0:
+                continue
+            d = n.shape[offset]
+            if d == 1:
+                continue
+            if dim == 1:
+                dim = d
+            elif d is None or dim is None:
+                dim = dim if d is None else d
+            elif d != dim:
+                raise ShapeError(
+                    "cannot broadcast "
+                    + " and ".join(f"{n.name} {shape_str(n.shape)}" for n in nodes)
+                    + f": dims {dim} and {d} differ",
+                    hint="make the shapes equal, or make one of the dims 1 (NumPy broadcasting)",
+                )
+        result.append(dim)
+    return tuple(result)
+
+
+def operand(node):
+    """What NumPy should see for this input when working out a dtype.
+
+    A weak Constant (a Python number) is given as its Python type, so NumPy 2
+    promotes it the way the kernel will: float32 * 2.0 stays float32.
+    """
+    if getattr(node, "weak", False):
+        return type(node.value)
+    return node.dtype
+
+
+def ufunc_dtype(ufunc, *nodes) -> np.dtype:
+    """The dtype `ufunc` gives for these inputs, asked of NumPy itself, so the
+    build-time rule can never disagree with the kernel."""
+    try:
+        dtypes = ufunc.resolve_dtypes(tuple(operand(n) for n in nodes) + (None,))
+    except TypeError:  # NumPy has no loop for these dtypes
+        raise ShapeError(
+            f"{ufunc.__name__} is not defined for "
+            + " and ".join(f"{n.name} ({n.dtype})" for n in nodes),
+            hint="cast the inputs to a common numeric dtype with sg.cast",
+        ) from None
+    return np.dtype(dtypes[-1])
+
+
+def result_dtype(*nodes) -> np.dtype:
+    """NumPy's promotion of the inputs' dtypes (weak Python numbers included)."""
+    return np.result_type(*(n.value if getattr(n, "weak", False) else n.dtype for n in nodes))
+
+
+def normalize_axis(axis, ndim: int, what: str = "axis"):
+    """None, or a sorted tuple of non-negative axes; raises ShapeError when out of range."""
+    if axis is None:
+        return None
+    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    out = []
+    for a in axes:
+        if not isinstance(a, (int, np.integer)) or not -ndim <= a < max(ndim, 1):
+            raise ShapeError(
+                f"{what} {axis!r} is out of range for a tensor of rank {ndim}",
+                hint=f"use an axis between {-ndim} and {ndim - 1}",
+            )
+        out.append(int(a) % ndim if ndim else 0)
+    if len(set(out)) != len(out):
+        raise ShapeError(f"{what} {axis!r} repeats an axis")
+    return tuple(sorted(out))
+
+
+def is_float(dtype) -> bool:
+    return np.issubdtype(dtype, np.floating)

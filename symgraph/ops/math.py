@@ -1,0 +1,390 @@
+"""Elementwise math: arithmetic, exp/log, activations, comparisons, where, cast.
+
+Most of these are one NumPy ufunc each, so they share one base class,
+`Elementwise`: its shape rule is NumPy broadcasting and its dtype rule is
+asked of the ufunc itself. Each op then only says which ufunc it is and what
+its gradient is. Every gradient ends in `sum_to_shape`, which undoes
+broadcasting: if `b` of shape (10,) was added to every row of a (32, 10)
+batch, its gradient is the sum over those 32 rows.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from symgraph.errors import ShapeError
+from symgraph.graph import Node, make_node
+from symgraph.ops.base import Op, broadcast_shapes, is_float, ufunc_dtype
+from symgraph.ops.shape import sum_to_shape
+
+
+class Elementwise(Op):
+    """An op that applies one NumPy ufunc elementwise, with broadcasting."""
+
+    abstract = True
+    elementwise = True
+    writes_out = True
+    ufunc: np.ufunc
+
+    def infer(self, *inputs):
+        return broadcast_shapes(*inputs), ufunc_dtype(self.ufunc, *inputs)
+
+    def forward(self, *arrays, out=None):
+        return self.ufunc(*arrays, out=out)
+
+
+# -- arithmetic ----------------------------------------------------------------------
+class Add(Elementwise):
+    ufunc = np.add
+
+    def backward(self, node, grad):
+        a, b = node.inputs
+        return sum_to_shape(grad, a), sum_to_shape(grad, b)
+
+
+class Sub(Elementwise):
+    ufunc = np.subtract
+
+    def backward(self, node, grad):
+        a, b = node.inputs
+        return sum_to_shape(grad, a), sum_to_shape(neg(grad), b)
+
+
+class Mul(Elementwise):
+    ufunc = np.multiply
+
+    def backward(self, node, grad):
+        a, b = node.inputs
+        return sum_to_shape(grad * b, a), sum_to_shape(grad * a, b)
+
+
+class Div(Elementwise):
+    """True division: integers divide to floats, as in NumPy and Python 3."""
+
+    ufunc = np.true_divide
+
+    def backward(self, node, grad):
+        a, b = node.inputs
+        # d(a/b)/da = 1/b ;  d(a/b)/db = -a/b**2 = -(a/b)/b, reusing the output
+        return sum_to_shape(grad / b, a), sum_to_shape(neg(grad * node / b), b)
+
+
+class Neg(Elementwise):
+    ufunc = np.negative
+
+    def backward(self, node, grad):
+        return (neg(grad),)
+
+
+class Pow(Elementwise):
+    ufunc = np.power
+
+    def backward(self, node, grad):
+        a, b = node.inputs
+        # A Python-number exponent stays a Python number here, so that
+        # float32 ** 3 gives a float32 gradient, as the forward did.
+        p = b.value if getattr(b, "weak", False) else b
+        # d(a**b)/da = b * a**(b-1) ;  d(a**b)/db = log(a) * a**b (defined for a > 0)
+        return (
+            sum_to_shape(grad * p * a ** (p - 1), a),
+            sum_to_shape(grad * log(a) * node, b),
+        )
+
+
+class Maximum(Elementwise):
+    ufunc = np.maximum
+
+    def backward(self, node, grad):
+        a, b = node.inputs
+        a_wins = greater_equal(a, b)  # a tie sends the gradient to a
+        return sum_to_shape(where(a_wins, grad, 0), a), sum_to_shape(where(a_wins, 0, grad), b)
+
+
+class Minimum(Elementwise):
+    ufunc = np.minimum
+
+    def backward(self, node, grad):
+        a, b = node.inputs
+        a_wins = less_equal(a, b)
+        return sum_to_shape(where(a_wins, grad, 0), a), sum_to_shape(where(a_wins, 0, grad), b)
+
+
+# -- functions of one input -------------------------------------------------------------
+class Exp(Elementwise):
+    ufunc = np.exp
+
+    def backward(self, node, grad):
+        return (grad * node,)  # exp' = exp: reuse the output
+
+
+class Log(Elementwise):
+    ufunc = np.log
+
+    def backward(self, node, grad):
+        (x,) = node.inputs
+        return (grad / x,)
+
+
+class Sqrt(Elementwise):
+    ufunc = np.sqrt
+
+    def backward(self, node, grad):
+        return (grad / (node * 2),)  # sqrt(x)' = 1 / (2 sqrt(x))
+
+
+class Abs(Elementwise):
+    ufunc = np.absolute
+
+    def backward(self, node, grad):
+        (x,) = node.inputs
+        return (where(greater_equal(x, 0), grad, neg(grad)),)
+
+
+class Tanh(Elementwise):
+    ufunc = np.tanh
+
+    def backward(self, node, grad):
+        return (grad * (1 - node * node),)  # tanh' = 1 - tanh**2: reuse the output
+
+
+class Sigmoid(Elementwise):
+    """1 / (1 + exp(-x)), computed as exp(-log(1 + exp(-x))) so that no exp overflows."""
+
+    def infer(self, x):
+        return x.shape, ufunc_dtype(np.exp, x)
+
+    def forward(self, x, out=None):
+        out = np.logaddexp(0, -x, out=out)  # log(1 + exp(-x)), stable for any x
+        np.negative(out, out=out)
+        return np.exp(out, out=out)
+
+    def backward(self, node, grad):
+        return (grad * node * (1 - node),)  # sigmoid' = s (1 - s)
+
+
+class Relu(Elementwise):
+    def infer(self, x):
+        return x.shape, x.dtype
+
+    def forward(self, x, out=None):
+        return np.maximum(x, 0, out=out)
+
+    def backward(self, node, grad):
+        (x,) = node.inputs
+        return (where(greater(x, 0), grad, 0),)  # the mask: 1 where x > 0
+
+
+class Softplus(Elementwise):
+    """log(1 + exp(x)), stable: max(x, 0) + log(1 + exp(-|x|))."""
+
+    def infer(self, x):
+        return x.shape, ufunc_dtype(np.exp, x)
+
+    def forward(self, x, out=None):
+        return np.logaddexp(0, x, out=out)
+
+    def backward(self, node, grad):
+        (x,) = node.inputs
+        return (grad * sigmoid(x),)
+
+
+class Clip(Elementwise):
+    """Limit values to [lo, hi]; the gradient passes only where x was inside."""
+
+    def infer(self, x, *, lo, hi):
+        if lo is not None and hi is not None and lo > hi:
+            raise ShapeError(f"clip of {x.name}: lo={lo} is greater than hi={hi}")
+        return x.shape, x.dtype
+
+    def forward(self, x, *, lo, hi, out=None):
+        return np.clip(x, lo, hi, out=out)
+
+    def backward(self, node, grad):
+        (x,) = node.inputs
+        lo, hi = node.attrs["lo"], node.attrs["hi"]
+        if lo is not None:
+            grad = where(less(x, lo), 0, grad)
+        if hi is not None:
+            grad = where(greater(x, hi), 0, grad)
+        return (grad,)
+
+
+class Where(Op):
+    """where(cond, a, b): a where cond is true, else b (broadcast together)."""
+
+    elementwise = True
+    writes_out = False
+
+    def infer(self, cond, a, b):
+        if cond.dtype != np.bool_:
+            raise ShapeError(
+                f"where needs a bool condition, got {cond.name} of dtype {cond.dtype}",
+                hint="build the condition with a comparison, e.g. sg.greater(x, 0)",
+            )
+        return broadcast_shapes(cond, a, b), ufunc_dtype(np.add, a, b)
+
+    def forward(self, cond, a, b):
+        return np.where(cond, a, b)
+
+    def backward(self, node, grad):
+        cond, a, b = node.inputs
+        return (
+            None,  # the condition gets no gradient
+            sum_to_shape(where(cond, grad, 0), a),
+            sum_to_shape(where(cond, 0, grad), b),
+        )
+
+
+# -- comparisons and cast: piecewise constant, so gradients stop here --------------------
+class Compare(Elementwise):
+    abstract = True
+    differentiable = False
+
+    def backward(self, node, grad):
+        return (None, None)
+
+
+class Greater(Compare):
+    ufunc = np.greater
+
+
+class GreaterEqual(Compare):
+    ufunc = np.greater_equal
+
+
+class Less(Compare):
+    ufunc = np.less
+
+
+class LessEqual(Compare):
+    ufunc = np.less_equal
+
+
+class Equal(Compare):
+    ufunc = np.equal
+
+
+class NotEqual(Compare):
+    ufunc = np.not_equal
+
+
+class Cast(Op):
+    """Convert to another dtype. Between float dtypes the gradient flows (cast back);
+    to or from integers and bools there is none."""
+
+    elementwise = True
+
+    def infer(self, x, *, dtype):
+        return x.shape, np.dtype(dtype)
+
+    def forward(self, x, *, dtype):
+        return np.asarray(x).astype(dtype)
+
+    def backward(self, node, grad):
+        (x,) = node.inputs
+        if is_float(x.dtype) and is_float(node.dtype):
+            return (cast(grad, x.dtype),)
+        return (None,)
+
+
+# -- the functions users call ---------------------------------------------------------
+def add(a, b, name=None) -> Node:
+    return make_node(Add(), (a, b), name=name)
+
+
+def sub(a, b, name=None) -> Node:
+    return make_node(Sub(), (a, b), name=name)
+
+
+def mul(a, b, name=None) -> Node:
+    return make_node(Mul(), (a, b), name=name)
+
+
+def div(a, b, name=None) -> Node:
+    return make_node(Div(), (a, b), name=name)
+
+
+def neg(x, name=None) -> Node:
+    return make_node(Neg(), (x,), name=name)
+
+
+def pow(a, b, name=None) -> Node:  # noqa: A001 - the public name DESIGN.md fixes
+    return make_node(Pow(), (a, b), name=name)
+
+
+def maximum(a, b, name=None) -> Node:
+    return make_node(Maximum(), (a, b), name=name)
+
+
+def minimum(a, b, name=None) -> Node:
+    return make_node(Minimum(), (a, b), name=name)
+
+
+def exp(x, name=None) -> Node:
+    return make_node(Exp(), (x,), name=name)
+
+
+def log(x, name=None) -> Node:
+    return make_node(Log(), (x,), name=name)
+
+
+def sqrt(x, name=None) -> Node:
+    return make_node(Sqrt(), (x,), name=name)
+
+
+def abs(x, name=None) -> Node:  # noqa: A001
+    return make_node(Abs(), (x,), name=name)
+
+
+def tanh(x, name=None) -> Node:
+    return make_node(Tanh(), (x,), name=name)
+
+
+def sigmoid(x, name=None) -> Node:
+    return make_node(Sigmoid(), (x,), name=name)
+
+
+def relu(x, name=None) -> Node:
+    return make_node(Relu(), (x,), name=name)
+
+
+def softplus(x, name=None) -> Node:
+    return make_node(Softplus(), (x,), name=name)
+
+
+def clip(x, lo=None, hi=None, name=None) -> Node:
+    lo = None if lo is None else float(lo)
+    hi = None if hi is None else float(hi)
+    return make_node(Clip(), (x,), {"lo": lo, "hi": hi}, name=name)
+
+
+def where(cond, a, b, name=None) -> Node:
+    return make_node(Where(), (cond, a, b), name=name)
+
+
+def greater(a, b, name=None) -> Node:
+    return make_node(Greater(), (a, b), name=name)
+
+
+def greater_equal(a, b, name=None) -> Node:
+    return make_node(GreaterEqual(), (a, b), name=name)
+
+
+def less(a, b, name=None) -> Node:
+    return make_node(Less(), (a, b), name=name)
+
+
+def less_equal(a, b, name=None) -> Node:
+    return make_node(LessEqual(), (a, b), name=name)
+
+
+def equal(a, b, name=None) -> Node:
+    return make_node(Equal(), (a, b), name=name)
+
+
+def not_equal(a, b, name=None) -> Node:
+    return make_node(NotEqual(), (a, b), name=name)
+
+
+def cast(x, dtype, name=None) -> Node:
+    return make_node(Cast(), (x,), {"dtype": np.dtype(dtype).name}, name=name)

@@ -1,0 +1,218 @@
+"""Neural-network ops: softmax, log_softmax, cross-entropy, embeddings, one_hot, mse.
+
+These are the places where the textbook formula is numerically dangerous
+(exp overflows for logits around 100), so each kernel subtracts the row's
+max first. softmax_cross_entropy is one op, not log_softmax + pick + mean,
+because its gradient then fuses into one simple expression: softmax - onehot.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from symgraph.errors import ShapeError, shape_str
+from symgraph.graph import Node, as_node, make_node
+from symgraph.ops.base import Op, is_float, normalize_axis
+from symgraph.ops.math import cast, exp
+from symgraph.ops.reduce import ReducedCount, mean
+from symgraph.ops.reduce import sum as reduce_sum
+
+
+def _stable_softmax(x, axis):
+    z = x - np.max(x, axis=axis, keepdims=True)
+    np.exp(z, out=z)
+    z /= np.sum(z, axis=axis, keepdims=True)
+    return z
+
+
+def _check_ids(ids, size, what):
+    """Ids must be in [0, size): NumPy would wrap negatives silently."""
+    if ids.size and (ids.min() < 0 or ids.max() >= size):
+        bad = ids[(ids < 0) | (ids >= size)].flat[0]
+        raise IndexError(f"{what} {bad} is out of range: valid ids are 0..{size - 1}")
+
+
+class Softmax(Op):
+    """exp(x) / sum(exp(x)) along `axis`, computed stably."""
+
+    def infer(self, x, *, axis):
+        _need_float(x, "softmax")
+        return x.shape, x.dtype
+
+    def forward(self, x, *, axis):
+        return _stable_softmax(x, axis)
+
+    def backward(self, node, grad):
+        axis = node.attrs["axis"]
+        s = node  # reuse the output: ds = s * (g - sum(g * s))
+        return (s * (grad - reduce_sum(grad * s, axis=axis, keepdims=True)),)
+
+
+class LogSoftmax(Op):
+    """x - log(sum(exp(x))) along `axis`, computed stably."""
+
+    def infer(self, x, *, axis):
+        _need_float(x, "log_softmax")
+        return x.shape, x.dtype
+
+    def forward(self, x, *, axis):
+        z = x - np.max(x, axis=axis, keepdims=True)
+        return z - np.log(np.sum(np.exp(z), axis=axis, keepdims=True))
+
+    def backward(self, node, grad):
+        axis = node.attrs["axis"]
+        return (grad - exp(node) * reduce_sum(grad, axis=axis, keepdims=True),)
+
+
+class SoftmaxCrossEntropy(Op):
+    """Mean over all positions of -log softmax(logits)[label]; logits (..., classes), labels (...)."""
+
+    def infer(self, logits, labels):
+        _need_float(logits, "softmax_cross_entropy logits")
+        if not np.issubdtype(labels.dtype, np.integer):
+            raise ShapeError(
+                f"softmax_cross_entropy needs integer labels, got {labels.name} of dtype "
+                f"{labels.dtype}",
+                hint="give the labels Placeholder dtype='int64' (class ids, not one-hot rows)",
+            )
+        if logits.ndim < 1 or labels.ndim != logits.ndim - 1 or any(
+            a is not None and b is not None and a != b
+            for a, b in zip(labels.shape, logits.shape[:-1])
+        ):
+            raise ShapeError(
+                f"softmax_cross_entropy of logits {logits.name} {shape_str(logits.shape)} and "
+                f"labels {labels.name} {shape_str(labels.shape)}: labels must have the logits' "
+                "shape without the last (class) dim",
+                hint="for logits (batch, classes) give labels of shape (batch,)",
+            )
+        return (), logits.dtype
+
+    def forward(self, logits, labels):
+        _check_ids(labels, logits.shape[-1], "label")
+        z = logits - np.max(logits, axis=-1, keepdims=True)
+        log_norm = np.log(np.sum(np.exp(z), axis=-1))
+        picked = np.take_along_axis(z, labels[..., None], axis=-1)[..., 0]
+        return np.asarray(np.mean(log_norm - picked), dtype=logits.dtype)
+
+    def backward(self, node, grad):
+        logits, labels = node.inputs
+        return (make_node(SoftmaxCrossEntropyGrad(), (logits, labels)) * grad, None)
+
+
+class SoftmaxCrossEntropyGrad(Op):
+    """(softmax(logits) - onehot(labels)) / N: the whole gradient of the mean cross-entropy."""
+
+    def infer(self, logits, labels):
+        return logits.shape, logits.dtype
+
+    def forward(self, logits, labels):
+        s = _stable_softmax(logits, -1)
+        rows = s.reshape(-1, s.shape[-1])  # a view: every position, one row each
+        rows[np.arange(rows.shape[0]), labels.reshape(-1)] -= 1  # minus the one-hot
+        s /= max(labels.size, 1)  # the loss is a mean over positions
+        return s
+
+    def backward(self, node, grad):
+        logits, labels = node.inputs
+        s = softmax(logits)
+        n = cast(make_node(ReducedCount(), (labels,), {"axis": None}), logits.dtype)
+        return (s * (grad - reduce_sum(grad * s, axis=-1, keepdims=True)) / n, None)
+
+
+class EmbeddingLookup(Op):
+    """Rows of params picked by integer ids: params (vocab, dim), ids (...) -> (..., dim)."""
+
+    def infer(self, params, ids):
+        if params.ndim != 2:
+            raise ShapeError(
+                f"embedding_lookup needs params of shape (vocab, dim), got {params.name} "
+                f"{shape_str(params.shape)}"
+            )
+        if not np.issubdtype(ids.dtype, np.integer):
+            raise ShapeError(
+                f"embedding_lookup needs integer ids, got {ids.name} of dtype {ids.dtype}",
+                hint="give the ids Placeholder dtype='int64'",
+            )
+        return ids.shape + params.shape[1:], params.dtype
+
+    def forward(self, params, ids):
+        _check_ids(ids, params.shape[0], "embedding id")
+        return params[ids]
+
+    def backward(self, node, grad):
+        params, ids = node.inputs
+        return make_node(EmbeddingGrad(), (grad, ids, params)), None
+
+
+class EmbeddingGrad(Op):
+    """Scatter-add: zeros shaped like params, with each id's row of grad added in
+    (an id that appears twice gets both contributions)."""
+
+    def infer(self, grad, ids, like):
+        return like.shape, grad.dtype
+
+    def forward(self, grad, ids, like):
+        out = np.zeros(like.shape, dtype=grad.dtype)
+        np.add.at(out, ids.reshape(-1), grad.reshape(-1, like.shape[1]))
+        return out
+
+    def backward(self, node, grad):
+        _, ids, _ = node.inputs
+        return embedding_lookup(grad, ids), None, None
+
+
+class OneHot(Op):
+    """Integer labels (...) -> (..., depth) rows of zeros with a 1 at the label."""
+
+    differentiable = False
+
+    def infer(self, labels, *, depth, dtype):
+        if not np.issubdtype(labels.dtype, np.integer):
+            raise ShapeError(f"one_hot needs integer labels, got {labels.name} of dtype {labels.dtype}")
+        return labels.shape + (depth,), np.dtype(dtype)
+
+    def forward(self, labels, *, depth, dtype):
+        _check_ids(labels, depth, "label")
+        return (labels[..., None] == np.arange(depth)).astype(dtype)
+
+    def backward(self, node, grad):
+        return (None,)
+
+
+def _need_float(x, what):
+    if not is_float(x.dtype):
+        raise ShapeError(
+            f"{what} needs a float tensor, got {x.name} of dtype {x.dtype}",
+            hint="cast it first: sg.cast(x, 'float32')",
+        )
+
+
+def softmax(x, axis=-1, name=None) -> Node:
+    x = as_node(x)
+    return make_node(Softmax(), (x,), {"axis": normalize_axis(axis, x.ndim)[0]}, name=name)
+
+
+def log_softmax(x, axis=-1, name=None) -> Node:
+    x = as_node(x)
+    return make_node(LogSoftmax(), (x,), {"axis": normalize_axis(axis, x.ndim)[0]}, name=name)
+
+
+def softmax_cross_entropy(logits, labels, name=None) -> Node:
+    """Mean cross-entropy of integer `labels` under softmax(`logits`), as in
+    PyTorch's F.cross_entropy and TF1's sparse_softmax_cross_entropy_with_logits + mean."""
+    return make_node(SoftmaxCrossEntropy(), (logits, labels), name=name)
+
+
+def embedding_lookup(params, ids, name=None) -> Node:
+    return make_node(EmbeddingLookup(), (params, ids), name=name)
+
+
+def one_hot(labels, depth, dtype="float32", name=None) -> Node:
+    return make_node(OneHot(), (labels,), {"depth": int(depth), "dtype": np.dtype(dtype).name},
+                     name=name)
+
+
+def mse(pred, target, name=None) -> Node:
+    """Mean squared error: mean((pred - target) ** 2) over every element."""
+    diff = as_node(pred) - target
+    return mean(diff * diff, name=name or "mse")

@@ -1,0 +1,157 @@
+"""Reductions: sum, mean, max (over an axis or all of them, with keepdims), argmax.
+
+The gradient of a reduction spreads the output's gradient back over the
+elements that were reduced: equally for sum, divided by the count for mean,
+and only onto the winning elements for max.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from symgraph.graph import Node, as_node, make_node
+from symgraph.ops.base import Op, normalize_axis, num_elements
+from symgraph.ops.math import cast, equal, where
+from symgraph.ops.shape import broadcast_to, expand_dims, reshape
+
+
+def _reduced_shape(shape, axis, keepdims):
+    if axis is None:
+        return (1,) * len(shape) if keepdims else ()
+    if keepdims:
+        return tuple(1 if i in axis else d for i, d in enumerate(shape))
+    return tuple(d for i, d in enumerate(shape) if i not in axis)
+
+
+def _with_kept_dims(grad: Node, x: Node, axis, keepdims) -> Node:
+    """Put back the reduced dims (as size 1) so grad broadcasts against x."""
+    if keepdims:
+        return grad
+    if axis is None:
+        return reshape(grad, (1,) * x.ndim) if x.ndim else grad
+    for a in axis:  # ascending, so each insert lands at its original position
+        grad = expand_dims(grad, a)
+    return grad
+
+
+class Reduction(Op):
+    abstract = True
+
+    def infer(self, x, *, axis, keepdims):
+        return _reduced_shape(x.shape, axis, keepdims), x.dtype
+
+    def flops(self, node) -> int:
+        return num_elements(node.inputs[0].shape)
+
+
+class Sum(Reduction):
+    def infer(self, x, *, axis, keepdims):
+        # NumPy sums bools and small ints in a wider integer type
+        return _reduced_shape(x.shape, axis, keepdims), np.sum(np.zeros(1, x.dtype)).dtype
+
+    def forward(self, x, *, axis, keepdims):
+        return np.sum(x, axis=axis, keepdims=keepdims)
+
+    def backward(self, node, grad):
+        (x,) = node.inputs
+        g = _with_kept_dims(grad, x, node.attrs["axis"], node.attrs["keepdims"])
+        return (broadcast_to(g, x.shape, like=x),)
+
+
+class Mean(Reduction):
+    def infer(self, x, *, axis, keepdims):
+        return _reduced_shape(x.shape, axis, keepdims), np.mean(np.zeros(1, x.dtype)).dtype
+
+    def forward(self, x, *, axis, keepdims):
+        return np.mean(x, axis=axis, keepdims=keepdims)
+
+    def backward(self, node, grad):
+        (x,) = node.inputs
+        axis = node.attrs["axis"]
+        g = _with_kept_dims(grad, x, axis, node.attrs["keepdims"])
+        return (broadcast_to(g, x.shape, like=x) / _count(x, axis),)
+
+
+class Max(Reduction):
+    def forward(self, x, *, axis, keepdims):
+        return np.max(x, axis=axis, keepdims=keepdims)
+
+    def backward(self, node, grad):
+        (x,) = node.inputs
+        axis, keepdims = node.attrs["axis"], node.attrs["keepdims"]
+        # The gradient goes to the elements equal to the max; ties share it equally.
+        winners = equal(x, broadcast_to(_with_kept_dims(node, x, axis, keepdims), x.shape, like=x))
+        share = sum(cast(winners, x.dtype), axis=axis, keepdims=True)
+        g = _with_kept_dims(grad, x, axis, keepdims) / share
+        return (where(winners, broadcast_to(g, x.shape, like=x), 0),)
+
+
+class ArgMax(Op):
+    """Index of the largest value along `axis` (of the flattened x when axis is None)."""
+
+    name = "argmax"
+
+    differentiable = False
+
+    def infer(self, x, *, axis):
+        return _reduced_shape(x.shape, None if axis is None else (axis,), False), np.dtype("int64")
+
+    def forward(self, x, *, axis):
+        return np.argmax(x, axis=axis)
+
+    def backward(self, node, grad):
+        return (None,)
+
+
+class ReducedCount(Op):
+    """How many elements a reduction over `axis` combines, as a scalar of x's dtype.
+
+    It is a Node, not a number, because a None dim is only known at run time;
+    mean's gradient divides by it.
+    """
+
+    differentiable = False
+
+    def infer(self, x, *, axis):
+        return (), x.dtype
+
+    def forward(self, x, *, axis):
+        shape = np.shape(x)
+        axes = range(len(shape)) if axis is None else axis
+        return np.asarray(int(np.prod([shape[a] for a in axes], dtype=np.int64)), dtype=x.dtype)
+
+    def backward(self, node, grad):
+        return (None,)
+
+
+def _count(x: Node, axis):
+    axes = range(x.ndim) if axis is None else axis
+    dims = [x.shape[a] for a in axes]
+    if all(d is not None for d in dims):
+        return int(np.prod(dims, dtype=np.int64))  # known now: a plain number
+    return make_node(ReducedCount(), (x,), {"axis": axis})
+
+
+def _axis_attrs(x, axis, keepdims):
+    return {"axis": normalize_axis(axis, x.ndim), "keepdims": bool(keepdims)}
+
+
+def sum(x, axis=None, keepdims=False, name=None) -> Node:  # noqa: A001
+    x = as_node(x)
+    return make_node(Sum(), (x,), _axis_attrs(x, axis, keepdims), name=name)
+
+
+def mean(x, axis=None, keepdims=False, name=None) -> Node:
+    x = as_node(x)
+    return make_node(Mean(), (x,), _axis_attrs(x, axis, keepdims), name=name)
+
+
+def max(x, axis=None, keepdims=False, name=None) -> Node:  # noqa: A001
+    x = as_node(x)
+    return make_node(Max(), (x,), _axis_attrs(x, axis, keepdims), name=name)
+
+
+def argmax(x, axis=None, name=None) -> Node:
+    x = as_node(x)
+    axis = None if axis is None else normalize_axis(axis, x.ndim)[0]
+    return make_node(ArgMax(), (x,), {"axis": axis}, name=name)

@@ -1,0 +1,451 @@
+"""Ops that move, reshape, slice and broadcast values without doing arithmetic.
+
+Two of them exist mostly for gradients: `broadcast_to` (the gradient of a sum
+spreads it back out) and `sum_to` (the gradient of a broadcast sums it back
+up). A dim of None is only known when the graph runs; where an op needs that
+size it takes a second input, `like`, and reads the size off it at run time.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from symgraph.errors import GradientError, ShapeError, shape_str
+from symgraph.graph import Node, as_node, make_node
+from symgraph.ops.base import Op, normalize_axis, result_dtype
+
+
+def _known(shape) -> bool:
+    return all(d is not None for d in shape)
+
+
+# -- broadcasting and its inverse -------------------------------------------------------
+class SumTo(Op):
+    """Sum x down to `shape`: over leading dims x has in excess, and over dims where
+    `shape` has a 1 and x does not. The reverse of broadcasting; None dims are kept."""
+
+    writes_out = False
+
+    def infer(self, x, *, shape):
+        lead = x.ndim - len(shape)
+        if lead < 0:
+            raise ShapeError(f"sum_to cannot grow {x.name} {shape_str(x.shape)} to {shape_str(shape)}")
+        return shape, x.dtype
+
+    def forward(self, x, *, shape):
+        lead = x.ndim - len(shape)
+        axes = tuple(range(lead)) + tuple(
+            lead + i for i, d in enumerate(shape) if d == 1 and x.shape[lead + i] != 1
+        )
+        kept = tuple(1 if d == 1 else x.shape[lead + i] for i, d in enumerate(shape))
+        return np.sum(x, axis=axes).reshape(kept) if axes else x.reshape(kept)
+
+    def backward(self, node, grad):
+        (x,) = node.inputs
+        return (broadcast_to(grad, x.shape, like=x),)
+
+
+class BroadcastTo(Op):
+    """Repeat x along dims to reach `shape` (NumPy broadcasting); None dims are read
+    off the second input, `like`, at run time."""
+
+    def infer(self, x, like=None, *, shape):
+        if not _known(shape) and like is None:
+            raise ShapeError(
+                f"broadcast_to {shape_str(shape)} has a None dim and no `like` Node to read it from"
+            )
+        try:
+            np.broadcast_shapes(tuple(1 if d is None else d for d in x.shape),
+                                tuple(1 if d is None else d for d in shape))
+        except ValueError:
+            raise ShapeError(f"cannot broadcast {x.name} {shape_str(x.shape)} to {shape_str(shape)}") from None
+        if len(shape) < x.ndim:
+            raise ShapeError(f"cannot broadcast {x.name} {shape_str(x.shape)} to {shape_str(shape)}")
+        return shape, x.dtype
+
+    def forward(self, x, like=None, *, shape):
+        target = like.shape if like is not None else shape
+        return np.broadcast_to(x, target)
+
+    def backward(self, node, grad):
+        return (sum_to(grad, node.inputs[0].shape),) + ((None,) if len(node.inputs) == 2 else ())
+
+
+def sum_to(x, shape, name=None) -> Node:
+    return make_node(SumTo(), (x,), {"shape": tuple(shape)}, name=name)
+
+
+def broadcast_to(x, shape, like=None, name=None) -> Node:
+    """Broadcast x to `shape`. Give `like` (a Node of that shape) when `shape` has a None dim."""
+    shape = tuple(shape)
+    inputs = (x,) if like is None or _known(shape) else (x, like)
+    return make_node(BroadcastTo(), inputs, {"shape": shape}, name=name)
+
+
+def sum_to_shape(grad: Node, like: Node) -> Node:
+    """The gradient `grad` reduced to the shape of `like` (undoes broadcasting).
+
+    When the shapes already match this adds nothing to the graph.
+    """
+    if grad.shape == like.shape:
+        return grad
+    return sum_to(grad, like.shape)
+
+
+# -- reshape, squeeze, expand_dims -----------------------------------------------------------
+class Reshape(Op):
+    """Reshape to `shape` (one dim may be -1). With a `like` input and shape=None,
+    reshape to like's shape at run time (used by gradients when dims are None)."""
+
+    def infer(self, x, like=None, *, shape):
+        if shape is None:
+            return like.shape, x.dtype
+        if sum(d == -1 for d in shape) > 1:
+            raise ShapeError(f"reshape of {x.name} to {shape}: at most one dim may be -1")
+        known_out = [d for d in shape if d != -1]
+        if _known(x.shape):
+            size = int(np.prod(x.shape, dtype=np.int64))
+            rest = int(np.prod(known_out, dtype=np.int64))
+            if -1 in shape:
+                if rest == 0 or size % rest:
+                    raise ShapeError(
+                        f"cannot reshape {x.name} {shape_str(x.shape)} ({size} elements) to {shape}"
+                    )
+                shape = tuple(size // rest if d == -1 else d for d in shape)
+            elif size != rest:
+                raise ShapeError(
+                    f"cannot reshape {x.name} {shape_str(x.shape)} ({size} elements) "
+                    f"to {shape_str(shape)} ({rest} elements)",
+                    hint="the number of elements must stay the same; use -1 for one dim to infer it",
+                )
+            return shape, x.dtype
+        return tuple(None if d == -1 else d for d in shape), x.dtype
+
+    def forward(self, x, like=None, *, shape):
+        return np.reshape(x, like.shape if shape is None else shape)
+
+    def backward(self, node, grad):
+        x = node.inputs[0]
+        extra = (None,) if len(node.inputs) == 2 else ()
+        return (reshape_as(grad, x),) + extra
+
+
+def reshape(x, shape, name=None) -> Node:
+    shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(int(d) for d in shape)
+    return make_node(Reshape(), (x,), {"shape": shape}, name=name)
+
+
+def reshape_as(x: Node, like: Node, name=None) -> Node:
+    """Reshape x to like's shape, reading None dims off `like` at run time if need be."""
+    if x.shape == like.shape and _known(x.shape):
+        return x
+    unknown = sum(d is None for d in like.shape)
+    if unknown == 0:
+        return reshape(x, like.shape, name=name)
+    if unknown == 1:
+        return reshape(x, tuple(-1 if d is None else d for d in like.shape), name=name)
+    return make_node(Reshape(), (x, like), {"shape": None}, name=name)
+
+
+class Squeeze(Op):
+    """Remove dims of size 1 (all of them, or those in `axis`)."""
+
+    def infer(self, x, *, axis):
+        axes = axis if axis is not None else tuple(i for i, d in enumerate(x.shape) if d == 1)
+        for a in axes:
+            if x.shape[a] != 1:
+                raise ShapeError(
+                    f"squeeze of {x.name} {shape_str(x.shape)}: dim {a} has size "
+                    f"{x.shape[a]}, not 1"
+                )
+        return tuple(d for i, d in enumerate(x.shape) if i not in axes), x.dtype
+
+    def forward(self, x, *, axis):
+        return np.squeeze(x, axis=axis)
+
+    def backward(self, node, grad):
+        (x,) = node.inputs
+        return (reshape_as(grad, x),)
+
+
+class ExpandDims(Op):
+    """Insert a dim of size 1 at `axis`."""
+
+    def infer(self, x, *, axis):
+        shape = list(x.shape)
+        shape.insert(axis, 1)
+        return tuple(shape), x.dtype
+
+    def forward(self, x, *, axis):
+        return np.expand_dims(x, axis)
+
+    def backward(self, node, grad):
+        return (squeeze(grad, node.attrs["axis"]),)
+
+
+def squeeze(x, axis=None, name=None) -> Node:
+    x = as_node(x)
+    return make_node(Squeeze(), (x,), {"axis": normalize_axis(axis, x.ndim)}, name=name)
+
+
+def expand_dims(x, axis, name=None) -> Node:
+    x = as_node(x)
+    axis = normalize_axis(axis, x.ndim + 1)[0]
+    return make_node(ExpandDims(), (x,), {"axis": axis}, name=name)
+
+
+# -- indexing --------------------------------------------------------------------------------
+def _encode_index(index) -> tuple:
+    """A Python index as a hashable tuple: ints, ('slice', start, stop, step), None, Ellipsis."""
+    if not isinstance(index, tuple):
+        index = (index,)
+    out = []
+    for item in index:
+        if isinstance(item, (bool, np.bool_)):
+            raise ShapeError("indexing with a bool is not supported", hint="use sg.where")
+        if isinstance(item, (int, np.integer)):
+            out.append(int(item))
+        elif isinstance(item, slice):
+            out.append(("slice", item.start, item.stop, item.step))
+        elif item is None or item is Ellipsis:
+            out.append(item)
+        else:
+            raise ShapeError(
+                f"index {item!r} is not supported: only ints, slices, None and ... (basic indexing)",
+                hint="to gather rows by an array of ids use sg.embedding_lookup(params, ids)",
+            )
+    if sum(item is Ellipsis for item in out) > 1:
+        raise ShapeError("an index can have only one ellipsis (...)")
+    return tuple(out)
+
+
+def _decode_index(index: tuple) -> tuple:
+    return tuple(slice(*item[1:]) if isinstance(item, tuple) else item for item in index)
+
+
+class GetItem(Op):
+    """x[index] with basic indexing (ints, slices, None, ...): a view, no copy."""
+
+    name = "getitem"
+
+    def infer(self, x, *, index):
+        consumed = sum(isinstance(i, (int, tuple)) for i in index)
+        if consumed > x.ndim:
+            raise ShapeError(f"too many indices for {x.name} {shape_str(x.shape)}")
+        items = []
+        for item in index:
+            if item is Ellipsis:
+                items += [("slice", None, None, None)] * (x.ndim - consumed)
+            else:
+                items.append(item)
+        if Ellipsis not in index:  # dims not indexed are kept whole, as x[i] == x[i, ...]
+            items += [("slice", None, None, None)] * (x.ndim - consumed)
+        shape, dim = [], 0
+        for item in items:
+            if item is None:
+                shape.append(1)
+                continue
+            if dim >= x.ndim:
+                break
+            size = x.shape[dim]
+            if isinstance(item, int):
+                if size is not None and not -size <= item < size:
+                    raise ShapeError(
+                        f"index {item} is out of range for dim {dim} of {x.name} "
+                        f"{shape_str(x.shape)}"
+                    )
+            else:
+                step = item[3]
+                if step == 0:
+                    raise ShapeError("slice step cannot be zero")
+                shape.append(None if size is None else len(range(*slice(*item[1:]).indices(size))))
+            dim += 1
+        return tuple(shape), x.dtype
+
+    def forward(self, x, *, index):
+        return x[_decode_index(index)]
+
+    def backward(self, node, grad):
+        (x,) = node.inputs
+        return (make_node(GetItemGrad(), (grad, x), {"index": node.attrs["index"]}),)
+
+
+class GetItemGrad(Op):
+    """The gradient of x[index]: zeros shaped like x, with grad written at index."""
+
+    name = "getitem_grad"
+
+    def infer(self, grad, like, *, index):
+        return like.shape, grad.dtype
+
+    def forward(self, grad, like, *, index):
+        out = np.zeros(like.shape, dtype=grad.dtype)
+        out[_decode_index(index)] = grad
+        return out
+
+    def backward(self, node, grad):
+        return (getitem(grad, _decode_index(node.attrs["index"])), None)
+
+
+def getitem(x, index, name=None) -> Node:
+    return make_node(GetItem(), (x,), {"index": _encode_index(index)}, name=name)
+
+
+# -- joining and splitting ---------------------------------------------------------------------
+class Concat(Op):
+    """Join tensors along an existing axis."""
+
+    def infer(self, *xs, axis):
+        first = xs[0]
+        size = 0
+        for x in xs:
+            if x.ndim != first.ndim or any(
+                i != axis and a is not None and b is not None and a != b
+                for i, (a, b) in enumerate(zip(x.shape, first.shape))
+            ):
+                raise ShapeError(
+                    "concat along axis "
+                    f"{axis} needs equal shapes elsewhere: "
+                    + ", ".join(f"{n.name} {shape_str(n.shape)}" for n in xs)
+                )
+            size = None if size is None or x.shape[axis] is None else size + x.shape[axis]
+        shape = list(first.shape)
+        shape[axis] = size
+        return tuple(shape), result_dtype(*xs)
+
+    def forward(self, *xs, axis):
+        return np.concatenate(xs, axis=axis)
+
+    def backward(self, node, grad):
+        axis = node.attrs["axis"]
+        grads, start = [], 0
+        for x in node.inputs:
+            size = x.shape[axis]
+            if size is None:
+                raise GradientError(
+                    f"the gradient of concat needs the size of every input along axis {axis}; "
+                    f"{x.name} has size None there",
+                    node=node,
+                    hint="give that dim a fixed size in the Placeholder",
+                )
+            index = (slice(None),) * axis + (slice(start, start + size),)
+            grads.append(getitem(grad, index))
+            start += size
+        return tuple(grads)
+
+
+class Stack(Op):
+    """Join tensors of one shape along a new axis."""
+
+    def infer(self, *xs, axis):
+        first = xs[0]
+        for x in xs:
+            if x.ndim != first.ndim or any(
+                a is not None and b is not None and a != b for a, b in zip(x.shape, first.shape)
+            ):
+                raise ShapeError(
+                    "stack needs inputs of one shape: "
+                    + ", ".join(f"{n.name} {shape_str(n.shape)}" for n in xs)
+                )
+        shape = list(first.shape)
+        shape.insert(axis, len(xs))
+        return tuple(shape), result_dtype(*xs)
+
+    def forward(self, *xs, axis):
+        return np.stack(xs, axis=axis)
+
+    def backward(self, node, grad):
+        axis = node.attrs["axis"]
+        return tuple(getitem(grad, (slice(None),) * axis + (i,)) for i in range(len(node.inputs)))
+
+
+def concat(xs, axis=0, name=None) -> Node:
+    xs = [as_node(x) for x in xs]
+    if not xs:
+        raise ShapeError("concat needs at least one tensor")
+    axis = normalize_axis(axis, xs[0].ndim)[0]
+    return make_node(Concat(), xs, {"axis": axis}, name=name)
+
+
+def stack(xs, axis=0, name=None) -> Node:
+    xs = [as_node(x) for x in xs]
+    if not xs:
+        raise ShapeError("stack needs at least one tensor")
+    axis = normalize_axis(axis, xs[0].ndim + 1)[0]
+    return make_node(Stack(), xs, {"axis": axis}, name=name)
+
+
+def split(x, num_or_sizes, axis=0) -> list[Node]:
+    """Cut x along `axis` into equal parts (an int) or parts of the given sizes (a list)."""
+    x = as_node(x)
+    axis = normalize_axis(axis, x.ndim)[0]
+    size = x.shape[axis]
+    if isinstance(num_or_sizes, (int, np.integer)):
+        if size is None or size % num_or_sizes:
+            raise ShapeError(
+                f"cannot split {x.name} {shape_str(x.shape)} into {num_or_sizes} equal parts "
+                f"along axis {axis}"
+            )
+        sizes = [size // num_or_sizes] * num_or_sizes
+    else:
+        sizes = list(num_or_sizes)
+        if size is not None and sum(sizes) != size:
+            raise ShapeError(f"split sizes {sizes} do not add up to {size} (axis {axis} of {x.name})")
+    parts, start = [], 0
+    for s in sizes:
+        parts.append(getitem(x, (slice(None),) * axis + (slice(start, start + s),)))
+        start += s
+    return parts
+
+
+def unstack(x, axis=0) -> list[Node]:
+    """One Node per slice along `axis` (that dim must be known): the per-step inputs of an RNN."""
+    x = as_node(x)
+    axis = normalize_axis(axis, x.ndim)[0]
+    if x.shape[axis] is None:
+        raise ShapeError(
+            f"unstack of {x.name} {shape_str(x.shape)}: the size of axis {axis} is not known",
+            hint="give that dim a fixed size in the Placeholder",
+        )
+    return [getitem(x, (slice(None),) * axis + (i,)) for i in range(x.shape[axis])]
+
+
+# -- constant-valued ops ----------------------------------------------------------------------
+class ZerosLike(Op):
+    """Zeros of x's shape (read at run time) and dtype; constant, so no gradient flows."""
+
+    differentiable = False
+
+    def infer(self, x, *, dtype):
+        return x.shape, np.dtype(dtype or x.dtype)
+
+    def forward(self, x, *, dtype):
+        return np.zeros(np.shape(x), dtype=dtype or x.dtype)
+
+    def backward(self, node, grad):
+        return (None,)
+
+
+class OnesLike(Op):
+    """Ones of x's shape (read at run time) and dtype; constant, so no gradient flows."""
+
+    differentiable = False
+
+    def infer(self, x, *, dtype):
+        return x.shape, np.dtype(dtype or x.dtype)
+
+    def forward(self, x, *, dtype):
+        return np.ones(np.shape(x), dtype=dtype or x.dtype)
+
+    def backward(self, node, grad):
+        return (None,)
+
+
+def zeros_like(x, dtype=None, name=None) -> Node:
+    return make_node(ZerosLike(), (x,), {"dtype": None if dtype is None else np.dtype(dtype).name},
+                     name=name)
+
+
+def ones_like(x, dtype=None, name=None) -> Node:
+    return make_node(OnesLike(), (x,), {"dtype": None if dtype is None else np.dtype(dtype).name},
+                     name=name)

@@ -1,0 +1,103 @@
+"""Update ops: the only way a graph changes state.
+
+`assign(var, value)` computes the Variable's next value; the Session stores
+it only when the whole run has succeeded (a run is a transaction), so every
+op in the run reads the value the Variable had when the run started.
+`group(*updates)` bundles several updates into one Node, as an optimizer's
+`minimize()` returns. Fetching an update Node answers None.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from symgraph.errors import ShapeError, shape_str
+from symgraph.graph import UPDATE, Node, Variable, make_node
+from symgraph.ops.base import Op
+
+
+class Assign(Op):
+    """Compute the next value of a Variable; the Session commits it after the run."""
+
+    differentiable = False
+    is_update = True
+
+    def infer(self, var, value):
+        if not isinstance(var, Variable):
+            raise ShapeError(
+                f"assign needs a Variable to update, got {var.name} ({var.op.name})",
+                hint="only sg.Variable Nodes hold state",
+            )
+        if len(value.shape) != len(var.shape) or any(
+            d is not None and d != v for d, v in zip(value.shape, var.shape)
+        ):
+            raise ShapeError(
+                f"assign of {value.name} {shape_str(value.shape)} to Variable {var.name} "
+                f"{shape_str(var.shape)}: shapes differ",
+                hint="a Variable keeps its shape; reshape or reduce the new value",
+            )
+        if not np.can_cast(value.dtype, var.dtype, "same_kind"):
+            raise ShapeError(
+                f"assign of {value.name} ({value.dtype}) to Variable {var.name} ({var.dtype}): "
+                "cannot cast safely",
+                hint=f"cast the value with sg.cast(value, '{var.dtype}')",
+            )
+        return (), np.dtype("bool")
+
+    def forward(self, var, value):
+        value = np.asarray(value)
+        if value.shape != var.shape:
+            raise ValueError(
+                f"the new value has shape {value.shape} but the Variable has shape {var.shape}"
+            )
+        return value.astype(var.dtype, copy=False)
+
+    def backward(self, node, grad):
+        return (None, None)
+
+    def flops(self, node) -> int:
+        return 0
+
+
+class Group(Op):
+    """Several update Nodes as one; it computes nothing itself."""
+
+    differentiable = False
+    is_update = True
+
+    def infer(self, *updates):
+        for u in updates:
+            if not getattr(u.op, "is_update", False):
+                raise ShapeError(
+                    f"group takes update Nodes (from sg.assign or an optimizer), got "
+                    f"{u.name} ({u.op.name})"
+                )
+        return (), np.dtype("bool")
+
+    def forward(self, *updates):
+        return None
+
+    def backward(self, node, grad):
+        return (None,) * len(node.inputs)
+
+    def flops(self, node) -> int:
+        return 0
+
+
+def assign(var, value, name=None) -> Node:
+    """An update Node that sets `var` to `value` when the run that fetches it commits."""
+    graph = var.graph if isinstance(var, Node) else None
+    if graph is None:
+        raise ShapeError(f"assign needs a Variable to update, got {var!r}")
+    with graph._building(UPDATE):
+        return make_node(Assign(), (var, value), name=name or "assign")
+
+
+def group(*updates, name=None) -> Node:
+    """One update Node that applies all of `updates` (a list works too)."""
+    if len(updates) == 1 and isinstance(updates[0], (list, tuple)):
+        updates = tuple(updates[0])
+    if not updates:
+        raise ShapeError("group needs at least one update Node")
+    with updates[0].graph._building(UPDATE):
+        return make_node(Group(), updates, name=name or "group")

@@ -1,0 +1,245 @@
+"""Session: holds the Variables' values and runs compiled Programs.
+
+    with sg.Session() as sess:
+        loss_value, _ = sess.run([loss, train], feed_dict={x: xb, y: yb})
+
+A run is a transaction. Every op in it reads the Variables as they were when
+the run started; the updates it computed are stored only after the whole run
+succeeded, so a run that fails part-way changes nothing.
+
+The first run of a set of fetches compiles them; the Program is cached by
+(fetches, fed Nodes, and the fed values' shapes and dtypes), so later runs
+just check the feeds and execute.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+
+import numpy as np
+
+from symgraph.compiler.ir import check_feeds_present
+from symgraph.compiler.pipeline import compile_steps
+from symgraph.errors import CheckpointError, FeedError, FetchError, GraphError, shape_str
+from symgraph.graph import Graph, Node, Variable, get_default_graph
+
+CHECKPOINT_FORMAT = 1
+_FORMAT_KEY = "__symgraph_checkpoint_format__"
+
+
+class Session:
+    """Runs a Graph's Nodes; `debug=True` checks every result for NaN and Inf."""
+
+    def __init__(self, graph: Graph | None = None, debug: bool = False, disable=()):
+        self.graph = graph or get_default_graph()
+        self.debug = debug
+        self.disable = disable
+        self._values: dict[Variable, np.ndarray] = {}
+        self._programs: dict[tuple, object] = {}
+        self._closed = False
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+    def close(self) -> None:
+        self._closed = True
+        self._programs.clear()
+
+    # -- running ------------------------------------------------------------------
+    def run(self, fetches, feed_dict=None):
+        """Compute `fetches` (a Node, or a list, tuple or dict of them), answered in
+        the same structure; an update Node answers None."""
+        if self._closed:
+            raise GraphError("this Session is closed", hint="open a new sg.Session()")
+        flat, rebuild = _flatten(fetches)
+        for f in flat:
+            self._check_fetch(f)
+        feeds = self._check_feeds(feed_dict or {})
+        program = self._program_for(flat, feeds)
+        values = {var: self._value(var) for _, var in program.variables}
+        fetched, updates = program.run(feeds, values, self.debug)
+        self._commit(updates, feeds)
+        return rebuild([_own_copy(v) for v in fetched])
+
+    def _program_for(self, flat, feeds):
+        key = (
+            tuple(f.id for f in flat),
+            tuple(sorted((n.id, v.shape, v.dtype.str) for n, v in feeds.items())),
+        )
+        program = self._programs.get(key)
+        if program is None:
+            program, steps = compile_steps(flat, feeds.keys(), self.disable)
+            check_feeds_present(steps[0].ir, feeds.keys())
+            self._programs[key] = program
+        return program
+
+    def _commit(self, updates, feeds) -> None:
+        fed_arrays = {id(v) for v in feeds.values()}
+        for var, value in updates:
+            # The Session owns its values: never keep a view of something else
+            # (a feed, another variable's value) that could change under us.
+            if not value.flags.owndata or id(value) in fed_arrays or value is self._values.get(var):
+                value = value.copy()
+            value.flags.writeable = False
+            self._values[var] = value
+
+    def _value(self, var: Variable) -> np.ndarray:
+        """A Variable's current value; a Variable new to this Session starts at its initial value."""
+        value = self._values.get(var)
+        if value is None:
+            value = self._values[var] = var.initial_value
+        return value
+
+    def initialize(self, vars=None) -> None:  # noqa: A002 - TF1-style name
+        """Reset the given Variables (all of the graph's when None) to their initial values."""
+        for var in self.graph.variables if vars is None else vars:
+            self._values[var] = var.initial_value
+
+    # -- checks ----------------------------------------------------------------------
+    def _check_fetch(self, f) -> None:
+        if not isinstance(f, Node):
+            raise FetchError(
+                f"Session.run can only fetch Nodes, got {type(f).__name__}: {f!r}",
+                hint="fetch the Node itself (a Placeholder, Variable or op result)",
+            )
+        if f.graph is not self.graph:
+            raise GraphError(
+                f"fetch {f.name} belongs to another Graph than this Session's",
+                node=f,
+                hint="open the Session on that graph: sg.Session(graph=...), or build the Node "
+                "inside `with graph.as_default():`",
+            )
+
+    def _check_feeds(self, feed_dict) -> dict:
+        if not isinstance(feed_dict, dict):
+            raise FeedError(f"feed_dict must be a dict of Node -> value, got {type(feed_dict).__name__}")
+        feeds = {}
+        for node, value in feed_dict.items():
+            if not isinstance(node, Node):
+                raise FeedError(
+                    f"feed_dict keys must be Nodes, got {type(node).__name__}: {node!r}",
+                    hint="use the Placeholder object as the key (graph.get_node(name) finds it by name)",
+                )
+            if node.graph is not self.graph:
+                raise FeedError(
+                    f"fed Node {node.name} belongs to another Graph than this Session's", node=node
+                )
+            feeds[node] = _check_feed_value(node, value)
+        return feeds
+
+    # -- checkpoints ---------------------------------------------------------------------
+    def save(self, path) -> str:
+        """Write every Variable's value, by name, to a .npz file; atomically (temp file + rename)."""
+        path = os.fspath(path)
+        arrays = {_FORMAT_KEY: np.asarray(CHECKPOINT_FORMAT)}
+        for var in self.graph.variables:
+            arrays[var.name] = self._value(var)
+        folder = os.path.dirname(os.path.abspath(path))
+        fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                np.savez(f, **arrays)
+            os.replace(tmp, path)
+        except BaseException:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+            raise
+        return path
+
+    def restore(self, path) -> None:
+        """Load Variable values saved by `save`; checks everything before changing anything."""
+        path = os.fspath(path)
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                stored = {k: data[k] for k in data.files}
+        except FileNotFoundError:
+            raise CheckpointError(f"no checkpoint at {path}", hint="check the path") from None
+        except Exception as e:
+            raise CheckpointError(
+                f"{path} is not a symgraph checkpoint ({type(e).__name__}: {e})",
+                hint="pass a file written by Session.save",
+            ) from None
+        version = stored.pop(_FORMAT_KEY, None)
+        if version is None or int(version) != CHECKPOINT_FORMAT:
+            raise CheckpointError(
+                f"{path} has checkpoint format {version}, this symgraph reads {CHECKPOINT_FORMAT}",
+                hint="save it again with this version of symgraph",
+            )
+        new_values = {}
+        missing = []
+        for var in self.graph.variables:
+            if var.name not in stored:
+                missing.append(var.name)
+                continue
+            value = stored[var.name]
+            if value.shape != var.shape or value.dtype != var.dtype:
+                raise CheckpointError(
+                    f"checkpoint value for {var.name} is {shape_str(value.shape)} {value.dtype}, "
+                    f"the Variable is {shape_str(var.shape)} {var.dtype}",
+                    node=var,
+                    hint="the checkpoint was saved from a different model",
+                )
+            new_values[var] = value
+        if missing:
+            raise CheckpointError(
+                f"{path} has no value for Variable(s) {', '.join(missing)}; "
+                f"it has {', '.join(sorted(stored)) or 'none'}",
+                hint="variables are matched by name: build the model with the same names",
+            )
+        for var, value in new_values.items():
+            value.flags.writeable = False
+            self._values[var] = value
+
+
+def _check_feed_value(node: Node, value) -> np.ndarray:
+    try:
+        array = np.asarray(value)
+    except Exception as e:
+        raise FeedError(f"cannot turn the value fed for {node.name} into an array: {e}", node=node) from None
+    if array.dtype == object:
+        raise FeedError(
+            f"the value fed for {node.name} is not numeric (or its rows differ in length)",
+            node=node,
+        )
+    if array.dtype != node.dtype:
+        if not np.can_cast(array.dtype, node.dtype, "same_kind"):
+            raise FeedError(
+                f"{node.name} expects {node.dtype} but was fed {array.dtype}",
+                node=node,
+                hint=f"convert the value first: np.asarray(value, dtype='{node.dtype}')",
+            )
+        array = array.astype(node.dtype)
+    if array.ndim != len(node.shape) or any(
+        d is not None and d != a for d, a in zip(node.shape, array.shape)
+    ):
+        raise FeedError(
+            f"{node.name} expects shape {shape_str(node.shape)} but was fed {shape_str(array.shape)}",
+            node=node,
+            hint="None in the expected shape takes any size; the other dims must match",
+        )
+    return array
+
+
+def _own_copy(value):
+    """What run() hands back: never a view of the Session's memory; a 0-d array as a NumPy scalar."""
+    if value is None:
+        return None
+    if isinstance(value, np.ndarray):
+        return value[()] if value.ndim == 0 else value.copy()
+    return np.asarray(value)[()]
+
+
+def _flatten(fetches):
+    """Flatten a fetch structure; return the Nodes and a function that rebuilds the answer."""
+    if isinstance(fetches, dict):
+        keys = list(fetches)
+        return [fetches[k] for k in keys], lambda vals: dict(zip(keys, vals))
+    if isinstance(fetches, (list, tuple)):
+        kind = type(fetches)
+        return list(fetches), lambda vals: kind(vals) if kind in (list, tuple) else kind(*vals)
+    return [fetches], lambda vals: vals[0]

@@ -1,0 +1,84 @@
+"""Check symbolic gradients against finite differences, for symgraph's ops and yours.
+
+    def swish(x):
+        return x * sg.sigmoid(x)
+
+    sg.testing.check_gradients(swish, [np.random.randn(3, 4)])
+
+The symbolic gradient (what `sg.gradients` builds) is compared with the
+central difference (f(x + eps) - f(x - eps)) / 2 eps, element by element, in
+float64. A mismatch raises GradientCheckError naming the worst element.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from symgraph.autodiff import gradients
+from symgraph.errors import SymgraphError
+from symgraph.graph import Constant, Graph, Placeholder
+from symgraph.ops.reduce import sum as reduce_sum
+from symgraph.session import Session
+
+
+class GradientCheckError(SymgraphError, AssertionError):
+    """Symbolic and numerical gradients disagree."""
+
+
+def check_gradients(fn, inputs, rtol=1e-5, atol=1e-7, eps=1e-6, seed=0) -> float:
+    """Compare d fn(*inputs) / d input for every float input; return the worst error ratio.
+
+    `fn` takes Nodes and returns a Node. Float inputs are checked in float64;
+    integer inputs (labels, ids) are fed as they are and not differentiated.
+    A non-scalar output is reduced to sum(output * fixed random weights), so
+    every element of it is checked. The ratio returned is the largest
+    |symbolic - numeric| / (atol + rtol * |numeric|); above 1 raises.
+    """
+    arrays = [np.asarray(a) for a in inputs]
+    arrays = [a.astype(np.float64) if np.issubdtype(a.dtype, np.floating) else a for a in arrays]
+    graph = Graph()
+    with graph.as_default():
+        placeholders = [
+            Placeholder(a.shape, dtype=a.dtype, name=f"input{i}") for i, a in enumerate(arrays)
+        ]
+        out = fn(*placeholders)
+        if out.shape != ():
+            weights = np.random.default_rng(seed).uniform(0.5, 1.5, size=out.shape)
+            out = reduce_sum(out * Constant(weights.astype(out.dtype)), name="weighted_sum")
+        wrt = [(i, p) for i, p in enumerate(placeholders) if np.issubdtype(p.dtype, np.floating)]
+        grads = gradients(out, [p for _, p in wrt])
+
+    with Session(graph) as sess:
+        feed = dict(zip(placeholders, arrays))
+        symbolic = sess.run(grads, feed)
+        worst = (0.0, None)
+        for (i, p), sym in zip(wrt, symbolic):
+            numeric = _central_differences(sess, out, feed, p, eps)
+            sym = np.asarray(sym, dtype=np.float64)
+            ratio = np.abs(sym - numeric) / (atol + rtol * np.abs(numeric))
+            if ratio.size and ratio.max() > worst[0]:
+                at = np.unravel_index(int(np.argmax(ratio)), ratio.shape)
+                worst = (float(ratio.max()), (i, at, sym[at], numeric[at]))
+    if worst[0] > 1.0:
+        i, at, s, n = worst[1]
+        raise GradientCheckError(
+            f"gradient mismatch for input {i} at index {tuple(int(k) for k in at)}: "
+            f"symbolic {s:.8g}, numerical {n:.8g} (error {worst[0]:.3g} times the tolerance "
+            f"rtol={rtol}, atol={atol})",
+            hint="check the op's backward; if the function has a kink near this input, move the "
+            "test input away from it",
+        )
+    return worst[0]
+
+
+def _central_differences(sess, out, feed, placeholder, eps) -> np.ndarray:
+    base = feed[placeholder]
+    grad = np.zeros(base.shape, dtype=np.float64)
+    for index in np.ndindex(base.shape):
+        shifted = base.copy()
+        shifted[index] = base[index] + eps
+        up = sess.run(out, {**feed, placeholder: shifted})
+        shifted[index] = base[index] - eps
+        down = sess.run(out, {**feed, placeholder: shifted})
+        grad[index] = (float(up) - float(down)) / (2 * eps)
+    return grad
