@@ -29,7 +29,9 @@ from symgraph.ops.base import Op
 
 _operators.attach()  # Node's + - * / ** @ [] .T, now that the ops exist
 
-from symgraph import errors, optim, testing  # noqa: E402
+from symgraph import data, errors, nn, optim, testing  # noqa: E402
+from symgraph.ops import random as _random  # noqa: E402
+from symgraph.optim import clip_by_global_norm  # noqa: E402
 from symgraph.autodiff import gradients  # noqa: E402
 from symgraph.compiler import Program, compile  # noqa: E402
 from symgraph.errors import (  # noqa: E402
@@ -63,6 +65,7 @@ zeros_like, ones_like, getitem = _shape.zeros_like, _shape.ones_like, _shape.get
 softmax, log_softmax, softmax_cross_entropy = _nn_ops.softmax, _nn_ops.log_softmax, _nn_ops.softmax_cross_entropy
 embedding_lookup, one_hot, mse = _nn_ops.embedding_lookup, _nn_ops.one_hot, _nn_ops.mse
 assign, group = _state.assign, _state.group
+random_uniform = _random.random_uniform
 
 __all__ = [
     "__version__",
@@ -77,9 +80,9 @@ __all__ = [
     "reshape", "concat", "stack", "split", "unstack", "squeeze", "expand_dims", "broadcast_to",
     "zeros_like", "ones_like", "getitem",
     "softmax", "log_softmax", "softmax_cross_entropy", "embedding_lookup", "one_hot", "mse",
-    "assign", "group",
+    "assign", "group", "random_uniform", "clip_by_global_norm",
     # autodiff, compiling, running
-    "gradients", "compile", "Program", "Session", "optim", "testing", "errors",
+    "gradients", "compile", "Program", "Session", "optim", "testing", "errors", "nn", "data",
     # errors
     "SymgraphError", "ShapeError", "FeedError", "FetchError", "GraphError", "GradientError",
     "RunError", "NumericError", "CheckpointError",

@@ -48,6 +48,7 @@ class Graph:
         self._grad_of = None  # the forward Node whose gradient is being built
         self._variables: list[Variable] = []
         self._next_id = 0
+        self.collections: dict[str, object] = {}  # graph-wide singletons, e.g. the training flag
 
     # -- reading ---------------------------------------------------------------
     @property
@@ -362,14 +363,29 @@ def _check_shape(shape, what):
 class Placeholder(Node):
     """An input fed at run time: `sg.Placeholder((None, 784), name="x")`.
 
+    With `default=`, feeding it is optional: a run that does not feed it uses
+    the default (TF1's placeholder_with_default), e.g. a `training` flag.
+
     A dim of None takes any size when fed; it is never broadcast, so declare a
     dim 1 if you mean to broadcast it.
     """
 
-    def __init__(self, shape, dtype="float32", name=None, graph: Graph | None = None):
+    def __init__(self, shape, dtype="float32", name=None, default=None, graph: Graph | None = None):
         graph = graph or get_default_graph()
         shape = _check_shape(shape, "Placeholder")
-        super().__init__(PlaceholderOp(), (), {}, shape, np.dtype(dtype), name, graph)
+        dtype = np.dtype(dtype)
+        self.default = None
+        if default is not None:  # used when the Placeholder is not fed (TF1's placeholder_with_default)
+            self.default = np.array(default, dtype=dtype)
+            if self.default.ndim != len(shape) or any(
+                d is not None and d != a for d, a in zip(shape, self.default.shape)
+            ):
+                raise ShapeError(
+                    f"Placeholder default of shape {shape_str(self.default.shape)} does not fit "
+                    f"shape {shape_str(shape)}"
+                )
+            self.default.flags.writeable = False
+        super().__init__(PlaceholderOp(), (), {}, shape, dtype, name, graph)
 
 
 class Variable(Node):

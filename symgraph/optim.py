@@ -16,14 +16,19 @@ import numpy as np
 from symgraph.autodiff import ancestors, gradients
 from symgraph.errors import GraphError
 from symgraph.graph import UPDATE, Node, Variable
+from symgraph.ops.math import maximum, sqrt
+from symgraph.ops.reduce import sum as reduce_sum
 from symgraph.ops.state import assign, group
 
 
 class Optimizer:
-    """Base class: subclasses define `apply_gradients(pairs)` returning update Nodes."""
+    """Base class. A subclass writes `_update(param, grad)`: the update Nodes for one parameter."""
 
-    def __init__(self, params=None):
+    def __init__(self, params=None, weight_decay=0.0):
         self.params = None if params is None else list(params)
+        if weight_decay < 0:
+            raise ValueError(f"weight_decay must be >= 0, got {weight_decay}")
+        self.weight_decay = float(weight_decay)
 
     def _params_for(self, loss: Node) -> list[Variable]:
         if self.params is not None:
@@ -37,14 +42,42 @@ class Optimizer:
             )
         return found
 
-    def minimize(self, loss: Node, name=None) -> Node:
-        """One update Node that moves every parameter against the gradient of `loss`."""
+    def minimize(self, loss: Node, clip_norm=None, name=None) -> Node:
+        """One update Node that moves every parameter against the gradient of `loss`.
+
+        With `clip_norm`, the gradients are first scaled down together so that
+        their global norm is at most clip_norm (see clip_by_global_norm).
+        """
         params = self._params_for(loss)
         grads = gradients(loss, params)
+        if clip_norm is not None:
+            grads, _ = clip_by_global_norm(grads, clip_norm)
         return self.apply_gradients(list(zip(grads, params)), name=name)
 
     def apply_gradients(self, grads_and_vars, name=None) -> Node:
+        """The update Node for given (gradient, Variable) pairs, e.g. after clipping by hand."""
+        grads_and_vars = list(grads_and_vars)
+        if not grads_and_vars:
+            raise GraphError("apply_gradients needs at least one (gradient, Variable) pair")
+        graph = grads_and_vars[0][1].graph
+        updates = []
+        with graph._building(UPDATE), graph.name_scope(name or type(self).__name__):
+            for grad, param in grads_and_vars:
+                if not isinstance(param, Variable):
+                    raise GraphError(f"can only update Variables, got {param!r}")
+                if self.weight_decay:
+                    grad = grad + self.weight_decay * param  # L2 penalty, as in PyTorch
+                updates.extend(self._update(param, grad))
+            return group(*updates, name="step")
+
+    def _update(self, param: Variable, grad: Node) -> list[Node]:
         raise NotImplementedError
+
+    def _state(self, param: Variable, what: str, value=0.0) -> Variable:
+        """A non-trainable Variable shaped like param (momentum, Adam's moments): saved in checkpoints."""
+        return Variable(
+            np.full(param.shape, value, dtype=param.dtype), name=f"{param.name}/{what}", trainable=False
+        )
 
 
 class SGD(Optimizer):
@@ -56,8 +89,8 @@ class SGD(Optimizer):
     `lr` may be a number or a Node (a scalar Placeholder makes a schedule).
     """
 
-    def __init__(self, lr, params=None, momentum=0.0):
-        super().__init__(params)
+    def __init__(self, lr, params=None, momentum=0.0, weight_decay=0.0):
+        super().__init__(params, weight_decay)
         if not isinstance(lr, Node) and not lr > 0:
             raise ValueError(f"SGD learning rate must be positive, got {lr}")
         if not 0.0 <= momentum < 1.0:
@@ -65,19 +98,57 @@ class SGD(Optimizer):
         self.lr = lr
         self.momentum = float(momentum)
 
-    def apply_gradients(self, grads_and_vars, name=None) -> Node:
-        updates = []
-        graph = grads_and_vars[0][1].graph
-        with graph._building(UPDATE), graph.name_scope(name or "SGD"):
-            for grad, param in grads_and_vars:
-                step = grad
-                if self.momentum:
-                    velocity = Variable(
-                        np.zeros(param.shape, param.dtype),
-                        name=f"{param.name}/momentum",
-                        trainable=False,
-                    )
-                    step = velocity * self.momentum + grad
-                    updates.append(assign(velocity, step))
-                updates.append(assign(param, param - self.lr * step))
-            return group(*updates, name="step")
+    def _update(self, param, grad):
+        if not self.momentum:
+            return [assign(param, param - self.lr * grad)]
+        velocity = self._state(param, "momentum")
+        new_velocity = velocity * self.momentum + grad
+        return [assign(velocity, new_velocity), assign(param, param - self.lr * new_velocity)]
+
+
+class Adam(Optimizer):
+    """Adam (Kingma & Ba, 2015): a step per parameter scaled by running gradient moments.
+
+        m <- b1 m + (1 - b1) g            (mean of the gradient)
+        v <- b2 v + (1 - b2) g*g          (mean of its square)
+        param <- param - lr * m_hat / (sqrt(v_hat) + eps)
+    where m_hat = m / (1 - b1**t), v_hat = v / (1 - b2**t) undo the bias of starting
+    at zero, and t counts steps. m, v and t are non-trainable Variables.
+    """
+
+    def __init__(self, lr=0.001, params=None, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
+        super().__init__(params, weight_decay)
+        self.lr = lr
+        self.beta1, self.beta2 = (float(b) for b in betas)
+        self.eps = float(eps)
+
+    def _update(self, param, grad):
+        b1, b2 = self.beta1, self.beta2
+        m = self._state(param, "adam_m")
+        v = self._state(param, "adam_v")
+        t = Variable(np.zeros((), dtype=param.dtype), name=f"{param.name}/adam_t", trainable=False)
+        t_new = t + 1
+        m_new = b1 * m + (1 - b1) * grad
+        v_new = b2 * v + (1 - b2) * (grad * grad)
+        m_hat = m_new / (1 - b1**t_new)
+        v_hat = v_new / (1 - b2**t_new)
+        new_param = param - self.lr * m_hat / (sqrt(v_hat) + self.eps)
+        return [assign(t, t_new), assign(m, m_new), assign(v, v_new), assign(param, new_param)]
+
+
+def clip_by_global_norm(grads, max_norm):
+    """Scale all gradients by one factor so their joint L2 norm is at most max_norm.
+
+    Returns (clipped gradients, global norm). As TF1: g * max_norm / max(norm, max_norm).
+    RNNs need it: a gradient through many steps can grow very large.
+    """
+    grads = list(grads)
+    if not grads:
+        raise GraphError("clip_by_global_norm needs at least one gradient")
+    squares = [reduce_sum(g * g) for g in grads]
+    total = squares[0]
+    for s in squares[1:]:
+        total = total + s
+    norm = sqrt(total, name="global_norm")
+    scale = max_norm / maximum(norm, max_norm)
+    return [g * scale for g in grads], norm

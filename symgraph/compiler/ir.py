@@ -43,6 +43,10 @@ def lower(fetches: list[Node], feeds=()) -> nx.DiGraph:
             continue
         is_fed = node in fed
         inputs = () if is_fed else node.inputs
+        kind = _kind(node, is_fed)
+        extra = {}
+        if kind == "feed" and not is_fed and getattr(node, "default", None) is not None:
+            kind, extra = "constant", {"value": node.default}  # not fed: use its default
         ir.add_node(
             node.id,
             op=node.op,
@@ -52,8 +56,9 @@ def lower(fetches: list[Node], feeds=()) -> nx.DiGraph:
             dtype=node.dtype,
             name=node.name,
             origin=node.origin,
-            kind=_kind(node, is_fed),
+            kind=kind,
             node=node,
+            **extra,
         )
         for i in inputs:
             stack.append(i)

@@ -40,7 +40,7 @@ def schedule(ir: nx.DiGraph) -> Program:
         elif kind == "variable":
             program.variables.append((slot[key], data["node"]))
         elif kind == "constant":
-            program.constants.append((slot[key], data["node"].value))
+            program.constants.append((slot[key], data["value"] if "value" in data else data["node"].value))
         else:
             program.instructions.append(
                 Instruction(

@@ -1,0 +1,29 @@
+"""Mini-batches for training loops: `for xb, yb in sg.data.batches(X, Y, 128): ...`."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def batches(X, y=None, batch_size=32, shuffle=True, rng=None, drop_last=False):
+    """Yield (X[i], y[i]) slices of `batch_size` rows (just X[i] when y is None).
+
+    Shuffled each call when `shuffle` (with `rng`, a numpy Generator or seed, for
+    a fixed order); the last batch may be smaller unless `drop_last`.
+    """
+    X = np.asarray(X)
+    n = len(X)
+    if y is not None:
+        y = np.asarray(y)
+        if len(y) != n:
+            raise ValueError(f"X has {n} rows but y has {len(y)}")
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+    order = np.arange(n)
+    if shuffle:
+        rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+        rng.shuffle(order)
+    stop = n - n % batch_size if drop_last else n
+    for start in range(0, stop, batch_size):
+        index = order[start : start + batch_size]
+        yield (X[index], y[index]) if y is not None else X[index]

@@ -1,0 +1,142 @@
+"""Layers: Linear, activations, Embedding, Dropout, Sequential.
+
+Each is a few lines of graph building: a layer's `forward` uses the same
+ops a user would write by hand. Weights are shaped (in, out) and used as
+`x @ weight + bias`, so a batch of rows goes in and a batch of rows comes out.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from symgraph.graph import Placeholder, Variable, get_default_graph
+from symgraph.nn import init
+from symgraph.nn.module import Module
+from symgraph.ops.math import greater_equal, relu, sigmoid, tanh, where
+from symgraph.ops.nn import embedding_lookup
+from symgraph.ops.random import random_uniform
+
+
+class Linear(Module):
+    """y = x @ weight + bias, weight (in_features, out_features) Glorot-uniform, bias zeros."""
+
+    def __init__(self, in_features, out_features, bias=True, dtype="float32", rng=None):
+        super().__init__()
+        self.in_features, self.out_features = int(in_features), int(out_features)
+        self.weight = Variable(
+            init.glorot_uniform((in_features, out_features), dtype, rng=rng), name="weight"
+        )
+        if bias:
+            self.bias = Variable(init.zeros(out_features, dtype), name="bias")
+        else:
+            self.bias = None
+
+    def forward(self, x):
+        y = x @ self.weight
+        return y + self.bias if self.bias is not None else y
+
+    def extra_repr(self):
+        return {"in_features": self.in_features, "out_features": self.out_features,
+                "bias": self.bias is not None}
+
+
+class Sigmoid(Module):
+    def forward(self, x):
+        return sigmoid(x)
+
+
+class Tanh(Module):
+    def forward(self, x):
+        return tanh(x)
+
+
+class ReLU(Module):
+    scope_name = "relu"
+
+    def forward(self, x):
+        return relu(x)
+
+
+class Embedding(Module):
+    """A table of `num_embeddings` vectors of size `embedding_dim`; ids (...) -> (..., dim)."""
+
+    def __init__(self, num_embeddings, embedding_dim, dtype="float32", rng=None):
+        super().__init__()
+        self.num_embeddings, self.embedding_dim = int(num_embeddings), int(embedding_dim)
+        self.weight = Variable(
+            init.normal((num_embeddings, embedding_dim), dtype=dtype, rng=rng), name="weight"
+        )
+
+    def forward(self, ids):
+        return embedding_lookup(self.weight, ids)
+
+    def extra_repr(self):
+        return {"num_embeddings": self.num_embeddings, "embedding_dim": self.embedding_dim}
+
+
+def training_flag(graph=None) -> Placeholder:
+    """The graph's `training` flag: a bool Placeholder that is False unless fed.
+
+    Layers that act differently in training (Dropout) read it, so one graph
+    serves both: feed `{sg.nn.training_flag(): True}` in the training runs and
+    nothing in the evaluation runs.
+    """
+    graph = graph or get_default_graph()
+    flag = graph.collections.get("training")
+    if flag is None:
+        with graph.as_default(), graph._scope_exactly(""):
+            flag = Placeholder((), dtype="bool", name="training", default=False)
+        graph.collections["training"] = flag
+    return flag
+
+
+class Dropout(Module):
+    """While training, zero each element with probability p and scale the rest by 1/(1-p).
+
+    Active only in runs that feed `sg.nn.training_flag()` True; otherwise it
+    passes x through, so evaluation needs no change to the graph.
+    """
+
+    def __init__(self, p=0.5, rng=None, seed=None):
+        super().__init__()
+        if not 0.0 <= p < 1.0:
+            raise ValueError(f"Dropout probability must be in [0, 1), got {p}")
+        self.p = float(p)
+        self._rng = rng if rng is not None else (
+            np.random.default_rng(seed) if seed is not None else None
+        )
+
+    def forward(self, x):
+        keep = greater_equal(random_uniform(x, rng=self._rng), self.p)
+        dropped = where(keep, x * (1.0 / (1.0 - self.p)), 0)
+        return where(training_flag(x.graph), dropped, x)
+
+    def extra_repr(self):
+        return {"p": self.p}
+
+
+class Sequential(Module):
+    """Modules applied one after another: Sequential(Linear(2, 8), Tanh(), Linear(8, 1))."""
+
+    opens_scope = False  # each layer inside has its own scope already
+
+    def __init__(self, *modules):
+        super().__init__()
+        if len(modules) == 1 and isinstance(modules[0], (list, tuple)):
+            modules = tuple(modules[0])
+        for i, m in enumerate(modules):
+            if not isinstance(m, Module):
+                raise TypeError(f"Sequential takes Modules, got {type(m).__name__} at position {i}")
+            setattr(self, str(i), m)
+        self.layers = list(modules)
+
+    def forward(self, x):
+        for layer in self.layers:
+            x = layer(x)
+        return x
+
+    def __getitem__(self, i):
+        return self.layers[i]
+
+    def __len__(self):
+        return len(self.layers)

@@ -1,0 +1,78 @@
+"""Every example runs, on a short budget, and learns something (its loss falls).
+
+The quick ones also run in full and must reach the figures their docstrings promise.
+"""
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLES = ROOT / "examples"
+
+# example -> arguments for a short run
+SHORT_RUNS = {
+    "xor.py": ["--steps", "300"],
+    "mlp_digits.py": ["--epochs", "3"],
+    "char_rnn.py": ["--steps", "80", "--sample", "20"],
+    "binary_addition.py": ["--steps", "200"],
+    "custom_op.py": ["--steps", "200"],
+}
+
+
+def run_example(name, *args):
+    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    result = subprocess.run(
+        [sys.executable, str(EXAMPLES / name), *args],
+        capture_output=True, text=True, timeout=600, env=env, cwd=ROOT,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout
+
+
+def final_figure(output, label):
+    return float(re.search(rf"{label} ([0-9.eE+-]+)", output).group(1))
+
+
+def test_every_example_has_a_short_run():
+    scripts = sorted(p.name for p in EXAMPLES.glob("*.py"))
+    assert set(scripts) == set(SHORT_RUNS), "add each new example to SHORT_RUNS"
+
+
+@pytest.mark.parametrize("name", sorted(SHORT_RUNS))
+def test_example_runs_and_its_loss_falls(name):
+    output = run_example(name, *SHORT_RUNS[name])
+    losses = [float(v) for v in re.findall(r"\bloss\s+([0-9.eE+-]+)", output)]
+    assert len(losses) >= 2, output
+    assert losses[-1] < losses[0] * 0.7, output
+
+
+def test_xor_reaches_a_loss_below_0_01():
+    assert final_figure(run_example("xor.py"), "final loss") < 0.01
+
+
+def test_mlp_digits_reaches_95_percent_test_accuracy():
+    assert final_figure(run_example("mlp_digits.py"), "final test accuracy") >= 0.95
+
+
+def test_binary_addition_gets_every_held_out_sum_right():
+    output = run_example("binary_addition.py", "--steps", "400")
+    assert final_figure(output, "final held-out accuracy") == 1.0
+
+
+def test_char_rnn_beats_the_unigram_baseline_quickly():
+    output = run_example("char_rnn.py", "--steps", "80", "--sample", "50")
+    match = re.search(r"final loss ([0-9.]+) against a unigram baseline of ([0-9.]+)", output)
+    loss, unigram = float(match.group(1)), float(match.group(2))
+    assert loss < unigram
+    assert len(output.split("sample:\n", 1)[1]) >= 40  # it wrote the text it was asked for
+
+
+def test_custom_op_checks_its_gradient_and_fits_sin():
+    output = run_example("custom_op.py", "--steps", "400")
+    assert "swish gradient matches finite differences" in output
+    assert final_figure(output, "final loss") < 0.01
