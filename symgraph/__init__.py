@@ -30,8 +30,6 @@ from symgraph.ops.base import Op
 _operators.attach()  # Node's + - * / ** @ [] .T, now that the ops exist
 
 from symgraph import data, errors, nn, optim, testing  # noqa: E402
-from symgraph.ops import random as _random  # noqa: E402
-from symgraph.optim import clip_by_global_norm  # noqa: E402
 from symgraph.autodiff import gradients  # noqa: E402
 from symgraph.compiler import Program, compile  # noqa: E402
 from symgraph.errors import (  # noqa: E402
@@ -45,6 +43,8 @@ from symgraph.errors import (  # noqa: E402
     ShapeError,
     SymgraphError,
 )
+from symgraph.ops import random as _random  # noqa: E402
+from symgraph.optim import clip_by_global_norm  # noqa: E402
 from symgraph.session import Session  # noqa: E402
 
 # ops as functions
