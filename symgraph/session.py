@@ -73,7 +73,7 @@ class Session:
         )
         program = self._programs.get(key)
         if program is None:
-            program, steps = compile_steps(flat, feeds.keys(), self.disable)
+            program, steps = compile_steps(flat, feeds, self.disable)
             check_feeds_present(steps[0].ir, feeds.keys())
             self._programs[key] = program
         return program
@@ -140,14 +140,20 @@ class Session:
         for var in self.graph.variables:
             arrays[var.name] = self._value(var)
         folder = os.path.dirname(os.path.abspath(path))
-        fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
+        tmp = None
         try:
+            fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
             with os.fdopen(fd, "wb") as f:
                 np.savez(f, **arrays)
             os.replace(tmp, path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+        except BaseException as e:
+            if tmp is not None and os.path.exists(tmp):
+                os.unlink(tmp)  # never leave a half-written file behind
+            if isinstance(e, OSError):  # a missing folder, no permission, a full disk
+                raise CheckpointError(
+                    f"cannot write a checkpoint to {path}: {e.strerror or e}",
+                    hint="check that the folder exists and is writable",
+                ) from None
             raise
         return path
 

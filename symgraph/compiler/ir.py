@@ -66,7 +66,8 @@ def lower(fetches: list[Node], feeds=()) -> nx.DiGraph:
         for i in data["inputs"]:
             ir.add_edge(i, key)
     ir.graph["fetches"] = [f.id for f in fetches]
-    ir.graph["updates"] = [k for k, d in ir.nodes(data=True) if d["op"].name == "assign"]
+    # Sorted, so messages and listings follow creation order, not the search's order.
+    ir.graph["updates"] = sorted(k for k, d in ir.nodes(data=True) if d["op"].name == "assign")
     _check_acyclic(ir)
     _check_updates(ir)
     return ir
@@ -77,7 +78,7 @@ def _check_acyclic(ir: nx.DiGraph) -> None:
     if nx.is_directed_acyclic_graph(ir):
         return
     cycle = nx.find_cycle(ir)
-    names = " -> ".join(ir.nodes[u]["name"] for u, _ in cycle) + " -> " + ir.nodes[cycle[0][0]]["name"]
+    names = " -> ".join([ir.nodes[u]["name"] for u, _ in cycle] + [ir.nodes[cycle[0][0]]["name"]])
     raise GraphError(
         f"the graph has a cycle: {names}",
         node=ir.nodes[cycle[0][0]]["node"],
@@ -105,7 +106,8 @@ def _check_updates(ir: nx.DiGraph) -> None:
 def check_feeds_present(ir: nx.DiGraph, feed_dict_nodes) -> None:
     """Every feed vertex the fetches need must be fed; say which fetch needs it."""
     fed = set(feed_dict_nodes)
-    for key, data in ir.nodes(data=True):
+    for key in sorted(ir.nodes):  # name the first-created missing feed
+        data = ir.nodes[key]
         if data["kind"] == "feed" and data["node"] not in fed:
             needer = next(
                 (ir.nodes[f]["name"] for f in ir.graph["fetches"] if nx.has_path(ir, key, f)),

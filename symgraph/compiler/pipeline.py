@@ -12,13 +12,15 @@ import time
 from dataclasses import dataclass
 
 import networkx as nx
+import numpy as np
 
 from symgraph.compiler.ir import lower
+from symgraph.compiler.specialize import specialize
 from symgraph.compiler.passes import PASSES
 from symgraph.compiler.program import Program
 from symgraph.compiler.report import Report
 from symgraph.compiler.schedule import schedule
-from symgraph.errors import FeedError, GraphError
+from symgraph.errors import FetchError, GraphError
 from symgraph.graph import Node
 
 
@@ -33,7 +35,10 @@ def _as_fetch_list(fetches) -> list[Node]:
     items = [fetches] if isinstance(fetches, Node) else list(fetches)
     for f in items:
         if not isinstance(f, Node):
-            raise FeedError(f"can only compile Nodes, got {type(f).__name__}: {f!r}")
+            raise FetchError(
+                f"can only compile Nodes, got {type(f).__name__}: {f!r}",
+                hint="pass a Node or a list of Nodes",
+            )
     if items:
         graph = items[0].graph
         for f in items:
@@ -46,17 +51,24 @@ def _as_fetch_list(fetches) -> list[Node]:
 
 
 def compile_steps(fetches, feeds=(), disable=()) -> tuple[Program, list[Step]]:
+    """Compile, keeping every step. `feeds` lists the fed Nodes, or maps them to
+    values (or shapes): then every shape in the Program is made concrete."""
     fetch_list = _as_fetch_list(fetches)
+    shapes = _fed_shapes(feeds)
     known = {name for name, _ in PASSES}
     if disable == "all":
         disable = known
+    elif isinstance(disable, str):  # disable="prune" means one pass, not five letters
+        disable = [disable]
     unknown = set(disable) - known
     if unknown:
         raise GraphError(
             f"no compiler pass named {sorted(unknown)}", hint=f"the passes are {sorted(known)}"
         )
     start = time.perf_counter()
-    ir = lower(fetch_list, feeds)
+    ir = lower(fetch_list, list(feeds))
+    if shapes:
+        specialize(ir, shapes)
     steps = [Step("lower", ir, Report("lower", seconds=time.perf_counter() - start))]
     for name, run_pass in PASSES:
         if name in disable:
@@ -68,11 +80,25 @@ def compile_steps(fetches, feeds=(), disable=()) -> tuple[Program, list[Step]]:
     return schedule(ir), steps
 
 
+def _fed_shapes(feeds) -> dict:
+    """{Node: shape} from a dict of fed values (arrays, or shape tuples); {} for a plain list."""
+    if not isinstance(feeds, dict):
+        return {}
+    shapes = {}
+    for node, value in feeds.items():
+        if isinstance(value, tuple) and all(isinstance(d, int) for d in value):
+            shapes[node] = value
+        else:
+            shapes[node] = np.shape(value)
+    return shapes
+
+
 def compile(fetches, feeds=(), disable=()) -> Program:  # noqa: A001 - sg.compile, as DESIGN.md names it
     """Compile the part of the graph the fetches need into a Program (print it to read it).
 
     `feeds` lists the Nodes that will be fed: Placeholders are always expected
-    to be fed; list any other Node here to cut the graph at it.
+    to be fed; list any other Node here to cut the graph at it. Give a dict of
+    Node -> value (or shape) instead, and the Program is planned for those shapes.
     """
     program, _ = compile_steps(fetches, feeds, disable)
     return program

@@ -31,12 +31,15 @@ class Instruction:
     origin: str
     node: object  # the user's Node (None for a vertex a pass made)
     free: tuple = ()  # slots whose last reader this is
+    buffer: int | None = None  # the planned buffer the kernel writes into (memory.py), if any
     kernel: object = None  # op.forward with the attrs bound, set by Program.finish()
 
     def listing(self) -> str:
         args = ", ".join(f"%{a}" for a in self.args)
-        head = f"%{self.out} = {self.op.name} {args}".rstrip()
-        line = f"{head:<34} {shape_str(self.shape) + ' ' + self.dtype.name:<24} {self.name}"
+        type_ = f"{shape_str(self.shape)} {self.dtype.name}"
+        line = _row(f"%{self.out} = {self.op.name} {args}", type_, self.name)
+        if self.buffer is not None:
+            line += f"   -> buf{self.buffer}"
         if self.free:
             line += "   free " + ", ".join(f"%{s}" for s in self.free)
         return line
@@ -54,11 +57,15 @@ class Program:
         self.updates: list[tuple[object, int]] = []  # (Variable, slot of its new value)
         self.update_slots: set[int] = set()  # slots of update Nodes: fetching one answers None
         self.n_slots = 0
+        self.names: dict[int, str] = {}  # slot -> the name of the Node that fills it
+        self.memory = None  # the MemoryPlan (memory.py)
+        self._buffers = None  # the planned buffers themselves, made on the first run
 
     def finish(self) -> None:
         """Bind each instruction's attrs to its kernel once, not on every run."""
         for inst in self.instructions:
-            inst.kernel = functools.partial(inst.op.forward, **inst.attrs) if inst.attrs else inst.op.forward
+            forward = inst.op.forward
+            inst.kernel = functools.partial(forward, **inst.attrs) if inst.attrs else forward
 
     # -- running ------------------------------------------------------------------
     def run(self, feed_values: dict, variable_values: dict, debug: bool = False):
@@ -70,9 +77,15 @@ class Program:
             env[slot] = variable_values[var]
         for slot, value in self.constants:
             env[slot] = value
+        buffers = self._buffers
+        if buffers is None:
+            buffers = self._buffers = [np.empty(s, d) for s, d in self.memory.buffers] if self.memory else []
         for inst in self.instructions:
             try:
-                result = inst.kernel(*[env[a] for a in inst.args])
+                if inst.buffer is None:
+                    result = inst.kernel(*[env[a] for a in inst.args])
+                else:
+                    result = inst.kernel(*[env[a] for a in inst.args], out=buffers[inst.buffer])
             except SymgraphError:
                 raise
             except Exception as e:
@@ -93,11 +106,11 @@ class Program:
             f"{len(self.variables)} variables, {len(self.constants)} constants"
         ]
         for slot, node in self.feeds:
-            lines.append(f"%{slot} = feed {'':<27} {_type(node):<24} {node.name}")
+            lines.append(_row(f"%{slot} = feed", _type(node), node.name))
         for slot, var in self.variables:
-            lines.append(f"%{slot} = variable {'':<23} {_type(var):<24} {var.name}")
+            lines.append(_row(f"%{slot} = variable", _type(var), var.name))
         for slot, value in self.constants:
-            lines.append(f"%{slot} = constant {_short(value):<23} {_type_of_value(value)}")
+            lines.append(_row(f"%{slot} = constant {_short(value)}", _type_of_value(value)))
         lines.extend(inst.listing() for inst in self.instructions)
         lines.append("fetch " + ", ".join(f"%{s}" for s in self.fetches))
         if self.updates:
@@ -108,6 +121,12 @@ class Program:
 
     def __repr__(self):
         return f"<Program: {len(self.instructions)} instructions>"
+
+
+def _row(head: str, type_: str, name: str = "") -> str:
+    """One listing line. Feeds, Variables, Constants and instructions share these
+    columns, so shapes and names line up down the whole listing."""
+    return f"{head:<34} {type_:<24} {name}".rstrip()
 
 
 def _type(node) -> str:
@@ -144,23 +163,25 @@ def _kernel_error(inst, env, e) -> RunError:
 
 
 def _check_finite(inst, env, result) -> None:
-    if isinstance(result, np.ndarray | np.generic) and result.dtype.kind in "fc":
-        if not np.all(np.isfinite(result)):
-            bad = "NaN" if np.isnan(result).any() else "Inf"
-            finite_inputs = all(
-                not (isinstance(env[a], np.ndarray) and env[a].dtype.kind in "fc")
-                or np.all(np.isfinite(env[a]))
-                for a in inst.args
-            )
-            cause = (
-                "its inputs were all finite, so this op made it"
-                if finite_inputs
-                else "an input was already not finite"
-            )
-            raise NumericError(
-                f"{bad} appeared in the result of {inst.op.name} ({cause})\n"
-                f"  inputs: {_describe_inputs(inst, env)}",
-                node=inst.node,
-                hint="look for log or sqrt of values <= 0, division by zero, or a learning rate "
-                "too large; no variable was changed",
-            )
+    if not isinstance(result, np.ndarray | np.generic) or result.dtype.kind not in "fc":
+        return
+    if np.all(np.isfinite(result)):
+        return
+    bad = "NaN" if np.isnan(result).any() else "Inf"
+    finite_inputs = all(
+        not (isinstance(env[a], np.ndarray) and env[a].dtype.kind in "fc")
+        or np.all(np.isfinite(env[a]))
+        for a in inst.args
+    )
+    cause = (
+        "its inputs were all finite, so this op made it"
+        if finite_inputs
+        else "an input was already not finite"
+    )
+    raise NumericError(
+        f"{bad} appeared in the result of {inst.op.name} ({cause})\n"
+        f"  inputs: {_describe_inputs(inst, env)}",
+        node=inst.node,
+        hint="look for log or sqrt of values <= 0, division by zero, or a learning rate "
+        "too large; no variable was changed",
+    )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import networkx as nx
 
+from symgraph.compiler.memory import plan_memory
 from symgraph.compiler.program import Instruction, Program
 
 
@@ -40,7 +41,8 @@ def schedule(ir: nx.DiGraph) -> Program:
         elif kind == "variable":
             program.variables.append((slot[key], data["node"]))
         elif kind == "constant":
-            program.constants.append((slot[key], data["value"] if "value" in data else data["node"].value))
+            value = data["value"] if "value" in data else data["node"].value
+            program.constants.append((slot[key], value))
         else:
             program.instructions.append(
                 Instruction(
@@ -64,6 +66,8 @@ def schedule(ir: nx.DiGraph) -> Program:
     program.update_slots = {slot[k] for k in ir.graph["updates"]} | {
         slot[k] for k in ir.nodes if ir.nodes[k]["op"].name == "group"
     }
+    program.names = {slot[k]: ir.nodes[k]["name"] for k in order}
+    program.memory = plan_memory(program)
     program.finish()
     return program
 

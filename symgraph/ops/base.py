@@ -16,7 +16,9 @@ methods is complete:
 
 A kernel whose class sets `writes_out = True` also accepts `out=`, a buffer of
 the output's shape and dtype to write into (the memory planner hands one over
-to avoid allocating). Defining a subclass registers it by `name`, and the test
+to avoid allocating). `fresh_output = True` promises the kernel always returns
+new memory, never a view of an input; without that promise the planner
+assumes a result may be a view (as reshape's is) and keeps its inputs' buffers alive. Defining a subclass registers it by `name`, and the test
 table in tests/ops/ checks that every registered op is tested.
 """
 
@@ -39,13 +41,17 @@ class Op:
     elementwise: bool = False
     differentiable: bool = True  # False: gradients stop here (argmax, comparisons, ...)
     writes_out: bool = False  # True: forward accepts out=
+    fresh_output: bool = False  # True: forward never returns a view of an input (memory planning)
+    registered: bool = True  # False: kept out of REGISTRY (the leaves; their values come from outside)
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         if not cls.__dict__.get("name"):
             # CamelCase class name -> snake_case op name: SoftmaxCrossEntropy -> softmax_cross_entropy
             cls.name = re.sub(r"(?<!^)(?=[A-Z])", "_", cls.__name__).lower()
-        if not getattr(cls, "abstract", False) and not cls.__dict__.get("abstract", False):
+        # `abstract` marks a shared base class (Elementwise, Reduction); it is read from the
+        # class itself, not inherited, so every concrete subclass (Add, Sum) is registered.
+        if cls.registered and not cls.__dict__.get("abstract", False):
             REGISTRY[cls.name] = cls
 
     def infer(self, *inputs, **attrs):
@@ -80,6 +86,7 @@ class LeafOp(Op):
     """The op of a Placeholder, Variable or Constant: no inputs, its value comes from outside."""
 
     abstract = True
+    registered = False
     differentiable = True
 
     def backward(self, node, grad):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import networkx as nx
 
 from symgraph.compiler.report import Report
+from symgraph.compiler.rewrite import start
 
 
 def prune(ir: nx.DiGraph):
@@ -23,7 +24,7 @@ def prune(ir: nx.DiGraph):
             if i not in needed:
                 needed.add(i)
                 stack.append(i)
-    out = ir.copy()  # never change the IR we were given
+    out = start(ir)  # never change the IR we were given
     for key in sorted(set(ir.nodes) - needed):
         report.add("removed", key, ir.nodes[key]["name"], "not needed by any fetch")
         out.remove_node(key)

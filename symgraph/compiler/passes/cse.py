@@ -1,0 +1,57 @@
+"""cse (common subexpression elimination): compute each distinct value once.
+
+Two vertices with the same op, the same attrs and the same inputs compute
+the same value, so every user of the second can read the first. Autodiff
+makes many such pairs: the gradient of tanh rebuilds `y * y`, the gradient
+of a matmul transposes the same weight that another step transposed.
+Equal Constants (same dtype, shape and bytes) merge too. Never merged: feeds,
+Variables, update ops and ops with state or randomness (two dropout masks
+must differ however alike they look).
+
+One pass in topological order is enough: by the time a vertex is looked at,
+its inputs have already been merged, so its key is final.
+"""
+
+from __future__ import annotations
+
+import networkx as nx
+import numpy as np
+
+from symgraph.compiler.report import Report
+from symgraph.compiler.rewrite import constant_value, is_weak, remove_dead, replace_uses, start
+
+
+def _signature(ir, key):
+    """A hashable description of what `key` computes, or None if it must stay unique."""
+    data = ir.nodes[key]
+    kind, op = data["kind"], data["op"]
+    if kind == "constant":
+        value = constant_value(ir, key)
+        if is_weak(ir, key):
+            return ("weak", type(value), repr(value))  # repr: keeps 0.0 and -0.0 apart
+        array = np.asarray(value)
+        return ("constant", array.dtype.str, array.shape, array.tobytes())
+    if kind != "op" or getattr(op, "stateful", False) or getattr(op, "is_update", False):
+        return None
+    attrs = tuple(sorted(data["attrs"].items()))
+    return (type(op), attrs, tuple(data["inputs"]))
+
+
+def cse(ir: nx.DiGraph):
+    report = Report("cse")
+    ir = start(ir)
+    first: dict = {}
+    for key in list(nx.lexicographical_topological_sort(ir, key=lambda k: k)):
+        signature = _signature(ir, key)
+        if signature is None:
+            continue
+        try:
+            original = first.setdefault(signature, key)
+        except TypeError:  # an attr that cannot be hashed after all: leave it alone
+            continue
+        if original != key:
+            report.add("merged", key, ir.nodes[key]["name"], "same op, attrs and inputs",
+                       into=ir.nodes[original]["name"])
+            replace_uses(ir, key, original)
+    remove_dead(ir, report, "merged away")
+    return ir, report

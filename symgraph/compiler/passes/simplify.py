@@ -1,0 +1,96 @@
+"""simplify: remove the algebra that does nothing, most of it left behind by autodiff.
+
+Rules (each named in the report):
+  mul-by-one       x * 1, 1 * x, x * ones_like(..)  -> x
+  add-zero         x + 0, 0 + x, x - 0              -> x
+  div-by-one       x / 1                            -> x
+  neg-neg          -(-x)                            -> x
+  transpose-pair   transpose(transpose(x)) that undo each other -> x
+  same-shape       reshape, sum_to, broadcast_to or squeeze to x's own shape -> x
+  same-dtype       cast to the dtype x already has  -> x
+
+A rule fires only when the result would have exactly x's shape and dtype
+(so `x + zeros((3, 4))` stays when x is (4,): it broadcasts). Nothing that
+could hide a NaN or Inf is rewritten: x * 0 is not 0 when x is Inf, so it stays.
+Vertices are visited in topological order, so a chain such as -(-(x * 1)) is
+simplified in one sweep.
+"""
+
+from __future__ import annotations
+
+import networkx as nx
+
+from symgraph.compiler.report import Report
+from symgraph.compiler.rewrite import is_constant, remove_dead, replace_uses, start
+
+
+def _same_type(ir, key, other) -> bool:
+    a, b = ir.nodes[key], ir.nodes[other]
+    return a["shape"] == b["shape"] and a["dtype"] == b["dtype"] and None not in a["shape"]
+
+
+def _same_type_any_dims(ir, key, other) -> bool:
+    """Like _same_type, but None dims allowed: used where the op cannot change a dim."""
+    a, b = ir.nodes[key], ir.nodes[other]
+    return a["shape"] == b["shape"] and a["dtype"] == b["dtype"]
+
+
+def _is_ones_like(ir, key) -> bool:
+    return ir.nodes[key]["op"].name == "ones_like" or is_constant(ir, key, 1)
+
+
+def _rule(ir, key):
+    """(rule name, the vertex that can stand for `key`) or None."""
+    data = ir.nodes[key]
+    op, inputs = data["op"].name, data["inputs"]
+    if data["kind"] != "op":
+        return None
+    if op == "mul":
+        a, b = inputs
+        if _is_ones_like(ir, b) and _same_type_any_dims(ir, key, a):
+            return "mul-by-one", a
+        if _is_ones_like(ir, a) and _same_type_any_dims(ir, key, b):
+            return "mul-by-one", b
+    if op == "add":
+        a, b = inputs
+        if is_constant(ir, b, 0) and _same_type_any_dims(ir, key, a):
+            return "add-zero", a
+        if is_constant(ir, a, 0) and _same_type_any_dims(ir, key, b):
+            return "add-zero", b
+    if op == "sub" and is_constant(ir, inputs[1], 0) and _same_type_any_dims(ir, key, inputs[0]):
+        return "add-zero", inputs[0]
+    if op == "div" and is_constant(ir, inputs[1], 1) and _same_type_any_dims(ir, key, inputs[0]):
+        return "div-by-one", inputs[0]
+    if op == "neg" and ir.nodes[inputs[0]]["op"].name == "neg":
+        return "neg-neg", ir.nodes[inputs[0]]["inputs"][0]
+    if op == "transpose" and ir.nodes[inputs[0]]["op"].name == "transpose":
+        inner = ir.nodes[inputs[0]]
+        x = inner["inputs"][0]
+        ndim = len(ir.nodes[x]["shape"])
+        first = inner["attrs"]["axes"] or tuple(reversed(range(ndim)))
+        second = data["attrs"]["axes"] or tuple(reversed(range(ndim)))
+        if tuple(first[i] for i in second) == tuple(range(ndim)):
+            return "transpose-pair", x
+    if op in ("reshape", "sum_to", "broadcast_to", "squeeze") and _same_type(ir, key, inputs[0]):
+        return "same-shape", inputs[0]
+    if op in ("sum_to", "squeeze") and _same_type_any_dims(ir, key, inputs[0]):
+        return "same-shape", inputs[0]  # these never change a None dim
+    if op == "cast" and ir.nodes[inputs[0]]["dtype"] == data["dtype"]:
+        return "same-dtype", inputs[0]
+    return None
+
+
+def simplify(ir: nx.DiGraph):
+    report = Report("simplify")
+    ir = start(ir)
+    for key in list(nx.lexicographical_topological_sort(ir, key=lambda k: k)):
+        if key not in ir:
+            continue
+        found = _rule(ir, key)
+        if found is None:
+            continue
+        rule, stand_in = found
+        report.add("replaced", key, ir.nodes[key]["name"], rule, into=ir.nodes[stand_in]["name"])
+        replace_uses(ir, key, stand_in)
+    remove_dead(ir, report, "left unused by simplify")
+    return ir, report

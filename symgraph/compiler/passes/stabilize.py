@@ -1,0 +1,110 @@
+"""stabilize: rewrite formulas that overflow or lose precision into stable ones.
+
+Rules (each named in the report):
+  log-softmax      log(softmax(x))        -> log_softmax(x)
+                   softmax can underflow to 0, and log(0) = -inf; log_softmax
+                   computes x - max - log(sum(exp(x - max))) and never does.
+  log-sigmoid      log(sigmoid(x))        -> -softplus(-x)
+                   sigmoid(-800) is 0 in floats; -softplus(-x) is exact.
+  softmax-xent     mean(-sum(one_hot(y) * log_softmax(x), axis=-1))
+                                          -> softmax_cross_entropy(x, y)
+                   the cross-entropy written out by hand becomes the fused op,
+                   whose gradient is the single expression softmax - onehot.
+The rules run in topological order, so log(softmax) is already log_softmax
+by the time the cross-entropy rule looks at it.
+"""
+
+from __future__ import annotations
+
+import networkx as nx
+
+from symgraph.compiler.report import Report
+from symgraph.compiler.rewrite import add_vertex, remove_dead, replace_uses, start
+from symgraph.ops.math import Neg, Softplus
+from symgraph.ops.nn import LogSoftmax, SoftmaxCrossEntropy
+
+
+def _op(ir, key) -> str:
+    return ir.nodes[key]["op"].name
+
+
+def _new(ir, key, op, inputs, attrs, suffix, like=None):
+    data = ir.nodes[like if like is not None else key]
+    return add_vertex(
+        ir, op=op, inputs=inputs, attrs=attrs, shape=data["shape"], dtype=data["dtype"],
+        name=f"{ir.nodes[key]['name']}/{suffix}", origin=ir.nodes[key]["origin"],
+    )
+
+
+def _log_softmax(ir, key):
+    (s,) = ir.nodes[key]["inputs"]
+    if _op(ir, s) != "softmax":
+        return None
+    (x,) = ir.nodes[s]["inputs"]
+    return "log-softmax", _new(ir, key, LogSoftmax(), [x], dict(ir.nodes[s]["attrs"]), "log_softmax")
+
+
+def _log_sigmoid(ir, key):
+    (s,) = ir.nodes[key]["inputs"]
+    if _op(ir, s) != "sigmoid":
+        return None
+    (x,) = ir.nodes[s]["inputs"]
+    minus_x = _new(ir, key, Neg(), [x], {}, "neg_x", like=x)
+    soft = _new(ir, key, Softplus(), [minus_x], {}, "softplus", like=x)
+    return "log-sigmoid", _new(ir, key, Neg(), [soft], {}, "neg")
+
+
+def _softmax_xent(ir, key):
+    """mean(neg(sum(mul(one_hot(y), log_softmax(x)), axis=-1))) over all positions."""
+    data = ir.nodes[key]
+    if data["attrs"].get("axis") is not None or data["attrs"].get("keepdims"):
+        return None
+    (n,) = data["inputs"]
+    if _op(ir, n) != "neg":
+        return None
+    (s,) = ir.nodes[n]["inputs"]
+    if _op(ir, s) != "sum" or ir.nodes[s]["attrs"]["keepdims"]:
+        return None
+    (m,) = ir.nodes[s]["inputs"]
+    if _op(ir, m) != "mul":
+        return None
+    a, b = ir.nodes[m]["inputs"]
+    if _op(ir, a) == "log_softmax":
+        a, b = b, a
+    if _op(ir, a) != "one_hot" or _op(ir, b) != "log_softmax":
+        return None
+    last = len(ir.nodes[b]["shape"]) - 1
+    if ir.nodes[s]["attrs"]["axis"] != (last,) or ir.nodes[b]["attrs"]["axis"] != last:
+        return None
+    if ir.nodes[m]["shape"] != ir.nodes[b]["shape"]:
+        return None  # the one-hot broadcast: not the plain pattern
+    (y,) = ir.nodes[a]["inputs"]
+    (x,) = ir.nodes[b]["inputs"]
+    if ir.nodes[a]["attrs"]["depth"] != ir.nodes[x]["shape"][-1]:
+        return None
+    return "softmax-xent", _new(ir, key, SoftmaxCrossEntropy(), [x, y], {}, "softmax_xent")
+
+
+RULES = {"log": (_log_softmax, _log_sigmoid), "mean": (_softmax_xent,)}
+
+
+def stabilize(ir: nx.DiGraph):
+    report = Report("stabilize")
+    ir = start(ir)
+    for key in list(nx.lexicographical_topological_sort(ir, key=lambda k: k)):
+        if key not in ir or ir.nodes[key]["kind"] != "op":
+            continue
+        for rule in RULES.get(_op(ir, key), ()):
+            found = rule(ir, key)
+            if found is None:
+                continue
+            name, new = found
+            if ir.nodes[new]["dtype"] != ir.nodes[key]["dtype"]:
+                ir.remove_node(new)
+                continue
+            report.add("added", new, ir.nodes[new]["name"], name)
+            report.add("replaced", key, ir.nodes[key]["name"], name, into=ir.nodes[new]["name"])
+            replace_uses(ir, key, new)
+            break
+    remove_dead(ir, report, "replaced by a stable form")
+    return ir, report

@@ -1,0 +1,99 @@
+"""Small tools the passes share for editing an IR (always a copy, never the user's Graph).
+
+- `add_vertex` makes a new vertex with a fresh key (larger than every other,
+  so the schedule's tie-break by key puts it after the user's Nodes);
+- `replace_uses` points every consumer of one vertex (and the fetch list) at another;
+- `remove_dead` drops vertices nothing needs any more, and reports them;
+- `constant_value` / `is_constant` read Constants.
+"""
+
+from __future__ import annotations
+
+import networkx as nx
+import numpy as np
+
+
+def start(ir: nx.DiGraph) -> nx.DiGraph:
+    """The copy a pass works on. Vertex data dicts are copied too, so edits stay in the copy."""
+    out = nx.DiGraph()
+    out.graph.update(ir.graph)
+    out.graph["fetches"] = list(ir.graph["fetches"])
+    out.graph["updates"] = list(ir.graph["updates"])
+    out.graph.setdefault("next_key", (max(ir.nodes) + 1) if len(ir) else 0)
+    for key, data in ir.nodes(data=True):
+        copied = dict(data)
+        copied["inputs"] = list(data["inputs"])
+        out.add_node(key, **copied)
+    out.add_edges_from(ir.edges)
+    return out
+
+
+def add_vertex(ir, *, op, inputs, attrs=None, shape, dtype, name, origin="forward",
+               kind="op", value=None, node=None, order=None) -> int:
+    key = ir.graph["next_key"]
+    ir.graph["next_key"] = key + 1
+    data = dict(op=op, inputs=list(inputs), attrs=attrs or {}, shape=tuple(shape),
+                dtype=np.dtype(dtype), name=name, origin=origin, kind=kind, node=node)
+    if value is not None or kind == "constant":
+        data["value"] = value
+    ir.add_node(key, **data)
+    for i in set(inputs):
+        ir.add_edge(i, key)
+    return key
+
+
+def set_inputs(ir, key, inputs) -> None:
+    """Give a vertex new inputs, keeping the edges in step."""
+    for i in list(ir.predecessors(key)):
+        ir.remove_edge(i, key)
+    ir.nodes[key]["inputs"] = list(inputs)
+    for i in set(inputs):
+        ir.add_edge(i, key)
+
+
+def replace_uses(ir, old, new) -> None:
+    """Every consumer of `old` now reads `new`; a fetch of `old` now fetches `new`."""
+    if old == new:
+        return
+    for consumer in list(ir.successors(old)):
+        data = ir.nodes[consumer]
+        data["inputs"] = [new if i == old else i for i in data["inputs"]]
+        ir.remove_edge(old, consumer)
+        ir.add_edge(new, consumer)
+    ir.graph["fetches"] = [new if f == old else f for f in ir.graph["fetches"]]
+
+
+def remove_dead(ir, report, rule="no longer used") -> None:
+    """Drop vertices nothing reads that are neither fetched nor updates; cascade to their inputs."""
+    keep = set(ir.graph["fetches"]) | set(ir.graph["updates"])
+    work = [k for k in ir.nodes if ir.out_degree(k) == 0 and k not in keep]
+    while work:
+        key = work.pop()
+        if key not in ir or ir.out_degree(key) or key in keep:
+            continue
+        inputs = list(ir.predecessors(key))
+        report.add("removed", key, ir.nodes[key]["name"], rule)
+        ir.remove_node(key)
+        work.extend(inputs)
+
+
+def constant_value(ir, key):
+    """The value of a constant vertex (a Python number for a weak one), else None."""
+    data = ir.nodes[key]
+    if data["kind"] != "constant":
+        return None
+    return data["value"] if "value" in data else data["node"].value
+
+
+def is_constant(ir, key, number) -> bool:
+    """True when `key` is a constant whose every element equals `number`."""
+    value = constant_value(ir, key)
+    if value is None:
+        return False
+    array = np.asarray(value)
+    return array.size > 0 and bool(np.all(array == number))
+
+
+def is_weak(ir, key) -> bool:
+    data = ir.nodes[key]
+    return data["kind"] == "constant" and "value" not in data and getattr(data["node"], "weak", False)

@@ -1,0 +1,74 @@
+"""Specialize: fill in the None dims of an IR from the shapes actually fed.
+
+A Placeholder (None, 784) fed a batch of 128 rows makes every Node computed
+from it (128, ...) too. The Session compiles one Program per set of fed
+shapes, so within a Program every shape can be concrete, and the memory
+planner can then give each value a buffer of the right size, once.
+
+Shapes are worked out again by each op's own shape rule (`infer`), in
+topological order, only for the vertices downstream of a changed shape.
+A fed shape that does not fit (two batches of different sizes added
+together) is reported here as a RunError, before anything runs, naming the op's Node.
+"""
+
+from __future__ import annotations
+
+import networkx as nx
+
+from symgraph.errors import RunError, ShapeError
+
+
+class _Shaped:
+    """What an op's shape rule reads of its inputs: shape, dtype, name (and weak constants' value)."""
+
+    def __init__(self, data):
+        node = data["node"]
+        self.shape = data["shape"]
+        self.dtype = data["dtype"]
+        self.name = data["name"]
+        self.op = data["op"]
+        self.weak = getattr(node, "weak", False) and "value" not in data
+        self.value = data.get("value", getattr(node, "value", None))
+
+    @property
+    def ndim(self):
+        return len(self.shape)
+
+
+def specialize(ir: nx.DiGraph, fed_shapes: dict) -> nx.DiGraph:
+    """Set the shape of each fed vertex (by Node) and of everything computed from it, in place."""
+    changed = set()
+    for key, data in ir.nodes(data=True):
+        node = data["node"]
+        if data["kind"] == "feed" and node in fed_shapes and tuple(fed_shapes[node]) != data["shape"]:
+            data["shape"] = tuple(fed_shapes[node])
+            changed.add(key)
+    if not changed:
+        return ir
+    for key in nx.lexicographical_topological_sort(ir, key=lambda k: k):
+        data = ir.nodes[key]
+        if data["kind"] != "op" or not any(i in changed for i in data["inputs"]):
+            continue
+        # Unchanged inputs are passed as the user's Nodes (some rules check what kind
+        # of Node an input is, e.g. assign wants a Variable); changed ones as stand-ins.
+        inputs = [
+            ir.nodes[i]["node"] if i not in changed and ir.nodes[i]["node"] is not None
+            else _Shaped(ir.nodes[i])
+            for i in data["inputs"]
+        ]
+        try:
+            shape, _ = data["op"].infer(*inputs, **data["attrs"])
+        except ShapeError as e:
+            # The graph was fine with None dims; the sizes fed in this run do not fit.
+            raise RunError(
+                e.headline + " (with the shapes fed in this run)",
+                node=data["node"],
+                hint=(e.hint + "; " if e.hint else "") + "check the shapes fed; no variable was changed",
+            ) from None
+        except Exception:
+            continue  # a rule that needs more than shapes: keep the shape it had
+        shape = tuple(shape)
+        if shape != data["shape"]:
+            data["shape"] = shape
+            changed.add(key)
+    return ir
