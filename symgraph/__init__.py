@@ -39,6 +39,7 @@ from symgraph.errors import (  # noqa: E402
     GradientError,
     GraphError,
     NumericError,
+    RenderError,
     RunError,
     ShapeError,
     SymgraphError,
@@ -46,6 +47,10 @@ from symgraph.errors import (  # noqa: E402
 from symgraph.ops import random as _random  # noqa: E402
 from symgraph.optim import clip_by_global_norm  # noqa: E402
 from symgraph.session import Session  # noqa: E402
+from symgraph.viz import attach_display as _attach_display  # noqa: E402
+from symgraph.viz import render, to_dot  # noqa: E402
+
+_attach_display()  # Node, Graph and Program draw themselves inline in Jupyter
 
 # ops as functions
 add, sub, mul, div, neg, pow = _math.add, _math.sub, _math.mul, _math.div, _math.neg, _math.pow
@@ -83,7 +88,9 @@ __all__ = [
     "assign", "group", "random_uniform", "clip_by_global_norm",
     # autodiff, compiling, running
     "gradients", "compile", "Program", "Session", "optim", "testing", "errors", "nn", "data",
+    # pictures
+    "to_dot", "render",
     # errors
     "SymgraphError", "ShapeError", "FeedError", "FetchError", "GraphError", "GradientError",
-    "RunError", "NumericError", "CheckpointError",
+    "RunError", "NumericError", "CheckpointError", "RenderError",
 ]

@@ -22,6 +22,7 @@ import numpy as np
 from symgraph.errors import GradientError, shape_str
 from symgraph.graph import GRADIENT, Constant, Node, as_node
 from symgraph.ops.base import is_float
+from symgraph.ops.math import cast
 from symgraph.ops.shape import zeros_like
 
 
@@ -54,6 +55,18 @@ def gradients(y, xs, grad_y=None, unconnected="raise") -> list[Node]:
     _check_arguments(y, xs_list, unconnected)
     graph = y.graph
     start = len(graph._nodes)
+    try:
+        results = _build(y, xs_list, grad_y, unconnected)
+    except BaseException:
+        graph._drop_unused_since(start, [])  # a failed call leaves no half-built gradient behind
+        raise
+    graph._drop_unused_since(start, results)
+    return results
+
+
+def _build(y, xs_list, grad_y, unconnected) -> list[Node]:
+    """The three passes of the module docstring; `gradients` tidies up after them."""
+    graph = y.graph
     scope = graph.unique_name("gradients")  # this call's scope: gradients, gradients_1, ...
 
     if grad_y is None:
@@ -100,22 +113,28 @@ def gradients(y, xs, grad_y=None, unconnected="raise") -> list[Node]:
                 if node.is_leaf or not any(depends[i] for i in node.inputs):
                     continue
                 input_grads = node.op.backward(node, grad)
-            _check_backward(node, input_grads)
-            for x, g in zip(node.inputs, input_grads):
-                if g is not None and depends[x]:
-                    contributions.setdefault(x, []).append(g)
+                _check_backward(node, input_grads)
+                for x, g in zip(node.inputs, input_grads):
+                    if g is not None and depends[x]:
+                        contributions.setdefault(x, []).append(_in_dtype_of(x, g))
 
     results = []
     for x in xs_list:
         if x in found:
             results.append(found[x])
         elif unconnected == "zero":
-            with graph._building(GRADIENT, grad_of=x), graph._scope_exactly(f"{scope}/{x.name}_grad"):
+            x_scope = graph._scope_exactly(f"{scope}/{x.name}_grad")
+            with graph._building(GRADIENT, grad_of=x), x_scope:
                 results.append(zeros_like(x))
         else:
             raise _unconnected_error(y, x, order)
-    graph._drop_unused_since(start, results)
     return results
+
+
+def _in_dtype_of(x: Node, g: Node) -> Node:
+    """A gradient has its input's dtype, as in PyTorch and TF1: float32 x + a float64
+    array computes in float64, but x's gradient is float32."""
+    return g if g.dtype == x.dtype else cast(g, x.dtype)
 
 
 def _add_all(parts: list[Node]) -> Node:
@@ -194,5 +213,6 @@ def _unconnected_error(y, x, order) -> GradientError:
     return GradientError(
         f"y {y.name} does not depend on {x.name}, so it has no gradient",
         node=x,
-        hint="check that x is used to compute y, or pass unconnected='zero' to get zeros",
+        hint=f"check that {x.name} is used to compute {y.name}, or pass unconnected='zero' "
+        "to get zeros",
     )

@@ -10,11 +10,17 @@ def batches(X, y=None, batch_size=32, shuffle=True, rng=None, drop_last=False):
 
     Shuffled each call when `shuffle` (with `rng`, a numpy Generator or seed, for
     a fixed order); the last batch may be smaller unless `drop_last`.
+    The arguments are checked here, at the call, not at the first batch.
     """
     X = np.asarray(X)
     n = len(X)
     if y is not None:
         y = np.asarray(y)
+        if y.ndim == 0:
+            raise TypeError(
+                f"y must hold one label per row of X, got the scalar {y.item()!r}; "
+                f"for X alone pass the batch size by name: batches(X, batch_size={y.item()!r})"
+            )
         if len(y) != n:
             raise ValueError(f"X has {n} rows but y has {len(y)}")
     if batch_size < 1:
@@ -23,7 +29,12 @@ def batches(X, y=None, batch_size=32, shuffle=True, rng=None, drop_last=False):
     if shuffle:
         rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
         rng.shuffle(order)
-    stop = n - n % batch_size if drop_last else n
+    return _slices(X, y, order, batch_size, drop_last)
+
+
+def _slices(X, y, order, batch_size, drop_last):
+    """The generator behind batches(), so that batches() itself checks its arguments eagerly."""
+    stop = len(order) - len(order) % batch_size if drop_last else len(order)
     for start in range(0, stop, batch_size):
         index = order[start : start + batch_size]
         yield (X[index], y[index]) if y is not None else X[index]

@@ -60,6 +60,10 @@ class CheckpointError(SymgraphError):
     """A checkpoint file that is missing, corrupt, or does not match the graph's variables."""
 
 
+class RenderError(SymgraphError):
+    """A picture that cannot be drawn: Graphviz's dot missing or failing, or a graph too big."""
+
+
 def describe(node, where: str | None = None) -> str:
     """One line naming a Node, its op, and the user's line that created it."""
     verb = where or "created at"

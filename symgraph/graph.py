@@ -360,6 +360,11 @@ def _check_shape(shape, what):
     return tuple(None if d is None else int(d) for d in shape)
 
 
+def _is_numeric(array: np.ndarray) -> bool:
+    """Bools, ints, floats and complex; not strings or objects, which no kernel can use."""
+    return array.dtype.kind in "biufc"
+
+
 class Placeholder(Node):
     """An input fed at run time: `sg.Placeholder((None, 784), name="x")`.
 
@@ -399,7 +404,7 @@ class Variable(Node):
                 hint="use sg.nn.init.* or a NumPy array for the initial value",
             )
         value = np.array(initial_value)  # a private copy
-        if value.dtype == object:
+        if not _is_numeric(value):
             raise ShapeError(f"Variable initial value is not numeric: {initial_value!r}")
         value.flags.writeable = False
         self.initial_value = value
@@ -423,7 +428,7 @@ class Constant(Node):
             self.value = value  # kept as the Python number so kernels promote weakly
         else:
             array = np.array(value)
-            if array.dtype == object:
+            if not _is_numeric(array):
                 raise ShapeError(f"Constant value is not numeric: {value!r}")
             array.flags.writeable = False
             self.value = array

@@ -118,6 +118,11 @@ class Adam(Optimizer):
 
     def __init__(self, lr=0.001, params=None, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
         super().__init__(params, weight_decay)
+        # Checked here, as in SGD: a bad value would otherwise surface as NaNs many steps later.
+        if not isinstance(lr, Node) and not lr > 0:
+            raise ValueError(f"Adam learning rate must be positive, got {lr}")
+        if not all(0.0 <= b < 1.0 for b in betas):
+            raise ValueError(f"Adam betas must be in [0, 1), got {tuple(betas)}")
         self.lr = lr
         self.beta1, self.beta2 = (float(b) for b in betas)
         self.eps = float(eps)
@@ -145,6 +150,9 @@ def clip_by_global_norm(grads, max_norm):
     grads = list(grads)
     if not grads:
         raise GraphError("clip_by_global_norm needs at least one gradient")
+    if not isinstance(max_norm, Node) and not max_norm > 0:
+        # 0 would zero every gradient (or make 0/0 NaNs): surely a mistake, so say so now
+        raise ValueError(f"clip_by_global_norm max_norm must be positive, got {max_norm}")
     squares = [reduce_sum(g * g) for g in grads]
     total = squares[0]
     for s in squares[1:]:

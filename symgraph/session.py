@@ -19,10 +19,14 @@ import tempfile
 
 import numpy as np
 
-from symgraph.compiler.ir import check_feeds_present
+from symgraph.compiler.passes import PASSES
 from symgraph.compiler.pipeline import compile_steps
 from symgraph.errors import CheckpointError, FeedError, FetchError, GraphError, shape_str
 from symgraph.graph import Graph, Node, Variable, get_default_graph
+
+#: passes that take a Node's work out of its own checked instruction (fold runs it while
+#: compiling, fuse runs several Nodes as one); debug mode turns them off
+_DEBUG_OFF = ("fold", "fuse")
 
 CHECKPOINT_FORMAT = 1
 _FORMAT_KEY = "__symgraph_checkpoint_format__"
@@ -73,10 +77,19 @@ class Session:
         )
         program = self._programs.get(key)
         if program is None:
-            program, steps = compile_steps(flat, feeds, self.disable)
-            check_feeds_present(steps[0].ir, feeds.keys())
+            program, _ = compile_steps(
+                flat, feeds, self._passes_off(), keep_steps=False, require_feeds=True
+            )
             self._programs[key] = program
         return program
+
+    def _passes_off(self):
+        """The passes to skip: those asked for, and in debug mode those in _DEBUG_OFF,
+        so that a NaN is traced to the Node that made it."""
+        if not self.debug or self.disable == "all":
+            return self.disable
+        off = [self.disable] if isinstance(self.disable, str) else list(self.disable)
+        return off + [name for name, _ in PASSES if name in _DEBUG_OFF and name not in off]
 
     def _commit(self, updates, feeds) -> None:
         fed_arrays = {id(v) for v in feeds.values()}

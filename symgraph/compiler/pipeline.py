@@ -14,12 +14,12 @@ from dataclasses import dataclass
 import networkx as nx
 import numpy as np
 
-from symgraph.compiler.ir import lower
-from symgraph.compiler.specialize import specialize
+from symgraph.compiler.ir import check_feeds_present, lower
 from symgraph.compiler.passes import PASSES
 from symgraph.compiler.program import Program
 from symgraph.compiler.report import Report
 from symgraph.compiler.schedule import schedule
+from symgraph.compiler.specialize import specialize
 from symgraph.errors import FetchError, GraphError
 from symgraph.graph import Node
 
@@ -50,9 +50,15 @@ def _as_fetch_list(fetches) -> list[Node]:
     return items
 
 
-def compile_steps(fetches, feeds=(), disable=()) -> tuple[Program, list[Step]]:
-    """Compile, keeping every step. `feeds` lists the fed Nodes, or maps them to
-    values (or shapes): then every shape in the Program is made concrete."""
+def compile_steps(fetches, feeds=(), disable=(), keep_steps=True, require_feeds=False):
+    """Compile; return (Program, steps). `feeds` lists the fed Nodes, or maps them
+    to values (or shapes): then every shape in the Program is made concrete.
+
+    With keep_steps, each step holds its own IR (the passes copy before they
+    edit); without, the passes edit one IR in place, which is faster, and the
+    steps hold only their reports. With require_feeds, a Placeholder the
+    fetches need but `feeds` lacks is a FeedError.
+    """
     fetch_list = _as_fetch_list(fetches)
     shapes = _fed_shapes(feeds)
     known = {name for name, _ in PASSES}
@@ -67,16 +73,19 @@ def compile_steps(fetches, feeds=(), disable=()) -> tuple[Program, list[Step]]:
         )
     start = time.perf_counter()
     ir = lower(fetch_list, list(feeds))
+    if require_feeds:
+        check_feeds_present(ir, list(feeds))
     if shapes:
         specialize(ir, shapes)
-    steps = [Step("lower", ir, Report("lower", seconds=time.perf_counter() - start))]
+    ir.graph["in_place"] = not keep_steps
+    steps = [Step("lower", ir if keep_steps else None, Report("lower", seconds=time.perf_counter() - start))]
     for name, run_pass in PASSES:
         if name in disable:
             continue
         start = time.perf_counter()
         ir, report = run_pass(ir)
         report.seconds = time.perf_counter() - start
-        steps.append(Step(name, ir, report))
+        steps.append(Step(name, ir if keep_steps else None, report))
     return schedule(ir), steps
 
 
@@ -100,5 +109,5 @@ def compile(fetches, feeds=(), disable=()) -> Program:  # noqa: A001 - sg.compil
     to be fed; list any other Node here to cut the graph at it. Give a dict of
     Node -> value (or shape) instead, and the Program is planned for those shapes.
     """
-    program, _ = compile_steps(fetches, feeds, disable)
+    program, _ = compile_steps(fetches, feeds, disable, keep_steps=False)
     return program

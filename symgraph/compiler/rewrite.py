@@ -14,7 +14,16 @@ import numpy as np
 
 
 def start(ir: nx.DiGraph) -> nx.DiGraph:
-    """The copy a pass works on. Vertex data dicts are copied too, so edits stay in the copy."""
+    """The copy a pass works on. Vertex data dicts are copied too, so edits stay in the copy.
+
+    When nobody keeps the steps (a Session compiling for itself sets
+    `ir.graph["in_place"]`), the copy is skipped: no one will look at the IR
+    before the pass, so the pass may edit it directly. `sg.explain` keeps
+    every step, and gets a copy per pass.
+    """
+    if ir.graph.get("in_place"):
+        ir.graph.setdefault("next_key", (max(ir.nodes) + 1) if len(ir) else 0)
+        return ir
     out = nx.DiGraph()
     out.graph.update(ir.graph)
     out.graph["fetches"] = list(ir.graph["fetches"])
@@ -30,16 +39,38 @@ def start(ir: nx.DiGraph) -> nx.DiGraph:
 
 def add_vertex(ir, *, op, inputs, attrs=None, shape, dtype, name, origin="forward",
                kind="op", value=None, node=None, order=None) -> int:
+    """A new vertex. `order` is the key of the vertex it stands in for, so the
+    schedule puts it where that one was, not at the end."""
     key = ir.graph["next_key"]
     ir.graph["next_key"] = key + 1
     data = dict(op=op, inputs=list(inputs), attrs=attrs or {}, shape=tuple(shape),
                 dtype=np.dtype(dtype), name=name, origin=origin, kind=kind, node=node)
+    if order is not None:
+        data["order"] = order
     if value is not None or kind == "constant":
         data["value"] = value
     ir.add_node(key, **data)
     for i in set(inputs):
         ir.add_edge(i, key)
     return key
+
+
+def topological(ir) -> list:
+    """The vertices in a topological order; ties go to the earlier-created (as the user wrote it).
+
+    A Node's inputs are always created before it, so sorting by creation id is
+    already a topological order, and costs only a sort. A vertex a pass adds
+    sorts where the vertex it stands in for was (its 'order'); its inputs come
+    from before that vertex, so the order stays valid. Only a graph whose
+    inputs were edited by hand breaks the rule; lowering notices, and then
+    networkx's general topological sort is used.
+    """
+    def position(k):
+        return (ir.nodes[k].get("order", k), k)
+
+    if ir.graph.get("ids_are_topological", True):
+        return sorted(ir.nodes, key=position)
+    return list(nx.lexicographical_topological_sort(ir, key=position))
 
 
 def set_inputs(ir, key, inputs) -> None:

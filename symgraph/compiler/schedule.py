@@ -12,12 +12,13 @@ import networkx as nx
 
 from symgraph.compiler.memory import plan_memory
 from symgraph.compiler.program import Instruction, Program
+from symgraph.compiler.rewrite import topological
 
 
 def schedule(ir: nx.DiGraph) -> Program:
     # IR keys are ints in creation order (a pass that adds a vertex takes a
     # fresh, larger key), so sorting ties by key keeps the user's order.
-    order = list(nx.lexicographical_topological_sort(ir, key=lambda key: key))
+    order = list(topological(ir))
     slot = {key: i for i, key in enumerate(order)}  # one value slot per vertex
 
     # last_use[key] = position of the last instruction that reads it

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import networkx as nx
 
+from symgraph.compiler.rewrite import topological
 from symgraph.errors import RunError, ShapeError
 
 
@@ -45,7 +46,7 @@ def specialize(ir: nx.DiGraph, fed_shapes: dict) -> nx.DiGraph:
             changed.add(key)
     if not changed:
         return ir
-    for key in nx.lexicographical_topological_sort(ir, key=lambda k: k):
+    for key in topological(ir):
         data = ir.nodes[key]
         if data["kind"] != "op" or not any(i in changed for i in data["inputs"]):
             continue

@@ -94,8 +94,11 @@ class Module:
         if not self.opens_scope:
             return self.forward(*args, **kwargs)
         graph = self._graph
-        if graph._scope == self._parent_scope:
-            path = self._scope  # called where it was made: re-enter the scope of its Variables
+        here, parent = graph._scope, self._parent_scope
+        if here == parent or not here or parent.startswith(here + "/"):
+            # called where it was made, or above it (a layer made in `with name_scope("enc")`
+            # and called outside): re-enter the scope of its Variables, never another layer's
+            path = self._scope
         else:
             # called somewhere else, e.g. inside `rnn/step_3`: nest its scope there,
             # so each step of an unrolled RNN holds its own copy of the cell's ops
@@ -109,10 +112,13 @@ class Module:
     # -- parameters -----------------------------------------------------------------
     def named_parameters(self) -> list[tuple[str, Variable]]:
         """('fc1.weight', Variable) pairs: own parameters first, then each sub-module's."""
-        out, seen = [], set()
+        out, seen, visited = [], set(), set()
         stack = [("", self)]
         while stack:  # iterative walk of the module tree, in definition order
             prefix, module = stack.pop()
+            if module in visited:  # a shared sub-module, or a back-reference to a parent: no loop
+                continue
+            visited.add(module)
             for name, var in module._parameters.items():
                 if var not in seen:
                     seen.add(var)

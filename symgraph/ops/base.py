@@ -180,22 +180,66 @@ def result_dtype(*nodes) -> np.dtype:
     return np.result_type(*(n.value if getattr(n, "weak", False) else n.dtype for n in nodes))
 
 
-def normalize_axis(axis, ndim: int, what: str = "axis"):
-    """None, or a sorted tuple of non-negative axes; raises ShapeError when out of range."""
+def normalize_axis(axis, ndim: int, what: str = "axis", of=None):
+    """None, or a sorted tuple of non-negative axes; raises ShapeError when out of range.
+
+    `of` is the Node the axis is for, named (with its shape) in the error.
+    """
     if axis is None:
         return None
+    tensor = f"{of.name} {shape_str(of.shape)}" if of is not None else "a tensor"
     axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
     out = []
     for a in axes:
         if not isinstance(a, (int, np.integer)) or not -ndim <= a < max(ndim, 1):
             raise ShapeError(
-                f"{what} {axis!r} is out of range for a tensor of rank {ndim}",
+                f"{what} {axis!r} is out of range for {tensor} of rank {ndim}",
                 hint=f"use an axis between {-ndim} and {ndim - 1}",
             )
         out.append(int(a) % ndim if ndim else 0)
     if len(set(out)) != len(out):
-        raise ShapeError(f"{what} {axis!r} repeats an axis")
+        raise ShapeError(f"{what} {axis!r} of {tensor} repeats an axis")
     return tuple(sorted(out))
+
+
+def normalize_one_axis(axis, ndim: int, of=None) -> int:
+    """For ops that take a single axis (softmax, concat, ...): a tuple is an error, not its first."""
+    if not isinstance(axis, (int, np.integer)):
+        tensor = f" of {of.name} {shape_str(of.shape)}" if of is not None else ""
+        raise ShapeError(f"axis must be one int, got {axis!r}{tensor}")
+    return normalize_axis(axis, ndim, of=of)[0]
+
+
+def checks_for(op: Op, inputs=(), name=None) -> _ChecksFor:
+    """Wrap the checks a public function makes before make_node (an axis out of range, an
+    index NumPy would not take), so that a ShapeError they raise names the Node that was to
+    be built and the user's line, as the shape rule's errors do:
+
+        with checks_for(Sum(), (x,), name):
+            axis = normalize_axis(axis, x.ndim, of=x)
+    """
+    return _ChecksFor(op, inputs, name)
+
+
+class _ChecksFor:
+    # A class, not @contextlib.contextmanager: the user's line is found by walking out of
+    # symgraph's own frames, and contextlib's frame would be taken for the user's.
+    def __init__(self, op, inputs, name):
+        self.op, self.inputs, self.name = op, inputs, name
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, error, traceback):
+        if not isinstance(error, ShapeError) or error.node is not None:
+            return False
+        from symgraph import graph as g  # here, not at the top: graph.py imports this module
+
+        graph = next((x.graph for x in self.inputs if isinstance(x, g.Node)), None)
+        graph = graph or g.get_default_graph()
+        file, line = g._user_frame()
+        pending = g._PendingNode(graph._scoped(self.name or self.op.name), self.op, file, line)
+        raise type(error)(error.headline, node=pending, hint=error.hint) from None
 
 
 def is_float(dtype) -> bool:

@@ -17,6 +17,8 @@ from symgraph.ops.shape import expand_dims
 class MatMul(Op):
     """a @ b for 1-D and 2-D operands."""
 
+    fresh_output = True  # returns a new array, never a view of an input
+
     name = "matmul"
 
     writes_out = True
@@ -88,5 +90,6 @@ def matmul(a, b, name=None) -> Node:
 
 def transpose(x, axes=None, name=None) -> Node:
     x = as_node(x)
-    axes = None if axes is None else tuple(int(a) % max(x.ndim, 1) for a in axes)
+    if axes is not None:  # negative axes count from the end; the shape rule rejects the rest
+        axes = tuple(int(a) % x.ndim if -x.ndim <= a < x.ndim else int(a) for a in axes)
     return make_node(Transpose(), (x,), {"axes": axes}, name=name)

@@ -21,6 +21,8 @@ from symgraph.ops.shape import sum_to_shape
 class Elementwise(Op):
     """An op that applies one NumPy ufunc elementwise, with broadcasting."""
 
+    fresh_output = True  # returns a new array, never a view of an input
+
     abstract = True
     elementwise = True
     writes_out = True
@@ -84,10 +86,13 @@ class Pow(Elementwise):
         # A Python-number exponent stays a Python number here, so that
         # float32 ** 3 gives a float32 gradient, as the forward did.
         p = b.value if getattr(b, "weak", False) else b
+        log_a = log(a)
+        if getattr(a, "weak", False):  # log(2.0) is a float64 Node: keep 2.0 ** x's dtype
+            log_a = cast(log_a, node.dtype)
         # d(a**b)/da = b * a**(b-1) ;  d(a**b)/db = log(a) * a**b (defined for a > 0)
         return (
             sum_to_shape(grad * p * a ** (p - 1), a),
-            sum_to_shape(grad * log(a) * node, b),
+            sum_to_shape(grad * log_a * node, b),
         )
 
 
@@ -151,12 +156,12 @@ class Sigmoid(Elementwise):
     """1 / (1 + exp(-x)), computed as exp(-log(1 + exp(-x))) so that no exp overflows."""
 
     def infer(self, x):
+        ufunc_dtype(np.negative, x)  # the kernel negates x: a bool x is an error now, not in a run
         return x.shape, ufunc_dtype(np.exp, x)
 
     def forward(self, x, out=None):
-        out = np.logaddexp(0, -x, out=out)  # log(1 + exp(-x)), stable for any x
-        np.negative(out, out=out)
-        return np.exp(out, out=out)
+        z = np.logaddexp(0, -x, out=out)  # log(1 + exp(-x)), stable for any x
+        return np.exp(-z, out=out)  # (-z, not in place: for a 0-d x, z is a NumPy scalar)
 
     def backward(self, node, grad):
         return (grad * node * (1 - node),)  # sigmoid' = s (1 - s)
@@ -164,7 +169,7 @@ class Sigmoid(Elementwise):
 
 class Relu(Elementwise):
     def infer(self, x):
-        return x.shape, x.dtype
+        return x.shape, np.result_type(x.dtype, 0)  # as max(x, 0): a bool x gives ints
 
     def forward(self, x, out=None):
         return np.maximum(x, 0, out=out)
@@ -194,7 +199,9 @@ class Clip(Elementwise):
     def infer(self, x, *, lo, hi):
         if lo is not None and hi is not None and lo > hi:
             raise ShapeError(f"clip of {x.name}: lo={lo} is greater than hi={hi}")
-        return x.shape, x.dtype
+        # the bounds are Python numbers, so they promote weakly: float32 stays float32,
+        # ints clipped to ints stay ints, ints clipped to 0.5 become float64 (as in NumPy)
+        return x.shape, np.result_type(x.dtype, *(b for b in (lo, hi) if b is not None))
 
     def forward(self, x, *, lo, hi, out=None):
         return np.clip(x, lo, hi, out=out)
@@ -211,6 +218,8 @@ class Clip(Elementwise):
 
 class Where(Op):
     """where(cond, a, b): a where cond is true, else b (broadcast together)."""
+
+    fresh_output = True  # returns a new array, never a view of an input
 
     elementwise = True
     writes_out = False
@@ -271,6 +280,8 @@ class NotEqual(Compare):
 class Cast(Op):
     """Convert to another dtype. Between float dtypes the gradient flows (cast back);
     to or from integers and bools there is none."""
+
+    fresh_output = True  # returns a new array, never a view of an input
 
     elementwise = True
 
@@ -353,9 +364,15 @@ def softplus(x, name=None) -> Node:
 
 
 def clip(x, lo=None, hi=None, name=None) -> Node:
-    lo = None if lo is None else float(lo)
-    hi = None if hi is None else float(hi)
+    lo, hi = (_python_number(b) for b in (lo, hi))
     return make_node(Clip(), (x,), {"lo": lo, "hi": hi}, name=name)
+
+
+def _python_number(value):
+    """None, or the value as a Python int or float (weakly typed, like NumPy's bounds)."""
+    if value is None:
+        return None
+    return int(value) if isinstance(value, (int, np.integer)) else float(value)
 
 
 def where(cond, a, b, name=None) -> Node:

@@ -12,7 +12,7 @@ import numpy as np
 
 from symgraph.errors import ShapeError, shape_str
 from symgraph.graph import Node, as_node, make_node
-from symgraph.ops.base import Op, is_float, normalize_axis
+from symgraph.ops.base import Op, checks_for, is_float, normalize_one_axis
 from symgraph.ops.math import cast, exp
 from symgraph.ops.reduce import ReducedCount, mean
 from symgraph.ops.reduce import sum as reduce_sum
@@ -25,15 +25,20 @@ def _stable_softmax(x, axis):
     return z
 
 
-def _check_ids(ids, size, what):
-    """Ids must be in [0, size): NumPy would wrap negatives silently."""
+def _check_ids(ids, size, what) -> np.ndarray:
+    """Ids must be in [0, size): NumPy would wrap negatives silently. Returns them as an
+    array (a Python int, from `sg.one_hot(2, 3)`, arrives as an int)."""
+    ids = np.asarray(ids)
     if ids.size and (ids.min() < 0 or ids.max() >= size):
         bad = ids[(ids < 0) | (ids >= size)].flat[0]
         raise IndexError(f"{what} {bad} is out of range: valid ids are 0..{size - 1}")
+    return ids
 
 
 class Softmax(Op):
     """exp(x) / sum(exp(x)) along `axis`, computed stably."""
+
+    fresh_output = True  # returns a new array, never a view of an input
 
     def infer(self, x, *, axis):
         _need_float(x, "softmax")
@@ -51,6 +56,8 @@ class Softmax(Op):
 class LogSoftmax(Op):
     """x - log(sum(exp(x))) along `axis`, computed stably."""
 
+    fresh_output = True  # returns a new array, never a view of an input
+
     def infer(self, x, *, axis):
         _need_float(x, "log_softmax")
         return x.shape, x.dtype
@@ -66,6 +73,8 @@ class LogSoftmax(Op):
 
 class SoftmaxCrossEntropy(Op):
     """Mean over all positions of -log softmax(logits)[label]; logits (..., classes), labels (...)."""
+
+    fresh_output = True  # returns a new array, never a view of an input
 
     def infer(self, logits, labels):
         _need_float(logits, "softmax_cross_entropy logits")
@@ -88,7 +97,7 @@ class SoftmaxCrossEntropy(Op):
         return (), logits.dtype
 
     def forward(self, logits, labels):
-        _check_ids(labels, logits.shape[-1], "label")
+        labels = _check_ids(labels, logits.shape[-1], "label")
         z = logits - np.max(logits, axis=-1, keepdims=True)
         log_norm = np.log(np.sum(np.exp(z), axis=-1))
         picked = np.take_along_axis(z, labels[..., None], axis=-1)[..., 0]
@@ -102,10 +111,13 @@ class SoftmaxCrossEntropy(Op):
 class SoftmaxCrossEntropyGrad(Op):
     """(softmax(logits) - onehot(labels)) / N: the whole gradient of the mean cross-entropy."""
 
+    fresh_output = True  # returns a new array, never a view of an input
+
     def infer(self, logits, labels):
         return logits.shape, logits.dtype
 
     def forward(self, logits, labels):
+        labels = _check_ids(labels, logits.shape[-1], "label")
         s = _stable_softmax(logits, -1)
         rows = s.reshape(-1, s.shape[-1])  # a view: every position, one row each
         rows[np.arange(rows.shape[0]), labels.reshape(-1)] -= 1  # minus the one-hot
@@ -122,6 +134,8 @@ class SoftmaxCrossEntropyGrad(Op):
 class EmbeddingLookup(Op):
     """Rows of params picked by integer ids: params (vocab, dim), ids (...) -> (..., dim)."""
 
+    fresh_output = True  # returns a new array, never a view of an input
+
     def infer(self, params, ids):
         if params.ndim != 2:
             raise ShapeError(
@@ -136,7 +150,7 @@ class EmbeddingLookup(Op):
         return ids.shape + params.shape[1:], params.dtype
 
     def forward(self, params, ids):
-        _check_ids(ids, params.shape[0], "embedding id")
+        ids = _check_ids(ids, params.shape[0], "embedding id")
         return params[ids]
 
     def backward(self, node, grad):
@@ -148,10 +162,13 @@ class EmbeddingGrad(Op):
     """Scatter-add: zeros shaped like params, with each id's row of grad added in
     (an id that appears twice gets both contributions)."""
 
+    fresh_output = True  # returns a new array, never a view of an input
+
     def infer(self, grad, ids, like):
         return like.shape, grad.dtype
 
     def forward(self, grad, ids, like):
+        ids = _check_ids(ids, like.shape[0], "embedding id")
         out = np.zeros(like.shape, dtype=grad.dtype)
         np.add.at(out, ids.reshape(-1), grad.reshape(-1, like.shape[1]))
         return out
@@ -164,6 +181,8 @@ class EmbeddingGrad(Op):
 class OneHot(Op):
     """Integer labels (...) -> (..., depth) rows of zeros with a 1 at the label."""
 
+    fresh_output = True  # returns a new array, never a view of an input
+
     differentiable = False
 
     def infer(self, labels, *, depth, dtype):
@@ -172,7 +191,7 @@ class OneHot(Op):
         return labels.shape + (depth,), np.dtype(dtype)
 
     def forward(self, labels, *, depth, dtype):
-        _check_ids(labels, depth, "label")
+        labels = _check_ids(labels, depth, "label")
         return (labels[..., None] == np.arange(depth)).astype(dtype)
 
     def backward(self, node, grad):
@@ -189,12 +208,16 @@ def _need_float(x, what):
 
 def softmax(x, axis=-1, name=None) -> Node:
     x = as_node(x)
-    return make_node(Softmax(), (x,), {"axis": normalize_axis(axis, x.ndim)[0]}, name=name)
+    with checks_for(Softmax(), (x,), name):
+        axis = normalize_one_axis(axis, x.ndim, of=x)
+    return make_node(Softmax(), (x,), {"axis": axis}, name=name)
 
 
 def log_softmax(x, axis=-1, name=None) -> Node:
     x = as_node(x)
-    return make_node(LogSoftmax(), (x,), {"axis": normalize_axis(axis, x.ndim)[0]}, name=name)
+    with checks_for(LogSoftmax(), (x,), name):
+        axis = normalize_one_axis(axis, x.ndim, of=x)
+    return make_node(LogSoftmax(), (x,), {"axis": axis}, name=name)
 
 
 def softmax_cross_entropy(logits, labels, name=None) -> Node:

@@ -17,6 +17,8 @@ from symgraph.ops.base import Op, is_float
 class RandomUniform(Op):
     """Uniform numbers in [0, 1) of like's shape (read at run time) and float dtype."""
 
+    fresh_output = True  # returns a new array, never a view of an input
+
     differentiable = False
     stateful = True
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from symgraph.graph import Node, as_node, make_node
-from symgraph.ops.base import Op, normalize_axis, num_elements
+from symgraph.ops.base import Op, checks_for, normalize_axis, normalize_one_axis, num_elements
 from symgraph.ops.math import cast, equal, where
 from symgraph.ops.shape import broadcast_to, expand_dims, reshape
 
@@ -35,6 +35,8 @@ def _with_kept_dims(grad: Node, x: Node, axis, keepdims) -> Node:
 
 
 class Reduction(Op):
+
+    fresh_output = True  # returns a new array, never a view of an input
     abstract = True
 
     def infer(self, x, *, axis, keepdims):
@@ -89,6 +91,8 @@ class Max(Reduction):
 class ArgMax(Op):
     """Index of the largest value along `axis` (of the flattened x when axis is None)."""
 
+    fresh_output = True  # returns a new array, never a view of an input
+
     name = "argmax"
 
     differentiable = False
@@ -110,6 +114,8 @@ class ReducedCount(Op):
     mean's gradient divides by it.
     """
 
+    fresh_output = True  # returns a new array, never a view of an input
+
     differentiable = False
 
     def infer(self, x, *, axis):
@@ -118,7 +124,8 @@ class ReducedCount(Op):
     def forward(self, x, *, axis):
         shape = np.shape(x)
         axes = range(len(shape)) if axis is None else axis
-        return np.asarray(int(np.prod([shape[a] for a in axes], dtype=np.int64)), dtype=x.dtype)
+        count = int(np.prod([shape[a] for a in axes], dtype=np.int64))
+        return np.asarray(count, dtype=np.result_type(x))  # x may be a Python number
 
     def backward(self, node, grad):
         return (None,)
@@ -132,26 +139,27 @@ def _count(x: Node, axis):
     return make_node(ReducedCount(), (x,), {"axis": axis})
 
 
-def _axis_attrs(x, axis, keepdims):
-    return {"axis": normalize_axis(axis, x.ndim), "keepdims": bool(keepdims)}
+def _reduction(op, x, axis, keepdims, name) -> Node:
+    x = as_node(x)
+    with checks_for(op, (x,), name):
+        axis = normalize_axis(axis, x.ndim, of=x)
+    return make_node(op, (x,), {"axis": axis, "keepdims": bool(keepdims)}, name=name)
 
 
 def sum(x, axis=None, keepdims=False, name=None) -> Node:  # noqa: A001
-    x = as_node(x)
-    return make_node(Sum(), (x,), _axis_attrs(x, axis, keepdims), name=name)
+    return _reduction(Sum(), x, axis, keepdims, name)
 
 
 def mean(x, axis=None, keepdims=False, name=None) -> Node:
-    x = as_node(x)
-    return make_node(Mean(), (x,), _axis_attrs(x, axis, keepdims), name=name)
+    return _reduction(Mean(), x, axis, keepdims, name)
 
 
 def max(x, axis=None, keepdims=False, name=None) -> Node:  # noqa: A001
-    x = as_node(x)
-    return make_node(Max(), (x,), _axis_attrs(x, axis, keepdims), name=name)
+    return _reduction(Max(), x, axis, keepdims, name)
 
 
 def argmax(x, axis=None, name=None) -> Node:
     x = as_node(x)
-    axis = None if axis is None else normalize_axis(axis, x.ndim)[0]
+    with checks_for(ArgMax(), (x,), name):
+        axis = None if axis is None else normalize_one_axis(axis, x.ndim, of=x)
     return make_node(ArgMax(), (x,), {"axis": axis}, name=name)

@@ -12,7 +12,7 @@ import numpy as np
 
 from symgraph.errors import GradientError, ShapeError, shape_str
 from symgraph.graph import Node, as_node, make_node
-from symgraph.ops.base import Op, normalize_axis, result_dtype
+from symgraph.ops.base import Op, checks_for, normalize_axis, normalize_one_axis, result_dtype
 
 
 def _known(shape) -> bool:
@@ -61,6 +61,16 @@ class BroadcastTo(Op):
             raise ShapeError(f"cannot broadcast {x.name} {shape_str(x.shape)} to {shape_str(shape)}") from None
         if len(shape) < x.ndim:
             raise ShapeError(f"cannot broadcast {x.name} {shape_str(x.shape)} to {shape_str(shape)}")
+        if like is not None:
+            if len(like.shape) != len(shape) or any(
+                d is not None and l is not None and d != l for d, l in zip(shape, like.shape)
+            ):
+                raise ShapeError(
+                    f"broadcast_to {shape_str(shape)} like {like.name} {shape_str(like.shape)}: "
+                    "the shapes differ"
+                )
+            # a None dim that `like` already knows is known here too
+            shape = tuple(l if d is None else d for d, l in zip(shape, like.shape))
         return shape, x.dtype
 
     def forward(self, x, like=None, *, shape):
@@ -185,12 +195,15 @@ class ExpandDims(Op):
 
 def squeeze(x, axis=None, name=None) -> Node:
     x = as_node(x)
-    return make_node(Squeeze(), (x,), {"axis": normalize_axis(axis, x.ndim)}, name=name)
+    with checks_for(Squeeze(), (x,), name):
+        axis = normalize_axis(axis, x.ndim, of=x)
+    return make_node(Squeeze(), (x,), {"axis": axis}, name=name)
 
 
 def expand_dims(x, axis, name=None) -> Node:
     x = as_node(x)
-    axis = normalize_axis(axis, x.ndim + 1)[0]
+    with checks_for(ExpandDims(), (x,), name):
+        axis = normalize_one_axis(axis, x.ndim + 1, of=x)
     return make_node(ExpandDims(), (x,), {"axis": axis}, name=name)
 
 
@@ -273,6 +286,8 @@ class GetItem(Op):
 class GetItemGrad(Op):
     """The gradient of x[index]: zeros shaped like x, with grad written at index."""
 
+    fresh_output = True  # returns a new array, never a view of an input
+
     name = "getitem_grad"
 
     def infer(self, grad, like, *, index):
@@ -288,12 +303,16 @@ class GetItemGrad(Op):
 
 
 def getitem(x, index, name=None) -> Node:
-    return make_node(GetItem(), (x,), {"index": _encode_index(index)}, name=name)
+    with checks_for(GetItem(), (x,), name):
+        index = _encode_index(index)
+    return make_node(GetItem(), (x,), {"index": index}, name=name)
 
 
 # -- joining and splitting ---------------------------------------------------------------------
 class Concat(Op):
     """Join tensors along an existing axis."""
+
+    fresh_output = True  # returns a new array, never a view of an input
 
     def infer(self, *xs, axis):
         first = xs[0]
@@ -337,6 +356,8 @@ class Concat(Op):
 class Stack(Op):
     """Join tensors of one shape along a new axis."""
 
+    fresh_output = True  # returns a new array, never a view of an input
+
     def infer(self, *xs, axis):
         first = xs[0]
         for x in xs:
@@ -361,36 +382,42 @@ class Stack(Op):
 
 def concat(xs, axis=0, name=None) -> Node:
     xs = [as_node(x) for x in xs]
-    if not xs:
-        raise ShapeError("concat needs at least one tensor")
-    axis = normalize_axis(axis, xs[0].ndim)[0]
+    with checks_for(Concat(), xs, name):
+        if not xs:
+            raise ShapeError("concat needs at least one tensor")
+        axis = normalize_one_axis(axis, xs[0].ndim, of=xs[0])
     return make_node(Concat(), xs, {"axis": axis}, name=name)
 
 
 def stack(xs, axis=0, name=None) -> Node:
     xs = [as_node(x) for x in xs]
-    if not xs:
-        raise ShapeError("stack needs at least one tensor")
-    axis = normalize_axis(axis, xs[0].ndim + 1)[0]
+    with checks_for(Stack(), xs, name):
+        if not xs:
+            raise ShapeError("stack needs at least one tensor")
+        axis = normalize_one_axis(axis, xs[0].ndim + 1, of=xs[0])
     return make_node(Stack(), xs, {"axis": axis}, name=name)
 
 
 def split(x, num_or_sizes, axis=0) -> list[Node]:
     """Cut x along `axis` into equal parts (an int) or parts of the given sizes (a list)."""
     x = as_node(x)
-    axis = normalize_axis(axis, x.ndim)[0]
-    size = x.shape[axis]
-    if isinstance(num_or_sizes, (int, np.integer)):
-        if size is None or size % num_or_sizes:
-            raise ShapeError(
-                f"cannot split {x.name} {shape_str(x.shape)} into {num_or_sizes} equal parts "
-                f"along axis {axis}"
-            )
-        sizes = [size // num_or_sizes] * num_or_sizes
-    else:
-        sizes = list(num_or_sizes)
-        if size is not None and sum(sizes) != size:
-            raise ShapeError(f"split sizes {sizes} do not add up to {size} (axis {axis} of {x.name})")
+    with checks_for(GetItem(), (x,)):  # split builds one getitem per part
+        axis = normalize_one_axis(axis, x.ndim, of=x)
+        size = x.shape[axis]
+        if isinstance(num_or_sizes, (int, np.integer)):
+            if size is None or size % num_or_sizes:
+                raise ShapeError(
+                    f"cannot split {x.name} {shape_str(x.shape)} into {num_or_sizes} equal parts "
+                    f"along axis {axis}"
+                )
+            sizes = [size // num_or_sizes] * num_or_sizes
+        else:
+            sizes = list(num_or_sizes)
+            if size is not None and sum(sizes) != size:
+                raise ShapeError(
+                    f"split sizes {sizes} do not add up to {size}, the size of axis {axis} "
+                    f"of {x.name} {shape_str(x.shape)}"
+                )
     parts, start = [], 0
     for s in sizes:
         parts.append(getitem(x, (slice(None),) * axis + (slice(start, start + s),)))
@@ -401,12 +428,13 @@ def split(x, num_or_sizes, axis=0) -> list[Node]:
 def unstack(x, axis=0) -> list[Node]:
     """One Node per slice along `axis` (that dim must be known): the per-step inputs of an RNN."""
     x = as_node(x)
-    axis = normalize_axis(axis, x.ndim)[0]
-    if x.shape[axis] is None:
-        raise ShapeError(
-            f"unstack of {x.name} {shape_str(x.shape)}: the size of axis {axis} is not known",
-            hint="give that dim a fixed size in the Placeholder",
-        )
+    with checks_for(GetItem(), (x,)):  # unstack builds one getitem per slice
+        axis = normalize_one_axis(axis, x.ndim, of=x)
+        if x.shape[axis] is None:
+            raise ShapeError(
+                f"unstack of {x.name} {shape_str(x.shape)}: the size of axis {axis} is not known",
+                hint="give that dim a fixed size in the Placeholder",
+            )
     return [getitem(x, (slice(None),) * axis + (i,)) for i in range(x.shape[axis])]
 
 
@@ -414,13 +442,15 @@ def unstack(x, axis=0) -> list[Node]:
 class ZerosLike(Op):
     """Zeros of x's shape (read at run time) and dtype; constant, so no gradient flows."""
 
+    fresh_output = True  # returns a new array, never a view of an input
+
     differentiable = False
 
     def infer(self, x, *, dtype):
         return x.shape, np.dtype(dtype or x.dtype)
 
     def forward(self, x, *, dtype):
-        return np.zeros(np.shape(x), dtype=dtype or x.dtype)
+        return np.zeros(np.shape(x), dtype=dtype or np.result_type(x))  # x may be a Python number
 
     def backward(self, node, grad):
         return (None,)
@@ -429,13 +459,15 @@ class ZerosLike(Op):
 class OnesLike(Op):
     """Ones of x's shape (read at run time) and dtype; constant, so no gradient flows."""
 
+    fresh_output = True  # returns a new array, never a view of an input
+
     differentiable = False
 
     def infer(self, x, *, dtype):
         return x.shape, np.dtype(dtype or x.dtype)
 
     def forward(self, x, *, dtype):
-        return np.ones(np.shape(x), dtype=dtype or x.dtype)
+        return np.ones(np.shape(x), dtype=dtype or np.result_type(x))  # x may be a Python number
 
     def backward(self, node, grad):
         return (None,)

@@ -14,6 +14,7 @@ Why this order:
 
 from symgraph.compiler.passes.cse import cse
 from symgraph.compiler.passes.fold import fold
+from symgraph.compiler.passes.fuse import fuse
 from symgraph.compiler.passes.prune import prune
 from symgraph.compiler.passes.simplify import simplify
 from symgraph.compiler.passes.stabilize import stabilize
@@ -25,6 +26,7 @@ PASSES = [
     ("simplify", simplify),
     ("fold", fold),
     ("cse", cse),
+    ("fuse", fuse),
 ]
 
-__all__ = ["PASSES", "cse", "fold", "prune", "simplify", "stabilize"]
+__all__ = ["PASSES", "cse", "fold", "fuse", "prune", "simplify", "stabilize"]

@@ -18,7 +18,14 @@ import networkx as nx
 import numpy as np
 
 from symgraph.compiler.report import Report
-from symgraph.compiler.rewrite import constant_value, is_weak, remove_dead, replace_uses, start
+from symgraph.compiler.rewrite import (
+    constant_value,
+    is_weak,
+    remove_dead,
+    replace_uses,
+    start,
+    topological,
+)
 
 
 def _signature(ir, key):
@@ -41,7 +48,7 @@ def cse(ir: nx.DiGraph):
     report = Report("cse")
     ir = start(ir)
     first: dict = {}
-    for key in list(nx.lexicographical_topological_sort(ir, key=lambda k: k)):
+    for key in list(topological(ir)):
         signature = _signature(ir, key)
         if signature is None:
             continue

@@ -13,7 +13,7 @@ import networkx as nx
 import numpy as np
 
 from symgraph.compiler.report import Report
-from symgraph.compiler.rewrite import constant_value, remove_dead, set_inputs, start
+from symgraph.compiler.rewrite import constant_value, remove_dead, set_inputs, start, topological
 
 #: folding bigger results than this would bloat the Program (e.g. a broadcast to a huge shape)
 MAX_FOLDED_ELEMENTS = 1 << 20
@@ -30,7 +30,7 @@ def _foldable(ir, key) -> bool:
 def fold(ir: nx.DiGraph):
     report = Report("fold")
     ir = start(ir)
-    for key in list(nx.lexicographical_topological_sort(ir, key=lambda k: k)):
+    for key in list(topological(ir)):
         if not _foldable(ir, key):
             continue
         data = ir.nodes[key]

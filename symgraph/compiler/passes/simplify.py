@@ -21,7 +21,7 @@ from __future__ import annotations
 import networkx as nx
 
 from symgraph.compiler.report import Report
-from symgraph.compiler.rewrite import is_constant, remove_dead, replace_uses, start
+from symgraph.compiler.rewrite import is_constant, remove_dead, replace_uses, start, topological
 
 
 def _same_type(ir, key, other) -> bool:
@@ -83,7 +83,7 @@ def _rule(ir, key):
 def simplify(ir: nx.DiGraph):
     report = Report("simplify")
     ir = start(ir)
-    for key in list(nx.lexicographical_topological_sort(ir, key=lambda k: k)):
+    for key in list(topological(ir)):
         if key not in ir:
             continue
         found = _rule(ir, key)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import networkx as nx
 
 from symgraph.compiler.report import Report
-from symgraph.compiler.rewrite import add_vertex, remove_dead, replace_uses, start
+from symgraph.compiler.rewrite import add_vertex, remove_dead, replace_uses, start, topological
 from symgraph.ops.math import Neg, Softplus
 from symgraph.ops.nn import LogSoftmax, SoftmaxCrossEntropy
 
@@ -33,6 +33,7 @@ def _new(ir, key, op, inputs, attrs, suffix, like=None):
     return add_vertex(
         ir, op=op, inputs=inputs, attrs=attrs, shape=data["shape"], dtype=data["dtype"],
         name=f"{ir.nodes[key]['name']}/{suffix}", origin=ir.nodes[key]["origin"],
+        order=ir.nodes[key].get("order", key),
     )
 
 
@@ -91,7 +92,7 @@ RULES = {"log": (_log_softmax, _log_sigmoid), "mean": (_softmax_xent,)}
 def stabilize(ir: nx.DiGraph):
     report = Report("stabilize")
     ir = start(ir)
-    for key in list(nx.lexicographical_topological_sort(ir, key=lambda k: k)):
+    for key in list(topological(ir)):
         if key not in ir or ir.nodes[key]["kind"] != "op":
             continue
         for rule in RULES.get(_op(ir, key), ()):

@@ -1,0 +1,260 @@
+"""The command line: `python -m symgraph COMMAND ...`.
+
+    python -m symgraph render train.py -o graph.svg               # the graph the script built
+    python -m symgraph render train.py -o step.svg --first-run    # what its first run computes
+    python -m symgraph render train.py -o g.png -- --steps 5      # arguments after -- go to the script
+
+Each command runs a user's script with `runpy`, as `python SCRIPT.py` would
+(same `__name__ == "__main__"`, `sys.argv` and script folder on `sys.path`),
+and looks at the graph it builds. `run_script` below is shared by the
+commands: it can stop the script at its Nth `Session.run` and hand back what
+that run was asked to fetch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import runpy
+import sys
+from dataclasses import dataclass, field
+
+RENDER_HELP = """\
+Run SCRIPT and draw the graph it built.
+
+What is drawn:
+  by default      the default graph as the script leaves it when it ends: every Node it
+                  built there, forward, gradient and update Nodes alike;
+  --first-run     the Nodes the script's first Session.run fetches, with everything they
+                  depend on; the script is stopped at that call, before the run happens
+                  (--run N picks the Nth call instead). This also works for a script that
+                  builds its model in its own sg.Graph().
+
+The picture's format comes from the suffix of -o: .svg, .png, .pdf, or .dot for the DOT
+text (which needs no Graphviz). Arguments for the script go after --:
+  python -m symgraph render train.py -o graph.svg -- --steps 5
+"""
+
+
+class _StopScript(BaseException):
+    """Raised inside the script to stop it at the chosen Session.run (BaseException, so the
+    script's own `except Exception:` cannot swallow it)."""
+
+
+@dataclass
+class ScriptRun:
+    """What running a script left behind."""
+
+    graph: object  # the default Graph when the script stopped or ended
+    session: object = None  # the Session of the chosen run, if one was chosen and reached
+    fetches: list = field(default_factory=list)  # the Nodes that run fetches, flattened
+    feed_dict: dict = field(default_factory=dict)
+    values: dict = field(default_factory=dict)  # {Node: value}, when values were asked for
+    exit_code: int = 0  # the script's own sys.exit code
+
+
+def _flatten_fetches(fetches) -> list:
+    from symgraph.graph import Node
+
+    found, stack = [], [fetches]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, Node):
+            found.append(item)
+        elif isinstance(item, dict):
+            stack.extend(reversed(list(item.values())))
+        elif isinstance(item, (list, tuple)):
+            stack.extend(reversed(list(item)))
+    return found
+
+
+def run_script(path: str, script_args=(), stop_at_run: int | None = None, values: bool = False):
+    """Run the script at `path` like `python path *script_args`, and return a ScriptRun.
+
+    With `stop_at_run=N` the script is stopped when it calls Session.run for the Nth
+    time, before that run happens; the ScriptRun says what it fetched and fed (and, with
+    `values=True`, what the run would compute, without committing any update).
+    """
+    import symgraph as sg
+    from symgraph.session import Session
+
+    sg.reset_default_graph()
+    result = ScriptRun(graph=None)
+    original_run = Session.run
+    calls = 0
+
+    def watching_run(self, fetches, feed_dict=None):
+        nonlocal calls
+        calls += 1
+        if calls != stop_at_run:
+            return original_run(self, fetches, feed_dict)
+        Session.run = original_run
+        result.session, result.feed_dict = self, dict(feed_dict or {})
+        result.fetches = _flatten_fetches(fetches)
+        if values:
+            from symgraph.viz.records import ancestors
+            from symgraph.viz.values import run_values
+
+            result.values = run_values(self, ancestors(result.fetches), feed_dict)
+        raise _StopScript
+
+    script = os.path.abspath(path)
+    saved_argv, saved_path = sys.argv, list(sys.path)
+    sys.argv = [path, *script_args]
+    sys.path.insert(0, os.path.dirname(script))
+    if stop_at_run is not None:
+        Session.run = watching_run
+    try:
+        runpy.run_path(script, run_name="__main__")
+    except _StopScript:
+        pass
+    except SystemExit as e:
+        code = e.code
+        result.exit_code = code if isinstance(code, int) else (0 if code is None else 1)
+    finally:
+        Session.run = original_run
+        sys.argv, sys.path[:] = saved_argv, saved_path
+    result.graph = sg.get_default_graph()
+    return result
+
+
+# -- render -----------------------------------------------------------------------------
+def _collapse_arg(values):
+    """--collapse 2 -> depth 2; --collapse auto -> 'auto'; --collapse a --collapse b -> names."""
+    if not values:
+        return None
+    if len(values) == 1 and values[0].isdigit():
+        return int(values[0])
+    if values == ["auto"]:
+        return "auto"
+    return list(values)
+
+
+def add_render_parser(commands) -> None:
+    p = commands.add_parser(
+        "render",
+        help="run a script and draw the graph it built",
+        description=RENDER_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("script", help="the Python script to run")
+    p.add_argument("-o", "--output", default="graph.svg", help="the picture file (default: graph.svg)")
+    what = p.add_mutually_exclusive_group()
+    what.add_argument(
+        "--first-run",
+        action="store_const",
+        const=1,
+        dest="run",
+        help="draw the fetches of the script's first Session.run, and stop the script there",
+    )
+    what.add_argument("--run", type=int, metavar="N", help="like --first-run, for the Nth Session.run")
+    p.add_argument(
+        "--values",
+        action="store_true",
+        help="with --first-run/--run: show each value that run computes (shape and summary); "
+        "no Variable is changed",
+    )
+    p.add_argument("--names", action="store_true", help="show each op's node name")
+    p.add_argument("--shapes", choices=["node", "edge"], help="show shapes in nodes or on edges")
+    p.add_argument("--dtypes", action="store_true", help="show dtypes too")
+    p.add_argument(
+        "--collapse",
+        action="append",
+        metavar="SCOPE",
+        help="draw a scope as one box; repeat for more; wildcards work ('rnn/step_*'); "
+        "a number collapses every scope that deep; 'auto' picks a depth that fits",
+    )
+    p.add_argument("--no-scopes", action="store_true", help="do not draw name scopes as clusters")
+    p.add_argument("--grad-links", action="store_true", help="dashed lines from gradients to what they differentiate")
+    p.add_argument("--no-legend", action="store_true", help="leave out the legend")
+    p.add_argument("--rankdir", choices=["TB", "LR"], default="TB", help="flow top-bottom (default) or left-right")
+    p.add_argument("--title", help="a title over the picture")
+    p.add_argument(
+        "--max-nodes",
+        type=int,
+        default=None,
+        metavar="N",
+        help="refuse pictures with more nodes than this (default 2000; 0: no limit)",
+    )
+    p.set_defaults(func=render_command)
+
+
+def render_command(args, script_args) -> int:
+    from symgraph.errors import SymgraphError
+    from symgraph.viz import MAX_NODES, render
+
+    if not os.path.isfile(args.script):
+        print(f"error: no script at {args.script}", file=sys.stderr)
+        return 2
+    if args.values and args.run is None:
+        print("error: --values needs --first-run or --run N (values come from a run)", file=sys.stderr)
+        return 2
+    run = run_script(args.script, script_args, stop_at_run=args.run, values=args.values)
+    if run.exit_code:
+        print(f"error: {args.script} exited with code {run.exit_code}; nothing drawn", file=sys.stderr)
+        return run.exit_code
+    if args.run is not None:
+        if run.session is None:
+            print(
+                f"error: {args.script} ended before its Session.run number {args.run}; "
+                "nothing drawn (leave out --first-run/--run to draw the default graph)",
+                file=sys.stderr,
+            )
+            return 1
+        target, what = run.fetches, f"the fetches of Session.run number {args.run}"
+    else:
+        if len(run.graph) == 0:
+            print(
+                f"error: {args.script} built no Nodes in the default graph; if it builds in its "
+                "own sg.Graph(), use --first-run",
+                file=sys.stderr,
+            )
+            return 1
+        target, what = run.graph, "the default graph"
+    max_nodes = MAX_NODES if args.max_nodes is None else (args.max_nodes or None)
+    options = dict(
+        names=args.names,
+        shapes=args.shapes,
+        dtypes=args.dtypes,
+        collapse=_collapse_arg(args.collapse),
+        scopes=not args.no_scopes,
+        grad_links=args.grad_links,
+        legend=not args.no_legend,
+        rankdir=args.rankdir,
+        title=args.title,
+        values=run.values or None,
+        max_nodes=max_nodes,
+    )
+    try:
+        path = render(target, args.output, **options)
+    except SymgraphError as e:
+        print(f"{type(e).__name__}: {e}", file=sys.stderr)
+        return 1
+    print(f"wrote {path} ({what})")
+    return 0
+
+
+# -- main -------------------------------------------------------------------------------
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m symgraph",
+        description="Look inside the graphs a symgraph script builds.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    add_render_parser(commands)
+    return parser
+
+
+def main(argv=None) -> int:
+    """Run the command line; returns the exit code. Arguments after `--` go to the script."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    script_args: list[str] = []
+    if "--" in argv:
+        cut = argv.index("--")
+        argv, script_args = argv[:cut], argv[cut + 1 :]
+    args = build_parser().parse_args(argv)
+    return args.func(args, script_args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,188 @@
+"""fuse: run a chain of elementwise ops as one instruction, in place, with few temporaries.
+
+The gradient of tanh is `grad * (1 - y * y)`: three ops, and run one by one
+NumPy makes three arrays. Fused, the three run as one instruction that
+writes `y * y` into its output buffer, then `1 - that` into the same buffer,
+then `grad * that` into it again: one buffer instead of three. This is safe
+because an elementwise op reads element i before it writes element i.
+
+What is fused: vertices whose op is elementwise and can write into a given
+array (`elementwise` and `writes_out`), whose only consumer is in the same
+group, with the same shape and dtype as that consumer (so every value inside
+the group fits the group's buffer; inputs from outside may still broadcast).
+Fetched values are never fused away. Each group becomes one `fused` vertex
+named after its last op, and the report lists what each one swallowed.
+"""
+
+from __future__ import annotations
+
+import networkx as nx
+import numpy as np
+
+from symgraph.compiler.report import Report
+from symgraph.compiler.rewrite import (
+    add_vertex,
+    constant_value,
+    is_weak,
+    remove_dead,
+    replace_uses,
+    start,
+    topological,
+)
+from symgraph.ops.base import Op
+
+
+class Fused(Op):
+    """Several elementwise steps run as one kernel over a few registers (NumPy arrays).
+
+    attrs: `steps`, a tuple of (op, args, attrs, register) where each arg is
+    ("in", i) for the i-th input or ("reg", r) for register r; register 0 is
+    the output. `formula` is the same thing written for people.
+    """
+
+    name = "fused"
+    registered = False  # made only by this pass, never by users
+    elementwise = True
+    writes_out = True
+    fresh_output = True
+
+    def infer(self, *inputs, steps, formula, registers):
+        raise NotImplementedError("fused vertices are made by the compiler, with their shape")
+
+    def forward(self, *inputs, steps, formula, registers, out=None):
+        regs = [out] + [None] * (registers - 1)
+        for op, args, attrs, target in steps:
+            values = [inputs[i] if kind == "in" else regs[i] for kind, i in args]
+            if regs[target] is None:  # first use: NumPy allocates the register
+                result = op.forward(*values, **dict(attrs))
+                # a 0-d result comes back as a NumPy scalar, which cannot be written into
+                regs[target] = result if type(result) is np.ndarray else np.asarray(result)
+            else:
+                op.forward(*values, **dict(attrs), out=regs[target])
+        return regs[0]
+
+    def flops(self, node) -> int:
+        return sum(1 for _ in node.attrs["steps"])
+
+
+def _fusable(ir, key) -> bool:
+    data = ir.nodes[key]
+    op = data["op"]
+    return (
+        data["kind"] == "op"
+        and op.elementwise
+        and op.writes_out
+        and not getattr(op, "stateful", False)
+        and type(op) is not Fused
+    )
+
+
+#: the most ops one fused instruction runs: long chains are cut into pieces this long,
+#: so a fused kernel stays readable in a listing (and its formula stays short)
+MAX_GROUP = 16
+
+
+def _groups(ir, order):
+    """Map each vertex to the root (last op) of its fusion group, walking consumers first."""
+    fetched = set(ir.graph["fetches"])
+    root_of = {}
+    size = {}  # root -> ops in its group so far
+    for key in reversed(order):
+        if not _fusable(ir, key):
+            continue
+        root_of[key] = key
+        size[key] = 1
+        consumers = list(ir.successors(key))
+        if key in fetched or len(consumers) != 1:
+            continue
+        (c,) = consumers
+        data, cdata = ir.nodes[key], ir.nodes[c]
+        if (
+            c in root_of
+            and data["shape"] == cdata["shape"]
+            and data["dtype"] == cdata["dtype"]
+            and size[root_of[c]] < MAX_GROUP
+        ):
+            root_of[key] = root_of[c]
+            size[root_of[c]] += 1
+            del size[key]
+    return root_of
+
+
+def _build(ir, members):
+    """The steps of one group (members in topological order; the last is the root)."""
+    member_set = set(members)
+    inputs, input_index = [], {}
+    uses_left = {}  # register -> how many steps still read it
+    register_of = {}
+    free, registers = [], 0
+    steps, text = [], {}
+    for key in members:
+        data = ir.nodes[key]
+        args, words = [], []
+        for i in data["inputs"]:
+            if i in member_set:
+                args.append(("reg", register_of[i]))
+                words.append(text[i])
+            else:
+                if i not in input_index:
+                    input_index[i] = len(inputs)
+                    inputs.append(i)
+                args.append(("in", input_index[i]))
+                value = constant_value(ir, i) if is_weak(ir, i) else None
+                # "{0}" marks input 0: the listing fills in the slot it comes from
+                words.append(repr(value) if value is not None else f"{{{input_index[i]}}}")
+        # Registers whose value this step reads for the last time may take its result.
+        for r in {r for kind, r in args if kind == "reg"}:  # x * x reads r once
+            uses_left[r] -= 1
+        dying = [r for kind, r in args if kind == "reg" and uses_left[r] == 0]
+        for r in dying:
+            if r not in free:
+                free.append(r)
+        if free:
+            target = free.pop(0)
+        else:
+            target = registers
+            registers += 1
+        register_of[key] = target
+        uses_left[target] = sum(1 for c in ir.successors(key) if c in member_set)
+        steps.append((data["op"], tuple(args), tuple(sorted(data["attrs"].items())), target))
+        text[key] = f"{data['op'].name}({', '.join(words)})"
+    # The root's register must be register 0, the output: swap the two names throughout.
+    root = register_of[members[-1]]
+    if root != 0:
+        swap = {0: root, root: 0}
+        steps = [
+            (op, tuple((k, swap.get(r, r) if k == "reg" else r) for k, r in args), attrs,
+             swap.get(t, t))
+            for op, args, attrs, t in steps
+        ]
+    return inputs, tuple(steps), text[members[-1]], registers
+
+
+def fuse(ir: nx.DiGraph):
+    report = Report("fuse")
+    ir = start(ir)
+    order = list(topological(ir))
+    root_of = _groups(ir, order)
+    members: dict[int, list[int]] = {}
+    for key in order:  # topological order within each group
+        if key in root_of:
+            members.setdefault(root_of[key], []).append(key)
+    for root, group in members.items():
+        if len(group) < 2:
+            continue
+        inputs, steps, formula, registers = _build(ir, group)
+        data = ir.nodes[root]
+        new = add_vertex(
+            ir, op=Fused(), inputs=inputs,
+            attrs={"steps": steps, "formula": formula, "registers": registers},
+            shape=data["shape"], dtype=data["dtype"], name=data["name"], origin=data["origin"],
+            order=data.get("order", root),
+        )
+        for key in group:
+            report.add("merged", key, ir.nodes[key]["name"], f"fused: {formula}",
+                       into=ir.nodes[new]["name"])
+        replace_uses(ir, root, new)
+    remove_dead(ir, report, "fused")
+    return ir, report

@@ -1,0 +1,145 @@
+"""Collapsing: draw a whole name scope as one box, so a big graph stays readable.
+
+`collapse=` is either
+  - a depth `d`: every scope `d` levels deep (`rnn/step_3` is 2 deep) becomes one box;
+  - a list of scope names, where `*` and `?` are wildcards (`"rnn/step_*"`); a Node is
+    put in the box of the outermost of its scopes that matches;
+  - `"auto"`: the deepest depth whose picture has at most `max_nodes` things in it.
+
+The result is a list of items in creation order (the first member of a box
+decides where the box goes), each a Vertex or a Box, and for every vertex
+key the index of the item that draws it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
+
+from symgraph.errors import RenderError
+from symgraph.viz.records import ORIGINS, Vertex
+
+
+@dataclass
+class Box:
+    """A collapsed scope: drawn as one node standing for all its members."""
+
+    name: str  # the scope collapsed, 'rnn/step_3'
+    members: list[Vertex] = field(default_factory=list)
+    kind = "box"
+
+    @property
+    def scope(self) -> str:
+        return self.name.rpartition("/")[0]
+
+    @property
+    def origin(self) -> str:
+        """The origin most members have (ties: forward, then gradient, then update)."""
+        counts = {o: 0 for o in ORIGINS}
+        for m in self.members:
+            counts[m.origin] = counts.get(m.origin, 0) + 1
+        return max(counts, key=lambda o: counts[o])
+
+    @property
+    def highlight(self) -> str | None:
+        return next((m.highlight for m in self.members if m.highlight), None)
+
+    @property
+    def fetched(self) -> bool:
+        return any(m.fetched for m in self.members)
+
+
+def _prefixes(scope: str):
+    """'a/b/c' -> 'a', 'a/b', 'a/b/c' (outermost first)."""
+    start = 0
+    while True:
+        i = scope.find("/", start)
+        if i < 0:
+            yield scope
+            return
+        yield scope[:i]
+        start = i + 1
+
+
+def _box_by_depth(depth: int):
+    def box_name(scope: str):
+        if not scope:
+            return None
+        parts = scope.split("/")
+        return "/".join(parts[:depth]) if len(parts) >= depth else None
+
+    return box_name
+
+
+def _box_by_patterns(patterns: list[str]):
+    def box_name(scope: str):
+        if not scope:
+            return None
+        for prefix in _prefixes(scope):
+            if any(fnmatchcase(prefix, p) for p in patterns):
+                return prefix
+        return None
+
+    return box_name
+
+
+def count_items(vertices: list[Vertex], depth: int) -> int:
+    """How many things a picture collapsed at `depth` would draw."""
+    box_name = _box_by_depth(depth)
+    boxes, loose = set(), 0
+    for v in vertices:
+        name = box_name(v.scope)
+        if name is None:
+            loose += 1
+        else:
+            boxes.add(name)
+    return loose + len(boxes)
+
+
+def auto_depth(vertices: list[Vertex], max_nodes: int) -> int | None:
+    """The deepest collapse depth that draws at most max_nodes things; None if no collapse is needed."""
+    if len(vertices) <= max_nodes:
+        return None
+    deepest = max((v.scope.count("/") + 1 for v in vertices if v.scope), default=0)
+    for depth in range(deepest, 0, -1):
+        if count_items(vertices, depth) <= max_nodes:
+            return depth
+    return 1
+
+
+def group(vertices: list[Vertex], collapse, max_nodes: int | None):
+    """Items to draw (Vertex or Box, in order) and, for each vertex key, its item's index."""
+    if collapse == "auto":
+        collapse = auto_depth(vertices, max_nodes) if max_nodes else None
+    if collapse is None or collapse is False or collapse == []:
+        return list(vertices), {v.key: i for i, v in enumerate(vertices)}
+    if isinstance(collapse, bool) or not isinstance(collapse, (int, list, tuple, str)):
+        raise RenderError(
+            f"collapse={collapse!r} is not understood",
+            hint="pass a depth (collapse=2), a list of scope names (collapse=['rnn/step_*']), "
+            "or collapse='auto'",
+        )
+    if isinstance(collapse, int):
+        if collapse < 1:
+            raise RenderError(f"collapse depth must be 1 or more, got {collapse}")
+        box_name = _box_by_depth(collapse)
+    else:
+        patterns = [collapse] if isinstance(collapse, str) else [str(p).strip("/") for p in collapse]
+        box_name = _box_by_patterns(patterns)
+
+    items: list = []
+    owner: dict = {}
+    box_index: dict[str, int] = {}
+    for v in vertices:
+        name = box_name(v.scope)
+        if name is None:
+            owner[v.key] = len(items)
+            items.append(v)
+            continue
+        i = box_index.get(name)
+        if i is None:
+            i = box_index[name] = len(items)
+            items.append(Box(name))
+        items[i].members.append(v)
+        owner[v.key] = i
+    return items, owner

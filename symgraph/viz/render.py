@@ -1,0 +1,91 @@
+"""render: a picture file from any target, laid out by Graphviz's `dot` program.
+
+The format comes from the file's suffix. `.dot` (or `.gv`) writes the DOT
+text itself and needs nothing installed; `.svg`, `.png` and `.pdf` run `dot`,
+and when it is missing say how to install it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+
+import graphviz
+
+from symgraph.errors import RenderError
+from symgraph.viz.dot import to_dot
+
+FORMATS = {".svg": "svg", ".png": "png", ".pdf": "pdf", ".dot": "dot", ".gv": "dot"}
+
+
+def install_advice() -> str:
+    """How to get Graphviz's dot on this kind of machine, in one line."""
+    if sys.platform == "darwin":
+        return "install Graphviz: brew install graphviz (or conda install graphviz)"
+    if sys.platform.startswith("win"):
+        return "install Graphviz from https://graphviz.org/download/ and put its bin folder on PATH"
+    sudo = "" if hasattr(os, "geteuid") and os.geteuid() == 0 else "sudo "
+    return (
+        f"install Graphviz: {sudo}apt-get install graphviz (Debian, Ubuntu), "
+        f"{sudo}dnf install graphviz (Fedora), or conda install graphviz"
+    )
+
+
+def find_dot() -> str:
+    """The path of Graphviz's `dot` program; a RenderError with install advice if it is missing."""
+    path = shutil.which("dot")
+    if path is None:
+        raise RenderError(
+            "Graphviz's `dot` program is not on PATH, and it is needed to lay out pictures",
+            hint=install_advice() + "; or save the DOT text with a .dot suffix, which needs nothing",
+        )
+    return path
+
+
+def dot_to(source: str, fmt: str) -> bytes:
+    """Lay out DOT text with `dot` and return the picture in format `fmt` (svg, png, pdf)."""
+    find_dot()
+    try:
+        return graphviz.pipe("dot", fmt, source.encode("utf-8"), quiet=True)
+    except graphviz.ExecutableNotFound:
+        raise RenderError(
+            "Graphviz's `dot` program could not be started", hint=install_advice()
+        ) from None
+    except subprocess.CalledProcessError as e:
+        stderr = (e.stderr or b"").decode("utf-8", "replace").strip()
+        raise RenderError(
+            f"Graphviz's dot failed (exit {e.returncode}): {stderr or 'no message'}",
+            hint="this is a bug in symgraph's drawing if the DOT came from sg.to_dot; "
+            "please report it with the DOT text (render to a .dot file)",
+        ) from None
+
+
+def svg(target, **options) -> str:
+    """The picture of `target` as SVG text (needs `dot`)."""
+    return dot_to(to_dot(target, **options), "svg").decode("utf-8")
+
+
+def render(target, path, **options) -> str:
+    """Draw `target` to `path`; the suffix picks the format: .svg .png .pdf, or .dot for the DOT.
+
+    Takes every option of `to_dot` (names, shapes, collapse, session, feed_dict, ...).
+    Returns the path written.
+    """
+    path = os.fspath(path)
+    suffix = os.path.splitext(path)[1].lower()
+    fmt = FORMATS.get(suffix)
+    if fmt is None:
+        raise RenderError(
+            f"cannot tell the picture format from {path!r}",
+            hint="end the file name with one of " + ", ".join(FORMATS),
+        )
+    source = to_dot(target, **options)
+    data = source.encode("utf-8") if fmt == "dot" else dot_to(source, fmt)
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise RenderError(f"cannot write {path}: folder {folder} does not exist")
+    with open(path, "wb") as f:
+        f.write(data)
+    return path

@@ -1,0 +1,58 @@
+"""Values for a picture: run the drawn Nodes once, and never change a Variable doing it.
+
+A Session commits updates only for the update Nodes (sg.assign, group) that a
+run fetches or needs. So we fetch only Nodes that need no update Node, and
+only those the feeds can compute: a Placeholder that was not fed is shown as
+"not fed", and what depends on it is shown without a value.
+"""
+
+from __future__ import annotations
+
+from symgraph.errors import RenderError
+from symgraph.graph import Node, Placeholder
+
+
+def _is_update(node: Node) -> bool:
+    return bool(getattr(node.op, "is_update", False)) or node.op.name in ("assign", "group")
+
+
+def computable(nodes: list[Node], fed) -> list[Node]:
+    """The Nodes among `nodes` (creation order) that a run with these feeds can compute
+    without running any update."""
+    ok: dict[Node, bool] = {}
+    # Walk every ancestor in creation order, so each Node is decided after its inputs.
+    order = _ancestors(nodes)
+    for n in order:
+        if n in fed:
+            ok[n] = True
+        elif isinstance(n, Placeholder) or n.op.name == "placeholder" or _is_update(n):
+            ok[n] = False
+        else:
+            ok[n] = all(ok[i] for i in n.inputs)
+    return [n for n in nodes if ok[n]]
+
+
+def _ancestors(roots) -> list[Node]:
+    seen: set[Node] = set()
+    stack = list(roots)
+    while stack:
+        n = stack.pop()
+        if n not in seen:
+            seen.add(n)
+            stack.extend(n.inputs)
+    return sorted(seen, key=lambda n: n.id)
+
+
+def run_values(session, nodes: list[Node], feed_dict=None) -> dict:
+    """{Node: value} for every Node in `nodes` the feeds can compute; commits nothing."""
+    if not hasattr(session, "run"):
+        raise RenderError(
+            f"session= must be an sg.Session, got {type(session).__name__}",
+            hint="pass the Session whose Variable values you want to see",
+        )
+    feed_dict = dict(feed_dict or {})
+    fetch = computable([n for n in nodes if n.graph is session.graph], set(feed_dict))
+    if not fetch:
+        return {}
+    results = session.run(fetch, feed_dict=feed_dict)
+    return dict(zip(fetch, results))

@@ -1,0 +1,86 @@
+"""The pipeline: lower, passes, schedule; sg.compile's arguments and what it refuses."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import symgraph as sg
+from symgraph.compiler import compile_steps
+from symgraph.compiler.ir import lower
+from symgraph.compiler.passes import PASSES
+from symgraph.compiler.passes.prune import prune
+
+
+def _model():
+    x = sg.Placeholder((2,), name="x")
+    return x, sg.sum(sg.tanh(x) * 2.0)
+
+
+def test_compile_records_one_step_per_pass_after_lowering():
+    _, y = _model()
+    _, steps = compile_steps(y)
+    assert [s.name for s in steps] == ["lower"] + [name for name, _ in PASSES]
+    assert all(s.report.pass_name == s.name for s in steps)
+
+
+def test_disable_all_runs_no_pass():
+    x, y = _model()
+    program, steps = compile_steps(y, disable="all")
+    assert [s.name for s in steps] == ["lower"]
+    with sg.Session(disable="all") as sess:
+        assert sess.run(y, {x: [0.0, 0.0]}) == 0.0
+    assert [inst.name for inst in program.instructions] == ["tanh", "mul", "sum"]
+
+
+@pytest.mark.parametrize("disable", [["prune"], "prune", ("prune",)])
+def test_disable_one_pass_by_name(disable):
+    _, y = _model()
+    _, steps = compile_steps(y, disable=disable)
+    assert "prune" not in [s.name for s in steps]
+
+
+def test_an_unknown_pass_name_is_a_graph_error_listing_the_passes():
+    _, y = _model()
+    with pytest.raises(sg.GraphError, match=r"no compiler pass named \['no_such_pass'\]") as info:
+        sg.compile(y, disable=["no_such_pass"])
+    assert "prune" in str(info.value)
+
+
+def test_compile_accepts_a_node_or_a_list_and_refuses_other_things():
+    x, y = _model()
+    assert str(sg.compile(y)) == str(sg.compile([y]))
+    with pytest.raises(sg.FetchError, match="can only compile Nodes, got int"):
+        sg.compile([y, 3])
+    with sg.Graph().as_default():
+        other = sg.Placeholder((), name="other")
+    with pytest.raises(sg.GraphError, match="different Graphs"):
+        sg.compile([y, other])
+
+
+def test_prune_removes_what_no_fetch_needs_and_leaves_its_input_alone():
+    x = sg.Placeholder((2,), name="x")
+    keep = sg.exp(x, name="keep")
+    drop = sg.tanh(x, name="drop")
+    ir = lower([keep, drop])
+    ir.graph["fetches"] = [keep.id]  # as if a pass had rewired drop's consumer away
+    out, report = prune(ir)
+    assert set(out.nodes) == {x.id, keep.id}
+    assert drop.id in ir.nodes  # the input IR is unchanged
+    assert [(c.kind, c.name) for c in report.changes] == [("removed", "drop")]
+    assert report.changed and "removed" in str(report) and "drop" in str(report)
+
+
+def test_prune_on_a_fresh_ir_reports_no_change():
+    _, y = _model()
+    _, report = prune(lower([y]))
+    assert not report.changed and str(report) == "prune: no change"
+
+
+def test_compile_with_a_variable_and_feeds_runs_in_a_session():
+    x = sg.Placeholder((None, 2), name="x")
+    W = sg.Variable(np.eye(2, dtype=np.float32), name="W")
+    y = sg.sum(x @ W)
+    program = sg.compile(y)
+    fetched, updates = program.run({x: np.ones((3, 2), np.float32)}, {W: W.initial_value})
+    assert fetched == [6.0] and updates == []

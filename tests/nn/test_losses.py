@@ -1,0 +1,79 @@
+"""MSELoss and CrossEntropyLoss: values against NumPy formulas, gradients numerically."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import symgraph as sg
+
+
+@pytest.fixture
+def rng():
+    """A fresh generator per test, so each test sees the same numbers however it is run."""
+    return np.random.default_rng(2024)
+
+
+def _log_softmax(z):
+    z = z - z.max(axis=1, keepdims=True)
+    return z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+
+
+def test_mse_loss_is_the_mean_of_squared_differences_over_every_element(rng):
+    pred = sg.Placeholder((None, 3), dtype="float64", name="pred")
+    target = sg.Placeholder((None, 3), dtype="float64", name="target")
+    loss = sg.nn.MSELoss()(pred, target)
+    assert loss.shape == ()
+    p, t = rng.normal(size=(4, 3)), rng.normal(size=(4, 3))
+    with sg.Session() as sess:
+        np.testing.assert_allclose(
+            sess.run(loss, {pred: p, target: t}), np.mean((p - t) ** 2), rtol=1e-14
+        )
+
+
+def test_mse_loss_gradients_match_finite_differences(rng):
+    sg.testing.check_gradients(
+        lambda p, t: sg.nn.MSELoss()(p, t), [rng.normal(size=(4, 3)), rng.normal(size=(4, 3))]
+    )
+
+
+def test_cross_entropy_loss_is_the_batch_mean_of_minus_log_softmax_at_the_label(rng):
+    logits = sg.Placeholder((None, 4), dtype="float64", name="logits")
+    labels = sg.Placeholder((None,), dtype="int64", name="labels")
+    loss = sg.nn.CrossEntropyLoss()(logits, labels)
+    assert loss.shape == ()
+    z, y = rng.normal(size=(5, 4)), np.array([0, 3, 1, 3, 2])
+    want = -np.mean(_log_softmax(z)[np.arange(5), y])
+    with sg.Session() as sess:
+        np.testing.assert_allclose(sess.run(loss, {logits: z, labels: y}), want, rtol=1e-14)
+
+
+def test_cross_entropy_loss_is_finite_for_huge_logits():
+    logits = sg.Placeholder((2, 3), dtype="float64", name="logits")
+    labels = sg.Placeholder((2,), dtype="int64", name="labels")
+    loss = sg.nn.CrossEntropyLoss()(logits, labels)
+    (g,) = sg.gradients(loss, [logits])
+    z = np.array([[1000.0, 0.0, -1000.0], [0.0, 800.0, 0.0]])
+    with sg.Session() as sess:
+        value, grad = sess.run([loss, g], {logits: z, labels: np.array([2, 1])})
+    np.testing.assert_allclose(value, 1000.0, rtol=1e-12)  # (2000 + 0) / 2
+    assert np.all(np.isfinite(grad))
+
+
+def test_cross_entropy_loss_gradients_match_finite_differences(rng):
+    sg.testing.check_gradients(
+        lambda z, y: sg.nn.CrossEntropyLoss()(z, y),
+        [rng.normal(size=(5, 4)), np.array([0, 3, 1, 3, 2])],
+    )
+
+
+def test_cross_entropy_loss_gradient_is_softmax_minus_one_hot_over_batch(rng):
+    logits = sg.Placeholder((3, 4), dtype="float64", name="logits")
+    labels = sg.Placeholder((3,), dtype="int64", name="labels")
+    (g,) = sg.gradients(sg.nn.CrossEntropyLoss()(logits, labels), [logits])
+    z, y = rng.normal(size=(3, 4)), np.array([1, 0, 3])
+    want = (np.exp(_log_softmax(z)) - np.eye(4)[y]) / 3
+    with sg.Session() as sess:
+        np.testing.assert_allclose(
+            sess.run(g, {logits: z, labels: y}), want, rtol=1e-12, atol=1e-15
+        )

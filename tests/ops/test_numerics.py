@@ -1,0 +1,62 @@
+"""The ops whose textbook formulas overflow (exp(1000) is inf) stay finite and exact for
+logits of +-1000, in float32 and float64, forward and backward, without NumPy even
+raising an overflow or invalid-value flag along the way."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import symgraph as sg
+
+from .op_table import FLOAT_DTYPES
+
+BIG = 1000.0
+LOGITS = np.array([[BIG, -BIG, 0.0], [-BIG, -BIG, BIG]])
+LABELS = np.array([1, 2])
+
+# (op, function of the Placeholder, input, the exact answer, the exact gradient of sum(out))
+EXTREMES = [
+    ("sigmoid", sg.sigmoid, [-BIG, 0.0, BIG], [0.0, 0.5, 1.0], [0.0, 0.25, 0.0]),
+    ("softplus", sg.softplus, [-BIG, 0.0, BIG], [0.0, np.log(2.0), BIG], [0.0, 0.5, 1.0]),
+    ("softmax", sg.softmax, LOGITS, [[1, 0, 0], [0, 0, 1]], np.zeros((2, 3))),
+    ("log_softmax", sg.log_softmax, LOGITS, [[0, -2 * BIG, -BIG], [-2 * BIG, -2 * BIG, 0]],
+     [[-2, 1, 1], [1, 1, -2]]),
+    ("softmax_cross_entropy", lambda z: sg.softmax_cross_entropy(z, sg.Constant(LABELS)),
+     LOGITS, BIG, [[0.5, -0.5, 0.0], [0.0, 0.0, 0.0]]),
+]
+
+
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES)
+@pytest.mark.parametrize("op, fn, value, expected, expected_grad", EXTREMES,
+                         ids=[e[0] for e in EXTREMES])
+def test_op_is_finite_and_exact_for_logits_of_a_thousand(op, fn, value, expected,
+                                                          expected_grad, dtype):
+    x = sg.Placeholder(np.shape(value), dtype=dtype, name="x")
+    out = fn(x)
+    (grad,) = sg.gradients(sg.sum(out), [x])
+    with np.errstate(over="raise", invalid="raise", divide="raise"):
+        out_value, grad_value = sg.Session().run([out, grad], {x: np.asarray(value, dtype)})
+    assert np.asarray(out_value).dtype == dtype and grad_value.dtype == dtype
+    assert np.all(np.isfinite(out_value)) and np.all(np.isfinite(grad_value))
+    np.testing.assert_allclose(out_value, expected, rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(grad_value, expected_grad, rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES)
+def test_cross_entropy_second_derivative_is_finite_for_logits_of_a_thousand(dtype):
+    z = sg.Placeholder((2, 3), dtype=dtype, name="z")
+    loss = sg.softmax_cross_entropy(z, sg.Constant(LABELS))
+    (g,) = sg.gradients(loss, [z])
+    (h,) = sg.gradients(sg.sum(g * g), [z])
+    with np.errstate(over="raise", invalid="raise", divide="raise"):
+        value = sg.Session().run(h, {z: LOGITS.astype(dtype)})
+    assert np.all(np.isfinite(value))
+
+
+def test_float32_softmax_of_large_logits_sums_to_one_per_row():
+    rng = np.random.default_rng(0)
+    logits = (rng.normal(size=(4, 10)) * 500).astype("float32")
+    x = sg.Placeholder((4, 10), name="x")
+    value = sg.Session().run(sg.softmax(x), {x: logits})
+    np.testing.assert_allclose(value.sum(axis=1), np.ones(4), rtol=1e-6)

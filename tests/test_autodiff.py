@@ -1,0 +1,284 @@
+"""sg.gradients: values, fan-out, broadcasting, higher order, errors, and the Nodes it builds."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+
+import symgraph as sg
+from symgraph.autodiff import ancestors
+from symgraph.graph import make_node
+
+
+def run(fetches, feed=None):
+    with sg.Session() as sess:
+        return sess.run(fetches, feed or {})
+
+
+# -- values ---------------------------------------------------------------------------------
+def test_chain_rule_matches_the_hand_computed_derivative():
+    x = sg.Placeholder((3,), dtype="float64", name="x")
+    y = sg.sum(sg.tanh(3.0 * x + 1.0) * 2.0)
+    (g,) = sg.gradients(y, [x])
+    a = np.array([-0.5, 0.1, 0.7])
+    expected = 2.0 * 3.0 * (1.0 - np.tanh(3.0 * a + 1.0) ** 2)
+    np.testing.assert_allclose(run(g, {x: a}), expected, rtol=1e-12)
+
+
+def test_matmul_gradients_match_the_textbook_formulas():
+    X = sg.Placeholder((4, 3), dtype="float64", name="X")
+    W = sg.Variable(np.arange(6.0).reshape(3, 2) / 10, name="W")
+    loss = sg.sum((X @ W) ** 2)
+    gX, gW = sg.gradients(loss, [X, W])
+    x = np.linspace(-1, 1, 12).reshape(4, 3)
+    w = np.arange(6.0).reshape(3, 2) / 10
+    dout = 2 * (x @ w)
+    got_x, got_w = run([gX, gW], {X: x})
+    np.testing.assert_allclose(got_x, dout @ w.T, rtol=1e-12)
+    np.testing.assert_allclose(got_w, x.T @ dout, rtol=1e-12)
+
+
+def test_fan_out_sums_the_contributions():
+    x = sg.Placeholder((3,), dtype="float64", name="x")
+    (g,) = sg.gradients(sg.sum(x * x + x), [x])  # x is used three times
+    a = np.array([-2.0, 0.5, 3.0])
+    np.testing.assert_allclose(run(g, {x: a}), 2 * a + 1)
+
+
+def test_chain_of_h_plus_h_is_built_once_per_node_not_once_per_path():
+    x = sg.Placeholder((), dtype="float64", name="x")
+    h = x
+    for _ in range(30):
+        h = h + h  # 2**30 paths from h back to x
+    before = len(sg.get_default_graph())
+    start = time.perf_counter()
+    (g,) = sg.gradients(h, [x])
+    built = time.perf_counter() - start
+    assert built < 1.0
+    assert len(sg.get_default_graph()) - before < 5 * 30  # linear in the chain, not 2**30
+    assert run(g, {x: 1.0}) == 2.0**30
+
+
+def test_broadcast_inputs_get_gradients_of_their_own_shape():
+    x = sg.Placeholder((4, 3), dtype="float64", name="x")
+    b = sg.Variable(np.zeros(3), name="b")  # added to every row
+    s = sg.Variable(np.full((4, 1), 2.0), name="s")  # scales every column
+    c = sg.Variable(1.5, name="c")  # a scalar
+    y = sg.sum((x + b) * s * c)
+    gx, gb, gs, gc = sg.gradients(y, [x, b, s, c])
+    assert (gx.shape, gb.shape, gs.shape, gc.shape) == ((4, 3), (3,), (4, 1), ())
+    a = np.arange(12.0).reshape(4, 3)
+    vx, vb, vs, vc = run([gx, gb, gs, gc], {x: a})
+    np.testing.assert_allclose(vx, np.full((4, 3), 3.0))
+    np.testing.assert_allclose(vb, np.full(3, 4 * 2.0 * 1.5))
+    np.testing.assert_allclose(vs, a.sum(axis=1, keepdims=True) * 1.5)
+    np.testing.assert_allclose(vc, (a * 2.0).sum())
+
+
+def test_broadcast_against_a_none_dim_reduces_at_run_time():
+    x = sg.Placeholder((None, 3), dtype="float64", name="x")
+    b = sg.Variable(np.zeros(3), name="b")
+    (gb,) = sg.gradients(sg.mean(x + b), [b])
+    assert gb.shape == (3,)
+    for rows in (2, 5):
+        np.testing.assert_allclose(run(gb, {x: np.ones((rows, 3))}), np.full(3, 1 / 3))
+
+
+def test_a_gradient_has_the_dtype_of_its_input():
+    x = sg.Placeholder((3,), name="x")  # float32
+    y = sg.sum(np.ones(3) * x + np.arange(3.0))  # float64 arrays: y is float64
+    assert y.dtype == np.float64
+    (g,) = sg.gradients(y, [x])
+    assert g.dtype == np.float32
+    value = run(g, {x: [1.0, 2.0, 3.0]})
+    assert value.dtype == np.float32 and value.tolist() == [1.0, 1.0, 1.0]
+
+
+def test_gradient_of_a_gradient_x_cubed():
+    x = sg.Placeholder((), dtype="float64", name="x")
+    y = x**3
+    (g,) = sg.gradients(y, [x])
+    (gg,) = sg.gradients(g, [x])
+    (ggg,) = sg.gradients(gg, [x])
+    values = run([y, g, gg, ggg], {x: 3.0})
+    assert values == [27.0, 27.0, 18.0, 6.0]  # x**3, 3x**2, 6x, 6
+
+
+def test_gradient_with_respect_to_an_intermediate_node():
+    x = sg.Placeholder((), dtype="float64", name="x")
+    h = x * 2.0
+    (g,) = sg.gradients(h**2, [h])
+    assert run(g, {x: 1.5}) == 2 * 3.0
+
+
+def test_grad_y_weights_a_non_scalar_y():
+    x = sg.Placeholder((3,), dtype="float64", name="x")
+    (g,) = sg.gradients(x * x, [x], grad_y=np.array([1.0, 10.0, 100.0]))
+    np.testing.assert_allclose(run(g, {x: [1.0, 2.0, 3.0]}), [2.0, 40.0, 600.0])
+
+
+def test_returns_a_list_as_long_as_xs():
+    x = sg.Placeholder((), name="x")
+    y = x * x
+    assert isinstance(sg.gradients(y, x), list) and len(sg.gradients(y, x)) == 1
+    both = sg.gradients(y, [x, x])
+    assert len(both) == 2 and both[0] is both[1]
+    assert sg.gradients(y, []) == []
+
+
+# -- errors ---------------------------------------------------------------------------------
+def test_non_scalar_y_without_grad_y_is_a_gradient_error():
+    x = sg.Placeholder((3,), name="x")
+    y = x * 2.0
+    with pytest.raises(sg.GradientError, match=r"y has shape \(3,\).*need grad_y") as info:
+        sg.gradients(y, [x])
+    assert info.value.node is y
+    assert "sg.sum" in str(info.value)
+
+
+def test_grad_y_of_the_wrong_shape_is_a_gradient_error():
+    x = sg.Placeholder((3,), name="x")
+    with pytest.raises(sg.GradientError, match=r"grad_y .*\(4,\).*\(3,\)"):
+        sg.gradients(x * 2.0, [x], grad_y=np.ones(4, dtype=np.float32))
+
+
+def test_unconnected_x_raises_naming_it():
+    x = sg.Placeholder((3,), name="x")
+    unused = sg.Placeholder((2,), name="unused")
+    with pytest.raises(sg.GradientError, match="does not depend on unused") as info:
+        sg.gradients(sg.sum(x), [x, unused])
+    assert info.value.node is unused
+    assert "unconnected='zero'" in str(info.value)
+
+
+def test_unconnected_zero_gives_zeros_of_the_shape_and_dtype_of_x():
+    x = sg.Placeholder((3,), name="x")
+    other = sg.Variable(np.ones((2, 2), dtype=np.float64), name="other")
+    gx, go = sg.gradients(sg.sum(x), [x, other], unconnected="zero")
+    assert go.shape == (2, 2) and go.dtype == np.float64
+    vx, vo = run([gx, go], {x: np.zeros(3)})
+    np.testing.assert_array_equal(vo, np.zeros((2, 2)))
+    np.testing.assert_array_equal(vx, np.ones(3))
+
+
+def test_a_path_only_through_argmax_raises_naming_argmax():
+    x = sg.Placeholder((3,), name="x")
+    w = sg.Placeholder((), name="w")
+    y = sg.cast(sg.argmax(x), "float32") * w
+    with pytest.raises(sg.GradientError, match=r"only through argmax \(argmax\).*no gradient"):
+        sg.gradients(y, [x])
+    (gx,) = sg.gradients(y, [x], unconnected="zero")
+    np.testing.assert_array_equal(run(gx, {x: [1.0, 3.0, 2.0], w: 1.0}), np.zeros(3))
+
+
+def test_unknown_unconnected_option_is_rejected():
+    x = sg.Placeholder((), name="x")
+    with pytest.raises(sg.GradientError, match="unconnected must be"):
+        sg.gradients(x * x, [x], unconnected="ignore")
+
+
+def test_integer_y_has_no_gradient():
+    i = sg.Placeholder((), dtype="int64", name="i")
+    with pytest.raises(sg.GradientError, match="only float values have gradients"):
+        sg.gradients(i * 2, [i])
+
+
+def test_x_from_another_graph_is_a_gradient_error():
+    x = sg.Placeholder((), name="x")
+    with sg.Graph().as_default():
+        z = sg.Placeholder((), name="z")
+    with pytest.raises(sg.GradientError, match="another Graph"):
+        sg.gradients(x * x, [z])
+
+
+def test_a_failed_call_leaves_the_graph_as_it_was():
+    x = sg.Placeholder((3,), name="x")
+    unused = sg.Placeholder((), name="unused")
+    y = sg.sum(x * x)
+    before = sg.get_default_graph().nodes
+    with pytest.raises(sg.GradientError):
+        sg.gradients(y, [x, unused])  # x's gradient is built before unused fails
+    assert sg.get_default_graph().nodes == before
+
+
+# -- the Nodes it builds -----------------------------------------------------------------------
+def test_gradient_nodes_are_named_tagged_and_point_to_their_forward_node():
+    x = sg.Placeholder((3,), name="x")
+    with sg.name_scope("layer"):
+        h = sg.tanh(x)
+    y = sg.sum(h)
+    before = len(sg.get_default_graph())
+    (g,) = sg.gradients(y, [x])
+    new = sg.get_default_graph().nodes[before:]
+    assert new and all(n.name.startswith("gradients/") for n in new)
+    assert all(n.origin == "gradient" for n in new)
+    assert all(n.grad_of is not None for n in new)
+    assert any(n.name.startswith("gradients/layer/tanh_grad/") and n.grad_of is h for n in new)
+    assert g.grad_of in (x, h)
+    (g2,) = sg.gradients(y, [x])
+    assert g2.name.startswith("gradients_1/")
+
+
+def test_unused_gradient_nodes_are_not_left_in_the_graph():
+    x = sg.Placeholder((3,), name="x")
+    b = sg.Placeholder((3,), name="b")
+    y = sg.sum(x**2 * b)  # pow's backward also builds d/d(exponent) = log(x) * x**2
+    before = len(sg.get_default_graph())
+    (g,) = sg.gradients(y, [x])  # only x is asked for
+    graph = sg.get_default_graph()
+    assert not any(n.op.name == "log" for n in graph.nodes)
+    new = set(graph.nodes[before:])
+    assert new <= set(ancestors([g]))  # every Node built is needed by the result
+
+
+def test_the_same_graph_built_twice_gets_the_same_gradient_names():
+    def build():
+        g = sg.Graph()
+        with g.as_default():
+            x = sg.Placeholder((2, 3), name="x")
+            W = sg.Variable(np.ones((3, 4), dtype=np.float32), name="W")
+            loss = sg.mean(sg.relu(x @ W) * x.T.T[:, :1])
+            sg.gradients(loss, [x, W])
+        return [(n.name, n.op.name, n.shape) for n in g.nodes]
+
+    assert build() == build()
+
+
+def test_an_op_without_a_gradient_rule_is_reported_by_name():
+    class NoGrad(sg.Op):
+        name = "test_no_grad_op"
+        registered = False  # a test's op: kept out of the op table tests/ops/ checks
+
+        def infer(self, x):
+            return x.shape, x.dtype
+
+        def forward(self, x):
+            return x
+
+    x = sg.Placeholder((), name="x")
+    y = make_node(NoGrad(), (x,))
+    with pytest.raises(sg.GradientError, match="op test_no_grad_op has no gradient"):
+        sg.gradients(y, [x])
+
+
+def test_a_backward_of_the_wrong_shape_is_reported_naming_the_op():
+    class BadShape(sg.Op):
+        name = "test_bad_shape_grad_op"
+        registered = False
+
+        def infer(self, x):
+            return x.shape, x.dtype
+
+        def forward(self, x):
+            return x
+
+        def backward(self, node, grad):
+            return (sg.sum(grad),)  # a scalar for a (3,) input
+
+    x = sg.Placeholder((3,), name="x")
+    y = sg.sum(make_node(BadShape(), (x,)))
+    message = r"test_bad_shape_grad_op gave a gradient of shape \(\)"
+    with pytest.raises(sg.GradientError, match=message):
+        sg.gradients(y, [x])

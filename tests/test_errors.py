@@ -1,0 +1,262 @@
+"""Every error symgraph raises says what is wrong, which Node, where the user made it, and what to do.
+
+Each test provokes one error type and checks the three parts of its message:
+the headline (with shapes where they matter), the line
+`node 'NAME' (OP) created at test_errors.py:LINE`, and a `fix:` line.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import numpy as np
+import pytest
+
+import symgraph as sg
+
+HERE = os.path.basename(__file__)
+
+
+def _here() -> int:
+    return sys._getframe(1).f_lineno
+
+
+def assert_message(error, name, op, line, *parts):
+    """The message names the Node, its op and the user's line, has a fix, and each part."""
+    message = str(error)
+    assert isinstance(error, sg.SymgraphError)
+    assert f"node '{name}' ({op}) created at {HERE}:{line}" in message, message
+    assert "\n  fix: " in message, message
+    for part in parts:
+        assert part in message, (part, message)
+
+
+def test_shape_error_names_the_node_about_to_be_built_and_both_shapes():
+    x = sg.Placeholder((None, 784), name="x")
+    W = sg.Variable(np.zeros((128, 10), dtype=np.float32), name="W")
+    with sg.name_scope("dense1"), pytest.raises(sg.ShapeError) as info:
+        line = _here() + 1
+        x @ W
+    assert_message(
+        info.value, "dense1/matmul", "matmul", line,
+        "matmul of x (None, 784) and W (128, 10): inner dimensions 784 and 128 differ",
+    )
+    assert str(info.value).startswith("matmul of x")
+
+
+def test_shape_error_for_broadcasting_names_both_inputs():
+    a = sg.Placeholder((4, 3), name="a")
+    b = sg.Placeholder((5,), name="b")
+    with pytest.raises(sg.ShapeError) as info:
+        line = _here() + 1
+        a + b
+    assert_message(info.value, "add", "add", line, "a (4, 3)", "b (5,)", "dims 3 and 5 differ")
+    assert "add" not in [n.name for n in sg.get_default_graph().nodes]  # nothing half-built
+
+
+def test_feed_error_for_a_wrong_shape_names_the_placeholder_and_both_shapes():
+    x, line = sg.Placeholder((None, 2), name="x"), _here()
+    with sg.Session() as sess, pytest.raises(sg.FeedError) as info:
+        sess.run(x * 2.0, {x: np.ones((3, 5))})
+    assert_message(info.value, "x", "placeholder", line, "(None, 2)", "(3, 5)")
+
+
+def test_feed_error_for_a_wrong_dtype_names_both_dtypes():
+    ids, line = sg.Placeholder((2,), dtype="int64", name="ids"), _here()
+    with sg.Session() as sess, pytest.raises(sg.FeedError) as info:
+        sess.run(ids, {ids: np.zeros(2, dtype=np.float32)})
+    assert_message(info.value, "ids", "placeholder", line, "int64", "float32", "np.asarray")
+
+
+def test_feed_error_for_a_missing_feed_names_the_placeholder_and_what_needs_it():
+    x, line = sg.Placeholder((3,), name="x"), _here()
+    y = sg.sum(x, name="total")
+    with sg.Session() as sess, pytest.raises(sg.FeedError) as info:
+        sess.run(y)
+    assert_message(info.value, "x", "placeholder", line, "(3,)", "total", "feed_dict")
+
+
+def test_graph_error_for_a_cycle_names_the_nodes_of_the_cycle():
+    a = sg.Placeholder((), name="a")
+    b = sg.add(a, 1.0, name="b")
+    c = sg.mul(b, 2.0, name="c")
+    b.inputs = (c, b.inputs[1])
+    with pytest.raises(sg.GraphError) as info:
+        sg.compile(b)
+    message = str(info.value)
+    assert "cycle: b -> c -> b" in message or "cycle: c -> b -> c" in message
+    named = info.value.node  # the error may start the cycle at either Node
+    assert named in (b, c)
+    assert_message(info.value, named.name, named.op.name, named.line)
+
+
+def test_graph_error_for_two_updates_names_the_variable_and_both_updates():
+    v = sg.Variable(np.zeros(2), name="v")
+    first = sg.assign(v, v + 1.0, name="first")
+    second, line = sg.assign(v, v + 2.0, name="second"), _here()
+    with sg.Session() as sess, pytest.raises(sg.GraphError) as info:
+        sess.run([first, second])
+    assert_message(info.value, "second", "assign", line, "Variable v", "first")
+
+
+def test_graph_error_for_a_fetch_from_another_graph_names_it():
+    with sg.Graph().as_default():
+        z, line = sg.Placeholder((), name="z"), _here()
+    with sg.Session() as sess, pytest.raises(sg.GraphError) as info:
+        sess.run(z)
+    assert_message(info.value, "z", "placeholder", line, "another Graph")
+
+
+def test_gradient_error_for_a_non_scalar_y_names_y_and_its_shape():
+    x = sg.Placeholder((3, 2), name="x")
+    y, line = sg.tanh(x, name="y"), _here()
+    with pytest.raises(sg.GradientError) as info:
+        sg.gradients(y, [x])
+    assert_message(info.value, "y", "tanh", line, "(3, 2)", "grad_y")
+
+
+def test_gradient_error_for_an_unconnected_x_names_x():
+    x = sg.Placeholder((3,), name="x")
+    lonely, line = sg.Placeholder((2,), name="lonely"), _here()
+    with pytest.raises(sg.GradientError) as info:
+        sg.gradients(sg.sum(x), [lonely])
+    assert_message(info.value, "lonely", "placeholder", line, "does not depend on lonely")
+
+
+def test_gradient_error_for_a_path_through_argmax_names_argmax():
+    x = sg.Placeholder((3,), name="x")
+    w = sg.Placeholder((), name="w")
+    picked, line = sg.argmax(x, name="picked"), _here()
+    with pytest.raises(sg.GradientError) as info:
+        sg.gradients(sg.cast(picked, "float32") * w, [x])
+    assert_message(info.value, "picked", "argmax", line, "no gradient")
+
+
+def test_run_error_names_the_node_whose_kernel_failed_and_its_inputs():
+    E = sg.Variable(np.zeros((3, 2), dtype=np.float32), name="E")
+    ids = sg.Placeholder((None,), dtype="int64", name="ids")
+    rows, line = sg.embedding_lookup(E, ids, name="rows"), _here()
+    with sg.Session() as sess, pytest.raises(sg.RunError) as info:
+        sess.run(rows, {ids: [7]})
+    assert_message(info.value, "rows", "embedding_lookup", line, "(3, 2) float32", "out of range")
+    assert isinstance(info.value.__cause__, IndexError)  # the original is kept, as the cause
+
+
+def test_numeric_error_names_the_first_node_that_made_a_nan():
+    x = sg.Placeholder((2,), name="x")
+    root, line = sg.sqrt(x, name="root"), _here()
+    y = root * 2.0 + 1.0
+    with (
+        sg.Session(debug=True) as sess,
+        np.errstate(invalid="ignore"),
+        pytest.raises(sg.NumericError) as info,
+    ):
+        sess.run(y, {x: [-4.0, 4.0]})
+    assert_message(info.value, "root", "sqrt", line, "NaN", "(2,) float32")
+
+
+def test_checkpoint_error_for_a_shape_mismatch_names_the_variable_and_both_shapes(tmp_path):
+    with sg.Graph().as_default() as other:
+        sg.Variable(np.zeros(5, dtype=np.float32), name="W")
+        with sg.Session(graph=other) as sess:
+            sess.save(tmp_path / "ck.npz")
+    _, line = sg.Variable(np.zeros((2, 3), dtype=np.float32), name="W"), _here()
+    with sg.Session() as sess, pytest.raises(sg.CheckpointError) as info:
+        sess.restore(tmp_path / "ck.npz")
+    assert_message(info.value, "W", "variable", line, "(5,)", "(2, 3)")
+
+
+def test_checkpoint_error_for_a_missing_variable_lists_what_the_file_has(tmp_path):
+    sg.Variable(np.zeros(2, dtype=np.float32), name="a")
+    with sg.Session() as sess:
+        sess.save(tmp_path / "ck.npz")
+    sg.Variable(np.zeros(2, dtype=np.float32), name="b")
+    with sg.Session() as sess, pytest.raises(sg.CheckpointError) as info:
+        sess.restore(tmp_path / "ck.npz")
+    message = str(info.value)
+    assert "no value for Variable(s) b" in message and "it has a" in message
+    assert "\n  fix: " in message
+
+
+def test_fetch_error_says_what_was_passed_and_what_to_do():
+    with sg.Session() as sess, pytest.raises(sg.FetchError) as info:
+        sess.run(["loss"])
+    message = str(info.value)
+    assert "got str: 'loss'" in message and "\n  fix: " in message
+    assert isinstance(info.value, TypeError)  # also catchable as the built-in kind
+
+
+def _bad_inputs():
+    """Every bad input the issue lists, as (name, callable provoking it, expected error)."""
+
+    def wrong_feed_shape():
+        x = sg.Placeholder((2,), name="x")
+        sg.Session().run(x, {x: np.ones(3)})
+
+    def wrong_feed_dtype():
+        x = sg.Placeholder((2,), dtype="int32", name="x")
+        sg.Session().run(x, {x: [0.5, 1.5]})
+
+    def missing_feed():
+        x = sg.Placeholder((2,), name="x")
+        sg.Session().run(x + 1.0)
+
+    def fetch_from_another_graph():
+        with sg.Graph().as_default():
+            x = sg.Placeholder((2,), name="x")
+        sg.Session().run(x)
+
+    def non_node_fetch():
+        sg.Session().run({"loss": 0.5})
+
+    def cycle_by_hand():
+        a = sg.Placeholder((), name="a")
+        b = a + 1.0
+        b.inputs = (b, b.inputs[1])
+        sg.Session().run(b, {a: 1.0})
+
+    def nan_in_debug_mode():
+        x = sg.Placeholder((), name="x")
+        with np.errstate(divide="ignore"):
+            sg.Session(debug=True).run(sg.log(x), {x: 0.0})
+
+    def corrupt_checkpoint(tmp_path):
+        sg.Variable(1.0, name="v")
+        (tmp_path / "bad.npz").write_bytes(b"\x93NUMPY garbage")
+        sg.Session().restore(tmp_path / "bad.npz")
+
+    def mismatched_checkpoint(tmp_path):
+        with sg.Graph().as_default() as g:
+            sg.Variable(np.zeros(2), name="v")
+            sg.Session(graph=g).save(tmp_path / "ck.npz")
+        sg.Variable(np.zeros(3), name="v")
+        sg.Session().restore(tmp_path / "ck.npz")
+
+    return [
+        ("wrong_feed_shape", wrong_feed_shape, sg.FeedError),
+        ("wrong_feed_dtype", wrong_feed_dtype, sg.FeedError),
+        ("missing_feed", missing_feed, sg.FeedError),
+        ("fetch_from_another_graph", fetch_from_another_graph, sg.GraphError),
+        ("non_node_fetch", non_node_fetch, sg.FetchError),
+        ("cycle_by_hand", cycle_by_hand, sg.GraphError),
+        ("nan_in_debug_mode", nan_in_debug_mode, sg.NumericError),
+        ("corrupt_checkpoint", corrupt_checkpoint, sg.CheckpointError),
+        ("mismatched_checkpoint", mismatched_checkpoint, sg.CheckpointError),
+    ]
+
+
+@pytest.mark.parametrize(
+    "provoke, expected", [case[1:] for case in _bad_inputs()], ids=[case[0] for case in _bad_inputs()]
+)
+def test_bad_input_gets_symgraphs_own_error_not_a_bare_traceback(provoke, expected, tmp_path):
+    with pytest.raises(sg.SymgraphError) as info:
+        if provoke.__code__.co_argcount:
+            provoke(tmp_path)
+        else:
+            provoke()
+    assert isinstance(info.value, expected)
+    assert "fix:" in str(info.value)
+    # The message is complete on its own: no NumPy or networkx exception is chained for
+    # the reader to decode (a kernel's RunError keeps its cause on purpose, not tested here).
+    assert info.value.__cause__ is None

@@ -1,0 +1,160 @@
+"""SGD: the update it builds matches the textbook formulas, with and without momentum."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import symgraph as sg
+
+RNG = np.random.default_rng(0)
+X = RNG.normal(size=(6, 3))
+Y = RNG.normal(size=(6, 1))
+W0 = RNG.normal(size=(3, 1))
+B0 = np.array([0.5])
+
+
+def _linear_model():
+    """A float64 linear regression, so the comparison with NumPy can be tight."""
+    x = sg.Placeholder((None, 3), dtype="float64", name="x")
+    y = sg.Placeholder((None, 1), dtype="float64", name="y")
+    W = sg.Variable(W0, name="W")
+    b = sg.Variable(B0, name="b")
+    loss = sg.mean((x @ W + b - y) ** 2)
+    return x, y, W, b, loss
+
+
+def _numpy_grads(w, b):
+    """d mean((XW + b - Y)**2) / dW and / db, by hand."""
+    dpred = 2 * (X @ w + b - Y) / Y.size
+    return X.T @ dpred, dpred.sum(axis=0)
+
+
+def test_sgd_without_momentum_matches_a_hand_written_numpy_update():
+    x, y, W, b, loss = _linear_model()
+    train = sg.optim.SGD(lr=0.1).minimize(loss)
+    w_np, b_np = W0.copy(), B0.copy()
+    with sg.Session() as sess:
+        for _ in range(3):
+            gw, gb = _numpy_grads(w_np, b_np)
+            w_np, b_np = w_np - 0.1 * gw, b_np - 0.1 * gb
+            assert sess.run(train, {x: X, y: Y}) is None
+            np.testing.assert_allclose(sess.run(W), w_np, rtol=1e-12)
+            np.testing.assert_allclose(sess.run(b), b_np, rtol=1e-12)
+
+
+def test_sgd_with_momentum_matches_the_pytorch_and_tf1_formula():
+    x, y, W, b, loss = _linear_model()
+    train = sg.optim.SGD(lr=0.05, momentum=0.9).minimize(loss)
+    w_np, b_np = W0.copy(), B0.copy()
+    vw, vb = np.zeros_like(w_np), np.zeros_like(b_np)
+    with sg.Session() as sess:
+        for _ in range(3):
+            gw, gb = _numpy_grads(w_np, b_np)
+            vw, vb = 0.9 * vw + gw, 0.9 * vb + gb  # v = m * v + g
+            w_np, b_np = w_np - 0.05 * vw, b_np - 0.05 * vb  # p -= lr * v
+            sess.run(train, {x: X, y: Y})
+            np.testing.assert_allclose(sess.run(W), w_np, rtol=1e-12)
+            np.testing.assert_allclose(sess.run(b), b_np, rtol=1e-12)
+
+
+def test_every_update_in_a_step_reads_the_parameters_from_before_the_step():
+    x, y, W, b, loss = _linear_model()
+    train = sg.optim.SGD(lr=0.1).minimize(loss)
+    with sg.Session() as sess:
+        loss_before, _ = sess.run([loss, train], {x: X, y: Y})
+    pred = X @ W0 + B0
+    assert loss_before == pytest.approx(np.mean((pred - Y) ** 2), rel=1e-12)
+
+
+def test_momentum_velocities_are_non_trainable_variables_saved_in_checkpoints(tmp_path):
+    x, y, W, b, loss = _linear_model()
+    train = sg.optim.SGD(lr=0.05, momentum=0.9).minimize(loss)
+    graph = sg.get_default_graph()
+    velocities = [v for v in graph.variables if v not in (W, b)]
+    assert len(velocities) == 2
+    assert all(not v.trainable for v in velocities)
+    assert graph.trainable_variables() == [W, b]
+    assert [v.shape for v in velocities] == [W.shape, b.shape]
+    feed = {x: X, y: Y}
+    with sg.Session() as sess:
+        sess.run(train, feed)
+        sess.save(tmp_path / "ck.npz")
+        with np.load(tmp_path / "ck.npz") as data:
+            assert all(v.name in data.files for v in velocities)
+            assert np.any(data[velocities[0].name] != 0)
+        sess.run(train, feed)
+        expected = sess.run(W)
+        sess.restore(tmp_path / "ck.npz")  # velocities come back too, so the step repeats exactly
+        sess.run(train, feed)
+        np.testing.assert_array_equal(sess.run(W), expected)
+
+
+def test_learning_rate_can_be_a_placeholder():
+    x, y, W, b, loss = _linear_model()
+    lr = sg.Placeholder((), dtype="float64", name="lr")
+    train = sg.optim.SGD(lr=lr).minimize(loss)
+    gw, _ = _numpy_grads(W0, B0)
+    with sg.Session() as sess:
+        sess.run(train, {x: X, y: Y, lr: 0.0})
+        np.testing.assert_array_equal(sess.run(W), W0)
+        sess.run(train, {x: X, y: Y, lr: 0.5})
+        np.testing.assert_allclose(sess.run(W), W0 - 0.5 * gw, rtol=1e-12)
+
+
+def test_params_default_to_the_trainable_variables_the_loss_depends_on():
+    x, y, W, b, loss = _linear_model()
+    unrelated = sg.Variable(np.ones(2), name="unrelated")
+    frozen = sg.Variable(1.0, name="frozen", trainable=False)
+    loss = loss * frozen
+    train = sg.optim.SGD(lr=0.1).minimize(loss)
+    with sg.Session() as sess:
+        sess.run(train, {x: X, y: Y})
+        assert not np.array_equal(sess.run(W), W0)
+        assert not np.array_equal(sess.run(b), B0)
+        np.testing.assert_array_equal(sess.run(unrelated), np.ones(2))
+        assert sess.run(frozen) == 1.0
+
+
+def test_params_argument_restricts_what_is_trained():
+    x, y, W, b, loss = _linear_model()
+    train = sg.optim.SGD(lr=0.1, params=[b]).minimize(loss)
+    _, gb = _numpy_grads(W0, B0)
+    with sg.Session() as sess:
+        sess.run(train, {x: X, y: Y})
+        np.testing.assert_array_equal(sess.run(W), W0)
+        np.testing.assert_allclose(sess.run(b), B0 - 0.1 * gb, rtol=1e-12)
+
+
+def test_minimize_returns_one_update_node():
+    x, y, W, b, loss = _linear_model()
+    train = sg.optim.SGD(lr=0.1, momentum=0.5).minimize(loss)
+    assert isinstance(train, sg.Node)
+    assert train.op.name == "group" and train.origin == "update"
+    assert train.name == "SGD/step"
+    assigns = [n for n in train.inputs if n.op.name == "assign"]
+    assert len(assigns) == 4  # W, b and their two velocities
+
+
+def test_float32_parameters_stay_float32():
+    x = sg.Placeholder((None, 3), name="x")
+    W = sg.Variable(np.ones((3, 1), dtype=np.float32), name="W")
+    loss = sg.mean((x @ W) ** 2)
+    train = sg.optim.SGD(lr=0.1, momentum=0.9).minimize(loss)
+    with sg.Session() as sess:
+        sess.run(train, {x: X})
+        assert sess.run(W).dtype == np.float32
+    assert all(v.dtype == np.float32 for v in sg.get_default_graph().variables)
+
+
+def test_a_loss_without_trainable_variables_is_a_graph_error():
+    x = sg.Placeholder((3,), name="x")
+    with pytest.raises(sg.GraphError, match="no trainable Variable"):
+        sg.optim.SGD(lr=0.1).minimize(sg.sum(x * x))
+
+
+@pytest.mark.parametrize("kwargs", [{"lr": 0.0}, {"lr": -1.0}, {"lr": 0.1, "momentum": 1.0},
+                                    {"lr": 0.1, "momentum": -0.1}])
+def test_bad_hyperparameters_are_rejected(kwargs):
+    with pytest.raises(ValueError):
+        sg.optim.SGD(**kwargs)

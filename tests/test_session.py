@@ -1,0 +1,531 @@
+"""Session: fetch structures, feeds, the Program cache, memory, transactions, checkpoints, debug."""
+
+from __future__ import annotations
+
+import os
+from collections import namedtuple
+
+import numpy as np
+import pytest
+
+import symgraph as sg
+
+F32 = np.float32
+
+
+# -- fetch structures --------------------------------------------------------------------------
+def test_fetch_structures_come_back_in_the_same_shape():
+    x = sg.Placeholder((), name="x")
+    a, b = x + 1.0, x * 2.0
+    feed = {x: 3.0}
+    with sg.Session() as sess:
+        assert sess.run(a, feed) == 4.0
+        assert sess.run([a, b], feed) == [4.0, 6.0]
+        got = sess.run((a, b), feed)
+        assert isinstance(got, tuple) and got == (4.0, 6.0)
+        assert sess.run({"a": a, "b": b}, feed) == {"a": 4.0, "b": 6.0}
+        assert sess.run([], feed) == []
+
+
+def test_a_named_tuple_of_fetches_comes_back_as_that_named_tuple():
+    Pair = namedtuple("Pair", "first second")
+    x = sg.Placeholder((), name="x")
+    with sg.Session() as sess:
+        got = sess.run(Pair(x + 1.0, x * 2.0), {x: 3.0})
+    assert got == Pair(4.0, 6.0) and isinstance(got, Pair)
+
+
+def test_a_scalar_fetch_is_a_numpy_scalar_and_an_array_fetch_an_array():
+    x = sg.Placeholder((2,), name="x")
+    with sg.Session() as sess:
+        total, doubled = sess.run([sg.sum(x), x * 2.0], {x: [1.0, 2.0]})
+    assert isinstance(total, np.float32)
+    assert isinstance(doubled, np.ndarray) and doubled.dtype == F32
+
+
+def test_an_update_node_answers_none():
+    v = sg.Variable(np.zeros(2, dtype=F32), name="v")
+    inc = sg.assign(v, v + 1.0)
+    step = sg.group(inc)
+    with sg.Session() as sess:
+        assert sess.run(inc) is None
+        assert sess.run([step, v]) == [None, pytest.approx(np.ones(2))]
+        np.testing.assert_array_equal(sess.run(v), [2.0, 2.0])
+
+
+def test_fetching_the_same_node_twice_gives_two_values():
+    x = sg.Placeholder((2,), name="x")
+    with sg.Session() as sess:
+        a, b = sess.run([x, x], {x: [1.0, 2.0]})
+    a[0] = 9.0
+    assert b[0] == 1.0  # separate copies
+
+
+# -- feeds ------------------------------------------------------------------------------------
+def test_feed_of_the_wrong_shape_is_a_feed_error():
+    x = sg.Placeholder((None, 2), name="x")
+    with sg.Session() as sess, pytest.raises(sg.FeedError) as info:
+        sess.run(x * 2.0, {x: np.ones((3, 3))})
+    message = str(info.value)
+    assert "x expects shape (None, 2) but was fed (3, 3)" in message
+    assert info.value.node is x
+
+
+def test_feed_of_the_wrong_rank_is_a_feed_error():
+    x = sg.Placeholder((None, 2), name="x")
+    with sg.Session() as sess, pytest.raises(sg.FeedError, match=r"fed \(2,\)"):
+        sess.run(x, {x: np.ones(2)})
+
+
+def test_float_fed_into_an_int_placeholder_is_a_feed_error():
+    ids = sg.Placeholder((2,), dtype="int64", name="ids")
+    with sg.Session() as sess, pytest.raises(sg.FeedError, match="ids expects int64 but was fed float64"):
+        sess.run(ids, {ids: np.array([1.0, 2.0])})
+
+
+def test_same_kind_feeds_are_cast_to_the_placeholder_dtype():
+    x = sg.Placeholder((2,), name="x")  # float32
+    ids = sg.Placeholder((2,), dtype="int64", name="ids")
+    with sg.Session() as sess:
+        vx, vi = sess.run([x, ids], {x: np.array([0.5, 1.5], dtype=np.float64), ids: [1, 2]})
+    assert vx.dtype == F32 and vx.tolist() == [0.5, 1.5]
+    assert vi.dtype == np.int64 and vi.tolist() == [1, 2]
+
+
+@pytest.mark.parametrize("bad", [[[1.0, 2.0], [3.0]], "text", {"a": 1}])
+def test_non_numeric_feed_is_a_feed_error(bad):
+    x = sg.Placeholder((None,), name="x")
+    with sg.Session() as sess, pytest.raises(sg.FeedError, match="x"):
+        sess.run(x, {x: bad})
+
+
+def test_missing_feed_names_the_placeholder_and_the_fetch():
+    x = sg.Placeholder((None, 2), name="x")
+    with sg.name_scope("model"):
+        y = sg.sum(x * 2.0, name="y")
+    with sg.Session() as sess, pytest.raises(sg.FeedError) as info:
+        sess.run(y)
+    message = str(info.value)
+    assert "Placeholder x (None, 2) is needed to compute model/y but was not fed" in message
+    assert "fix: add it to feed_dict" in message
+
+
+def test_feed_dict_keys_must_be_nodes_of_this_graph():
+    x = sg.Placeholder((), name="x")
+    with sg.Graph().as_default():
+        other = sg.Placeholder((), name="other")
+    with sg.Session() as sess:
+        with pytest.raises(sg.FeedError, match="keys must be Nodes, got str"):
+            sess.run(x, {"x": 1.0})
+        with pytest.raises(sg.FeedError, match="other belongs to another Graph"):
+            sess.run(x, {x: 1.0, other: 1.0})
+        with pytest.raises(sg.FeedError, match="must be a dict"):
+            sess.run(x, [(x, 1.0)])
+
+
+def test_any_node_may_be_fed_like_in_tf1():
+    x = sg.Placeholder((2,), name="x")
+    v = sg.Variable(np.ones(2, dtype=F32), name="v")
+    h = sg.exp(x, name="h")
+    y = h * v
+    with sg.Session() as sess:
+        # h's own input x is not fed and not needed
+        np.testing.assert_array_equal(sess.run(y, {h: [2.0, 3.0]}), [2.0, 3.0])
+        # a Variable can be fed too; its stored value is untouched
+        np.testing.assert_array_equal(sess.run(y, {h: [1.0, 1.0], v: [5.0, 6.0]}), [5.0, 6.0])
+        np.testing.assert_array_equal(sess.run(v), [1.0, 1.0])
+
+
+def test_a_placeholder_with_a_default_need_not_be_fed():
+    training = sg.Placeholder((), dtype="bool", name="training", default=False)
+    x = sg.Placeholder((2,), name="x")
+    y = sg.where(training, x * 2.0, x)
+    with sg.Session() as sess:
+        np.testing.assert_array_equal(sess.run(y, {x: [1.0, 2.0]}), [1.0, 2.0])
+        np.testing.assert_array_equal(sess.run(y, {x: [1.0, 2.0], training: True}), [2.0, 4.0])
+
+
+# -- fetch errors -----------------------------------------------------------------------------
+def test_fetch_from_another_graph_is_a_graph_error():
+    with sg.Graph().as_default():
+        other = sg.Placeholder((), name="other")
+    with sg.Session() as sess, pytest.raises(sg.GraphError, match="another Graph") as info:
+        sess.run(other)
+    assert "sg.Session(graph=" in str(info.value)
+
+
+@pytest.mark.parametrize("bad", ["loss", 3, None, [1.0]])
+def test_non_node_fetch_is_a_fetch_error(bad):
+    with sg.Session() as sess, pytest.raises(sg.FetchError, match="can only fetch Nodes"):
+        sess.run(bad)
+
+
+def test_a_closed_session_refuses_to_run():
+    x = sg.Placeholder((), name="x")
+    sess = sg.Session()
+    sess.close()
+    with pytest.raises(sg.GraphError, match="closed"):
+        sess.run(x, {x: 1.0})
+
+
+def test_session_runs_on_the_graph_it_was_given():
+    g = sg.Graph()
+    with g.as_default():
+        x = sg.Placeholder((), name="x")
+        y = x * 2.0
+    with sg.Session(graph=g) as sess:
+        assert sess.run(y, {x: 2.0}) == 4.0
+
+
+# -- the Program cache ------------------------------------------------------------------------
+def test_same_fetches_and_feeds_compile_once():
+    x = sg.Placeholder((None, 2), name="x")
+    y = sg.sum(x * 2.0)
+    with sg.Session() as sess:
+        for _ in range(3):
+            sess.run(y, {x: np.ones((4, 2))})
+        assert len(sess._programs) == 1
+        sess.run(y, {x: np.ones((5, 2))})  # a new batch size: a new Program
+        assert len(sess._programs) == 2
+        sess.run([y, x], {x: np.ones((4, 2))})  # new fetches: a new Program
+        assert len(sess._programs) == 3
+        sess.run(y, {x: np.ones((4, 2))})
+        assert len(sess._programs) == 3
+
+
+# -- memory -----------------------------------------------------------------------------------
+def test_returned_arrays_never_share_memory_with_variables_or_feeds():
+    x = sg.Placeholder((2, 3), name="x")
+    v = sg.Variable(np.arange(6, dtype=F32).reshape(2, 3), name="v")
+    feed = np.ones((2, 3), dtype=F32)
+    with sg.Session() as sess:
+        got = sess.run([v, x, v.T, v[0], sg.reshape(x, (3, 2)), x[:, 1]], {x: feed})
+        stored = sess._values[v]
+        for value in got:
+            assert not np.shares_memory(value, stored)
+            assert not np.shares_memory(value, feed)
+            assert value.flags.writeable
+        got[0][...] = -1.0  # scribbling on an answer changes nothing inside
+        np.testing.assert_array_equal(sess.run(v), np.arange(6).reshape(2, 3))
+
+
+def test_values_returned_by_one_run_are_not_changed_by_the_next():
+    x = sg.Placeholder((2, 3), name="x")
+    h = sg.tanh(x) * 2.0 + 1.0
+    views = [h, h.T, sg.reshape(h, (6,)), h[0]]
+    with sg.Session() as sess:
+        first = sess.run(views, {x: np.zeros((2, 3))})
+        kept = [v.copy() for v in first]
+        sess.run(views, {x: np.ones((2, 3))})  # same Program, same buffers
+    for got, want in zip(first, kept):
+        np.testing.assert_array_equal(got, want)
+
+
+def test_a_variable_assigned_from_a_feed_does_not_alias_the_feed():
+    x = sg.Placeholder((3,), name="x")
+    v = sg.Variable(np.zeros(3, dtype=F32), name="v")
+    feed = np.array([1.0, 2.0, 3.0], dtype=F32)
+    with sg.Session() as sess:
+        sess.run(sg.assign(v, x), {x: feed})
+        feed[:] = 99.0
+        np.testing.assert_array_equal(sess.run(v), [1.0, 2.0, 3.0])
+        sess.run(sg.assign(v, x[::-1]), {x: feed})  # a view of the feed
+        feed[:] = 7.0
+        np.testing.assert_array_equal(sess.run(v), [99.0, 99.0, 99.0])
+
+
+# -- a run is a transaction -------------------------------------------------------------------
+def test_reads_see_the_values_from_the_start_of_the_run():
+    v = sg.Variable(np.array([1.0], dtype=F32), name="v")
+    inc = sg.assign(v, v + 1.0)
+    with sg.Session() as sess:
+        old, _ = sess.run([v, inc])
+        assert old.tolist() == [1.0]
+        _, doubled = sess.run([inc, v * 2.0])  # update first in the list: still the old value
+        assert doubled.tolist() == [4.0]
+        assert sess.run(v).tolist() == [3.0]
+
+
+def _state(sess, variables):
+    return [sess.run(v).copy() for v in variables]
+
+
+def test_a_run_failing_in_a_kernel_changes_no_variable():
+    E = sg.Variable(np.arange(6, dtype=F32).reshape(3, 2), name="E")
+    v = sg.Variable(np.zeros(2, dtype=F32), name="v")
+    ids = sg.Placeholder((None,), dtype="int64", name="ids")
+    rows = sg.embedding_lookup(E, ids)
+    step = sg.group(sg.assign(v, v + 10.0), sg.assign(E, E * 0.0))
+    with sg.Session() as sess:
+        before = _state(sess, [E, v])
+        for bad in ([0, 3], [-1]):  # past the end, and negative (NumPy would wrap it)
+            with pytest.raises(sg.RunError, match="embedding id .* is out of range"):
+                sess.run([step, rows], {ids: bad})
+            for got, want in zip(_state(sess, [E, v]), before):
+                np.testing.assert_array_equal(got, want)
+        sess.run([step, rows], {ids: [0, 2]})  # a good run does commit
+        np.testing.assert_array_equal(sess.run(v), [10.0, 10.0])
+
+
+def test_two_updates_of_one_variable_in_one_run_are_a_graph_error_and_change_nothing():
+    v = sg.Variable(np.zeros(2, dtype=F32), name="v")
+    w = sg.Variable(np.zeros(2, dtype=F32), name="w")
+    updates = [sg.assign(w, w + 1.0), sg.assign(v, v + 1.0), sg.assign(v, v + 2.0)]
+    with sg.Session() as sess:
+        with pytest.raises(sg.GraphError, match="updated twice"):
+            sess.run(updates)
+        np.testing.assert_array_equal(sess.run(v), [0.0, 0.0])
+        np.testing.assert_array_equal(sess.run(w), [0.0, 0.0])
+
+
+def test_variables_created_after_the_session_opened_start_at_their_initial_value():
+    with sg.Session() as sess:
+        late = sg.Variable(np.array([4.0, 5.0], dtype=F32), name="late")
+        np.testing.assert_array_equal(sess.run(late), [4.0, 5.0])
+        sess.run(sg.assign(late, late * 2.0))
+        np.testing.assert_array_equal(sess.run(late), [8.0, 10.0])
+
+
+def test_initialize_resets_variables_to_their_initial_values():
+    v = sg.Variable(np.array([1.0], dtype=F32), name="v")
+    w = sg.Variable(np.array([1.0], dtype=F32), name="w")
+    step = sg.group(sg.assign(v, v + 1.0), sg.assign(w, w + 1.0))
+    with sg.Session() as sess:
+        sess.run(step)
+        sess.initialize([v])
+        assert sess.run([v, w]) == [[1.0], [2.0]]
+        sess.initialize()
+        assert sess.run([v, w]) == [[1.0], [1.0]]
+
+
+def test_two_sessions_keep_their_own_variable_values():
+    v = sg.Variable(np.array([0.0], dtype=F32), name="v")
+    inc = sg.assign(v, v + 1.0)
+    with sg.Session() as a, sg.Session() as b:
+        a.run(inc)
+        a.run(inc)
+        assert a.run(v).tolist() == [2.0] and b.run(v).tolist() == [0.0]
+
+
+# -- checkpoints ------------------------------------------------------------------------------
+def _model():
+    W = sg.Variable(np.arange(6, dtype=F32).reshape(2, 3), name="W")
+    steps = sg.Variable(np.array(0, dtype=np.int64), name="steps", trainable=False)
+    with sg.name_scope("layer"):
+        b = sg.Variable(np.zeros(3, dtype=np.float64), name="b")
+    change = sg.group(sg.assign(W, W * 2.0), sg.assign(steps, steps + 1), sg.assign(b, b - 0.5))
+    return [W, steps, b], change
+
+
+def test_save_and_restore_round_trip(tmp_path):
+    variables, change = _model()
+    path = tmp_path / "model.npz"
+    with sg.Session() as sess:
+        sess.run(change)
+        saved = _state(sess, variables)
+        assert sess.save(path) == str(path)
+        sess.run(change)
+        sess.restore(path)
+        for got, want in zip(_state(sess, variables), saved):
+            np.testing.assert_array_equal(got, want)
+            assert got.dtype == want.dtype
+    assert sorted(os.listdir(tmp_path)) == ["model.npz"]  # no stray temp file
+
+
+def test_restore_into_a_rebuilt_graph_matches_variables_by_name(tmp_path):
+    variables, change = _model()
+    with sg.Session() as sess:
+        sess.run(change)
+        saved = _state(sess, variables)
+        sess.save(tmp_path / "ck.npz")
+    with sg.Graph().as_default() as g:
+        rebuilt, _ = _model()
+        with sg.Session(graph=g) as fresh:
+            fresh.restore(tmp_path / "ck.npz")
+            for got, want in zip(_state(fresh, rebuilt), saved):
+                np.testing.assert_array_equal(got, want)
+
+
+def test_save_overwrites_atomically_and_leaves_no_temp_files(tmp_path):
+    variables, change = _model()
+    path = tmp_path / "ck.npz"
+    with sg.Session() as sess:
+        sess.save(path)
+        sess.run(change)
+        sess.save(path)
+        with np.load(path) as data:
+            np.testing.assert_array_equal(data["W"], np.arange(6).reshape(2, 3) * 2)
+    assert os.listdir(tmp_path) == ["ck.npz"]
+
+
+def _assert_restore_fails(sess, variables, path, match):
+    before = _state(sess, variables)
+    with pytest.raises(sg.CheckpointError, match=match):
+        sess.restore(path)
+    for got, want in zip(_state(sess, variables), before):
+        np.testing.assert_array_equal(got, want)
+
+
+def test_restore_of_a_missing_file_is_a_checkpoint_error(tmp_path):
+    variables, change = _model()
+    with sg.Session() as sess:
+        sess.run(change)
+        _assert_restore_fails(sess, variables, tmp_path / "nope.npz", "no checkpoint at")
+
+
+@pytest.mark.parametrize("content", [b"", b"not a checkpoint at all", b"PK\x03\x04 truncated zip"])
+def test_restore_of_a_corrupt_file_is_a_checkpoint_error(tmp_path, content):
+    variables, change = _model()
+    path = tmp_path / "bad.npz"
+    path.write_bytes(content)
+    with sg.Session() as sess:
+        sess.run(change)
+        _assert_restore_fails(sess, variables, path, "not a symgraph checkpoint")
+
+
+def test_restore_of_a_pickled_array_is_refused(tmp_path):
+    variables, _ = _model()
+    path = tmp_path / "pickled.npz"
+    np.savez(path, W=np.array([None], dtype=object), __symgraph_checkpoint_format__=np.asarray(1))
+    with sg.Session() as sess:
+        _assert_restore_fails(sess, variables, path, "not a symgraph checkpoint")
+
+
+def test_restore_of_a_file_without_the_format_version_is_refused(tmp_path):
+    variables, _ = _model()
+    path = tmp_path / "plain.npz"
+    np.savez(path, W=np.zeros((2, 3), F32), steps=np.asarray(0), **{"layer/b": np.zeros(3)})
+    with sg.Session() as sess:
+        _assert_restore_fails(sess, variables, path, "checkpoint format None")
+
+
+def test_restore_of_a_checkpoint_missing_a_variable_changes_nothing(tmp_path):
+    variables, change = _model()
+    path = tmp_path / "ck.npz"
+    with sg.Session() as sess:
+        sess.save(path)
+        extra = sg.Variable(np.ones(2, dtype=F32), name="extra")
+        sess.run(change)
+        _assert_restore_fails(sess, variables + [extra], path, "no value for Variable.*extra")
+
+
+def test_restore_of_a_mismatched_shape_or_dtype_changes_nothing(tmp_path):
+    variables, change = _model()
+    with sg.Graph().as_default() as other:
+        sg.Variable(np.zeros(2, dtype=F32), name="W")  # (2,) where the model has (2, 3)
+        sg.Variable(np.array(0, dtype=np.int64), name="steps")
+        sg.Variable(np.zeros(3, dtype=np.float64), name="layer/b")
+        with sg.Session(graph=other) as wrong:
+            wrong.save(tmp_path / "shape.npz")
+    with sg.Session() as sess:
+        sess.run(change)
+        _assert_restore_fails(sess, variables, tmp_path / "shape.npz", r"W is \(2,\) float32")
+    with sg.Graph().as_default() as other:
+        sg.Variable(np.zeros((2, 3), dtype=np.float64), name="W")  # float64 where it is float32
+        sg.Variable(np.array(0, dtype=np.int64), name="steps")
+        sg.Variable(np.zeros(3, dtype=np.float64), name="layer/b")
+        with sg.Session(graph=other) as wrong:
+            wrong.save(tmp_path / "dtype.npz")
+    with sg.Session() as sess:
+        sess.run(change)
+        _assert_restore_fails(sess, variables, tmp_path / "dtype.npz", r"W is \(2, 3\) float64")
+
+
+def test_save_into_a_missing_folder_is_a_checkpoint_error(tmp_path):
+    _model()
+    with sg.Session() as sess, pytest.raises(sg.CheckpointError, match="cannot write"):
+        sess.save(tmp_path / "no" / "such" / "dir" / "ck.npz")
+
+
+# -- debug mode and kernel errors -------------------------------------------------------------
+def test_debug_mode_names_the_first_node_that_made_a_nan():
+    x = sg.Placeholder((2,), name="x")
+    v = sg.Variable(np.zeros(2, dtype=F32), name="v")
+    with sg.name_scope("loss"):
+        bad = sg.log(x, name="log")
+    y = sg.exp(bad) * 2.0  # NaN flows on, but log made it first (outside debug mode,
+    # log, exp and mul would be fused into one instruction)
+    with sg.Session(debug=True) as sess, np.errstate(invalid="ignore"):
+        with pytest.raises(sg.NumericError) as info:
+            sess.run([y, sg.assign(v, v + 1.0)], {x: [-1.0, 1.0]})
+        message = str(info.value)
+        assert "NaN appeared in the result of log" in message
+        assert "node 'loss/log' (log) created at test_session.py:" in message
+        assert "so this op made it" in message
+        assert isinstance(info.value, sg.RunError)
+        np.testing.assert_array_equal(sess.run(v), [0.0, 0.0])
+
+
+def test_debug_mode_names_a_node_made_only_of_constants():
+    c = sg.Constant(np.float32(-1.0), name="c")
+    x = sg.Placeholder((), name="x")
+    bad = sg.log(c, name="bad")  # folding would compute it while compiling, unchecked
+    with (
+        sg.Session(debug=True) as sess,
+        np.errstate(invalid="ignore"),
+        pytest.raises(sg.NumericError, match="node 'bad' \\(log\\)"),
+    ):
+        sess.run(bad * x, {x: 1.0})
+
+
+def test_debug_mode_reports_inf_too():
+    x = sg.Placeholder((), name="x")
+    with (
+        sg.Session(debug=True) as sess,
+        np.errstate(over="ignore"),
+        pytest.raises(sg.NumericError, match="Inf appeared in the result of exp"),
+    ):
+        sess.run(sg.exp(x), {x: 1000.0})
+
+
+def test_without_debug_mode_a_nan_is_just_returned():
+    x = sg.Placeholder((), name="x")
+    with sg.Session() as sess, np.errstate(invalid="ignore"):
+        assert np.isnan(sess.run(sg.log(x), {x: -1.0}))
+
+
+class _Brittle(sg.Op):
+    """A kernel that fails at run time, whatever the shapes: what a buggy user op does."""
+
+    name = "test_brittle"
+    registered = False  # a test's op: kept out of the op table tests/ops/ checks
+
+    def infer(self, x):
+        return x.shape, x.dtype
+
+    def forward(self, x):
+        raise ZeroDivisionError("the kernel divided by zero")
+
+
+def test_a_failing_kernel_is_a_run_error_naming_the_node_and_its_line():
+    from symgraph.graph import make_node
+
+    x = sg.Placeholder((2,), name="x")
+    v = sg.Variable(np.zeros(2, dtype=F32), name="v")
+    bad = make_node(_Brittle(), (x,), name="bad")
+    line = bad.line
+    with sg.Session() as sess:
+        with pytest.raises(sg.RunError) as info:
+            sess.run([sg.assign(v, v + 1.0), bad], {x: [1.0, 2.0]})
+        np.testing.assert_array_equal(sess.run(v), [0.0, 0.0])
+    message = str(info.value)
+    assert "test_brittle failed while running: ZeroDivisionError: the kernel divided by zero" in message
+    assert "inputs: %0 (2,) float32" in message
+    assert f"node 'bad' (test_brittle) created at test_session.py:{line}" in message
+    assert "fix:" in message
+    assert info.value.node is bad
+
+
+def test_a_feed_that_does_not_fit_an_op_is_a_run_error_and_changes_nothing():
+    x = sg.Placeholder((None, 2), name="x")
+    v = sg.Variable(np.zeros(2, dtype=F32), name="v")
+    flat = sg.reshape(x, (4,), name="flat")  # fits only 2 rows, known at run time
+    with sg.Session() as sess:
+        with pytest.raises(sg.RunError) as info:
+            sess.run([flat, sg.assign(v, v + 1.0)], {x: np.ones((3, 2))})
+        np.testing.assert_array_equal(sess.run(v), [0.0, 0.0])
+        np.testing.assert_array_equal(sess.run(flat, {x: np.ones((2, 2))}), np.ones(4))
+    message = str(info.value)
+    assert "reshape" in message and "(3, 2)" in message
+    assert f"node 'flat' (reshape) created at test_session.py:{flat.line}" in message
+    assert "fix:" in message
