@@ -31,7 +31,7 @@ _operators.attach()  # Node's + - * / ** @ [] .T, now that the ops exist
 
 from symgraph import data, errors, nn, optim, testing  # noqa: E402
 from symgraph.autodiff import gradients  # noqa: E402
-from symgraph.compiler import Program, compile  # noqa: E402
+from symgraph.compiler import Program, compile, explain  # noqa: E402
 from symgraph.errors import (  # noqa: E402
     CheckpointError,
     FeedError,
@@ -87,7 +87,7 @@ __all__ = [
     "softmax", "log_softmax", "softmax_cross_entropy", "embedding_lookup", "one_hot", "mse",
     "assign", "group", "random_uniform", "clip_by_global_norm",
     # autodiff, compiling, running
-    "gradients", "compile", "Program", "Session", "optim", "testing", "errors", "nn", "data",
+    "gradients", "compile", "explain", "Program", "Session", "optim", "testing", "errors", "nn", "data",
     # pictures
     "to_dot", "render",
     # errors

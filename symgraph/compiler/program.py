@@ -121,6 +121,21 @@ class Program:
             )
         return "\n".join(lines)
 
+    def stats(self) -> dict:
+        """Figures: instructions, vertices and ops by kind, estimated FLOPs, and memory:
+        peak bytes of intermediates alive at once as planned, bytes if none were
+        ever freed, and bytes of the reused buffers."""
+        figures = {"instructions": len(self.instructions)}
+        figures.update(getattr(self, "ir_stats", {}))
+        if self.memory is not None:
+            figures.update(
+                peak_bytes=self.memory.peak_bytes,
+                naive_bytes=self.memory.naive_bytes,
+                buffer_bytes=self.memory.buffer_bytes,
+                buffers=len(self.memory.buffers),
+            )
+        return figures
+
     def __repr__(self):
         return f"<Program: {len(self.instructions)} instructions>"
 

@@ -97,13 +97,15 @@ def replace_uses(ir, old, new) -> None:
 def remove_dead(ir, report, rule="no longer used") -> None:
     """Drop vertices nothing reads that are neither fetched nor updates; cascade to their inputs."""
     keep = set(ir.graph["fetches"]) | set(ir.graph["updates"])
+    already = {c.key for c in report.changes}  # merged or replaced: said once is enough
     work = [k for k in ir.nodes if ir.out_degree(k) == 0 and k not in keep]
     while work:
         key = work.pop()
         if key not in ir or ir.out_degree(key) or key in keep:
             continue
         inputs = list(ir.predecessors(key))
-        report.add("removed", key, ir.nodes[key]["name"], rule)
+        if key not in already:
+            report.add("removed", key, ir.nodes[key]["name"], rule)
         ir.remove_node(key)
         work.extend(inputs)
 

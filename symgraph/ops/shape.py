@@ -197,6 +197,8 @@ def squeeze(x, axis=None, name=None) -> Node:
     x = as_node(x)
     with checks_for(Squeeze(), (x,), name):
         axis = normalize_axis(axis, x.ndim, of=x)
+    if axis is None:  # the dims of size 1 now: a None dim fed as 1 at run time is kept
+        axis = tuple(i for i, d in enumerate(x.shape) if d == 1)
     return make_node(Squeeze(), (x,), {"axis": axis}, name=name)
 
 

@@ -512,6 +512,8 @@ HAND_CASES = [
     Case("squeeze", "negative-axis", lambda x: sg.squeeze(x, -1), lambda a: np.squeeze(a, -1),
          (real(1, 3, 1),)),
     Case("squeeze", "to-0d", sg.squeeze, np.squeeze, (real(1, 1),)),
+    Case("squeeze", "unknown-dim-fed-as-1-is-kept", sg.squeeze, lambda a: np.squeeze(a, 1),
+         (real(1, 1, 3, declared=(None, 1, 3)),)),
     Case("expand_dims", "axis0", lambda x: sg.expand_dims(x, 0), lambda a: np.expand_dims(a, 0),
          (real(3, 4),)),
     Case("expand_dims", "axis1", lambda x: sg.expand_dims(x, 1), lambda a: np.expand_dims(a, 1),

@@ -180,8 +180,9 @@ def fuse(ir: nx.DiGraph):
             shape=data["shape"], dtype=data["dtype"], name=data["name"], origin=data["origin"],
             order=data.get("order", root),
         )
+        readable = formula.format(*(ir.nodes[i]["name"] for i in inputs))
         for key in group:
-            report.add("merged", key, ir.nodes[key]["name"], f"fused: {formula}",
+            report.add("merged", key, ir.nodes[key]["name"], f"fused: {readable}",
                        into=ir.nodes[new]["name"])
         replace_uses(ir, root, new)
     remove_dead(ir, report, "fused")
