@@ -232,6 +232,18 @@ def _check_feed_value(node: Node, value) -> np.ndarray:
                 node=node,
                 hint=f"convert the value first: np.asarray(value, dtype='{node.dtype}')",
             )
+        if (
+            array.dtype.kind in "iu"
+            and node.dtype.kind in "iu"
+            and array.size
+            and (array.min() < np.iinfo(node.dtype).min or array.max() > np.iinfo(node.dtype).max)
+        ):
+            raise FeedError(
+                f"{node.name} expects {node.dtype}, and the {array.dtype} values fed do not fit in "
+                f"it (they range from {array.min()} to {array.max()})",
+                node=node,
+                hint=f"feed values within the range of {node.dtype}, or declare the Placeholder wider",
+            )
         array = array.astype(node.dtype)
     if array.ndim != len(node.shape) or any(
         d is not None and d != a for d, a in zip(node.shape, array.shape)
@@ -254,11 +266,28 @@ def _own_copy(value):
 
 
 def _flatten(fetches):
-    """Flatten a fetch structure; return the Nodes and a function that rebuilds the answer."""
-    if isinstance(fetches, dict):
-        keys = list(fetches)
-        return [fetches[k] for k in keys], lambda vals: dict(zip(keys, vals))
-    if isinstance(fetches, (list, tuple)):
-        kind = type(fetches)
-        return list(fetches), lambda vals: kind(vals) if kind in (list, tuple) else kind(*vals)
-    return [fetches], lambda vals: vals[0]
+    """Flatten a fetch structure (Nodes in lists, tuples and dicts, nested as deep as you
+    like); return the Nodes and a function that rebuilds the same structure from values.
+
+    The recursion follows the nesting of the *fetch structure*, which a person
+    writes by hand, never the depth of the graph.
+    """
+    flat = []
+
+    def walk(item):
+        if isinstance(item, dict):
+            keys = list(item)
+            parts = [walk(item[k]) for k in keys]
+            return lambda values: {k: p(values) for k, p in zip(keys, parts)}
+        if isinstance(item, (list, tuple)):
+            kind = type(item)
+            parts = [walk(x) for x in item]
+            if kind in (list, tuple):
+                return lambda values: kind(p(values) for p in parts)
+            return lambda values: kind(*(p(values) for p in parts))  # a namedtuple
+        index = len(flat)
+        flat.append(item)
+        return lambda values: values[index]
+
+    rebuild = walk(fetches)
+    return flat, rebuild

@@ -3,12 +3,14 @@ and the shape and dtype the Node promised when it was built are those of the val
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 
 import symgraph as sg
 
-from .op_table import CASES, FLOAT_DTYPES, run_case
+from .op_table import CASES, ELEMENTWISE, FLOAT_DTYPES, run_case
 
 TOLERANCE = {"float64": {"rtol": 1e-10, "atol": 1e-12}, "float32": {"rtol": 2e-5, "atol": 1e-6}}
 
@@ -34,6 +36,51 @@ def test_built_shape_and_dtype_are_those_the_kernel_gives(case, float_dtype):
     assert len(node.shape) == actual.ndim, f"built {node.shape}, ran to {actual.shape}"
     for built, ran in zip(node.shape, actual.shape):
         assert built is None or built == ran, f"built {node.shape}, ran to {actual.shape}"
+
+
+# Operands of every kind: arrays of five dtypes, and weak Python numbers.
+OPERAND_KINDS = {
+    "float32": np.array([0.5, 1.0, 2.0], "float32"),
+    "float64": np.array([0.5, 1.0, 2.0]),
+    "int64": np.array([1, 2, 3]),
+    "int32": np.array([1, 2, 3], "int32"),
+    "bool": np.array([True, False, True]),
+    "python int": 2,
+    "python float": 2.5,
+}
+
+
+@pytest.mark.parametrize("entry", ELEMENTWISE, ids=lambda e: e.op)
+def test_dtype_rule_matches_the_kernel_for_every_operand_kind(entry):
+    """Each mix of operand kinds either raises ShapeError when built, or runs to the
+    very dtype the Node promised (the rule asks NumPy's own promotion, weak scalars too)."""
+    kinds = [["bool"] if d == "bool" else list(OPERAND_KINDS) for d in entry.domains]
+    # (an op of Python numbers only is not what this is about)
+    combos = [c for c in itertools.product(*kinds) if not all(k.startswith("py") for k in c)]
+    mismatches, ran = [], 0
+    for combo in combos:
+        graph = sg.Graph()
+        with graph.as_default():
+            feed, args = {}, []
+            for kind in combo:
+                value = OPERAND_KINDS[kind]
+                if isinstance(value, np.ndarray):
+                    placeholder = sg.Placeholder((3,), dtype=value.dtype)
+                    feed[placeholder] = value
+                    args.append(placeholder)
+                else:
+                    args.append(value)
+            try:
+                node = entry.fn(*args)
+            except sg.ShapeError:
+                continue
+        with np.errstate(all="ignore"):
+            actual = np.asarray(sg.Session(graph).run(node, feed))
+        ran += 1
+        if actual.dtype != node.dtype:
+            mismatches.append(f"{combo}: built {node.dtype}, ran to {actual.dtype}")
+    assert not mismatches, "\n".join(mismatches)
+    assert ran >= len(combos) / 2  # most mixes are valid: the check was not vacuous
 
 
 def test_a_float32_times_a_python_float_stays_float32():
