@@ -11,11 +11,11 @@ Variables and Constants fill their slots before the first instruction.
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 
 import numpy as np
 
+from symgraph.compiler import codegen
 from symgraph.errors import NumericError, RunError, SymgraphError, shape_str
 
 
@@ -62,16 +62,54 @@ class Program:
         self.names: dict[int, str] = {}  # slot -> the name of the Node that fills it
         self.memory = None  # the MemoryPlan (memory.py)
         self._buffers = None  # the planned buffers themselves, made on the first run
+        self._fast = None  # the generated function (codegen.py)
+        self.source = None  # its Python source, to read
+        self._line_of: dict[int, int] = {}
+        self._names: dict | None = None
 
     def finish(self) -> None:
-        """Bind each instruction's attrs to its kernel once, not on every run."""
+        """Bind each instruction's attrs to its kernel once, and write the Program as
+        Python source (codegen.py), so a run is one call of straight-line code."""
         for inst in self.instructions:
-            forward = inst.op.forward
-            inst.kernel = functools.partial(forward, **inst.attrs) if inst.attrs else forward
+            inst.kernel = inst.op.kernel(**inst.attrs)
+        self._fast, self.source, self._line_of, self._names = codegen.build(self)
 
     # -- running ------------------------------------------------------------------
+    def _make_buffers(self):
+        buffers = [np.empty(s, d) for s, d in self.memory.buffers] if self.memory else []
+        for i, b in enumerate(buffers):
+            if self._names is not None:
+                self._names[f"b{i}"] = b
+        self._buffers = buffers
+        return buffers
+
     def run(self, feed_values: dict, variable_values: dict, debug: bool = False):
-        """Run once. Returns (fetched values, [(Variable, new value)]); changes nothing itself."""
+        """Run once. Returns (fetched values, [(Variable, new value)]); changes nothing itself.
+
+        The generated function runs it (see `print(program.source)`); debug mode, and
+        Programs too long to generate, use `run_loop`, which checks every result.
+        """
+        if debug or self._fast is None:
+            return self.run_loop(feed_values, variable_values, debug)
+        if self._buffers is None:
+            self._make_buffers()
+        feeds = [feed_values[node] for _, node in self.feeds]
+        variables = [variable_values[var] for _, var in self.variables]
+        try:
+            fetched, new_values = self._fast(feeds, variables)
+        except SymgraphError:
+            raise
+        except Exception as e:
+            found = codegen.failing_instruction(e, self._line_of)
+            if found is None:
+                raise
+            index, local_values = found
+            env = {int(k[1:]): v for k, v in local_values.items() if k[1:].isdigit()}
+            raise _kernel_error(self.instructions[index], env, e) from e
+        return list(fetched), [(var, value) for (var, _), value in zip(self.updates, new_values)]
+
+    def run_loop(self, feed_values: dict, variable_values: dict, debug: bool = False):
+        """The same run as a plain loop over the instructions: the reference, and debug mode."""
         env = [None] * self.n_slots
         for slot, node in self.feeds:
             env[slot] = feed_values[node]
@@ -79,9 +117,7 @@ class Program:
             env[slot] = variable_values[var]
         for slot, value in self.constants:
             env[slot] = value
-        buffers = self._buffers
-        if buffers is None:
-            buffers = self._buffers = [np.empty(s, d) for s, d in self.memory.buffers] if self.memory else []
+        buffers = self._buffers if self._buffers is not None else self._make_buffers()
         for inst in self.instructions:
             try:
                 if inst.buffer is None:

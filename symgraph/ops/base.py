@@ -24,6 +24,7 @@ table in tests/ops/ checks that every registered op is tested.
 
 from __future__ import annotations
 
+import functools
 import re
 
 import numpy as np
@@ -66,6 +67,14 @@ class Op:
             node=node,
             hint="stop the gradient before this op, or give the op a backward method",
         )
+
+    def kernel(self, **attrs):
+        """The callable a Program calls: `forward` with the attrs bound once.
+
+        An op whose forward only calls one NumPy function may return that function
+        itself (Elementwise returns its ufunc), which saves a Python call per run.
+        """
+        return functools.partial(self.forward, **attrs) if attrs else self.forward
 
     def flops(self, node) -> int:
         """Default estimate: one operation per output element (None dims count as 1)."""

@@ -206,7 +206,7 @@ def np_getitem_grad(index):
 
 # -- templates: elementwise ops and ops with an axis ------------------------------------------
 @dataclass(frozen=True)
-class Elementwise:
+class ElementwiseOp:
     """An elementwise op: any broadcast-compatible shapes, one domain per input."""
 
     op: str
@@ -225,30 +225,30 @@ def clip_ref(x):
 
 
 ELEMENTWISE = [
-    Elementwise("add", sg.add, np.add, ("real", "real")),
-    Elementwise("sub", sg.sub, np.subtract, ("real", "real")),
-    Elementwise("mul", sg.mul, np.multiply, ("real", "real"), second_order=True),
-    Elementwise("div", sg.div, np.divide, ("real", "away_from_zero"), second_order=True),
-    Elementwise("pow", sg.pow, np.power, ("positive", "real"), second_order=True),
-    Elementwise("maximum", sg.maximum, np.maximum, ("distinct", "distinct")),
-    Elementwise("minimum", sg.minimum, np.minimum, ("distinct", "distinct")),
-    Elementwise("neg", sg.neg, np.negative, ("real",)),
-    Elementwise("exp", sg.exp, np.exp, ("real",), second_order=True),
-    Elementwise("log", sg.log, np.log, ("positive",), second_order=True),
-    Elementwise("sqrt", sg.sqrt, np.sqrt, ("positive",), second_order=True),
-    Elementwise("abs", sg.abs, np.abs, ("away_from_zero",)),
-    Elementwise("tanh", sg.tanh, np.tanh, ("real",), second_order=True),
-    Elementwise("sigmoid", sg.sigmoid, np_sigmoid, ("real",), second_order=True),
-    Elementwise("relu", sg.relu, lambda x: np.maximum(x, 0), ("away_from_zero",)),
-    Elementwise("softplus", sg.softplus, np_softplus, ("real",), second_order=True),
-    Elementwise("clip", lambda x: sg.clip(x, -0.5, 0.5), clip_ref, ("off_clip_edges",)),
-    Elementwise("where", sg.where, np.where, ("bool", "real", "real")),
-    Elementwise("greater", sg.greater, np.greater, ("small_ints", "small_ints"), False),
-    Elementwise("greater_equal", sg.greater_equal, np.greater_equal, ("small_ints",) * 2, False),
-    Elementwise("less", sg.less, np.less, ("small_ints", "small_ints"), False),
-    Elementwise("less_equal", sg.less_equal, np.less_equal, ("small_ints", "small_ints"), False),
-    Elementwise("equal", sg.equal, np.equal, ("small_ints", "small_ints"), False),
-    Elementwise("not_equal", sg.not_equal, np.not_equal, ("small_ints", "small_ints"), False),
+    ElementwiseOp("add", sg.add, np.add, ("real", "real")),
+    ElementwiseOp("sub", sg.sub, np.subtract, ("real", "real")),
+    ElementwiseOp("mul", sg.mul, np.multiply, ("real", "real"), second_order=True),
+    ElementwiseOp("div", sg.div, np.divide, ("real", "away_from_zero"), second_order=True),
+    ElementwiseOp("pow", sg.pow, np.power, ("positive", "real"), second_order=True),
+    ElementwiseOp("maximum", sg.maximum, np.maximum, ("distinct", "distinct")),
+    ElementwiseOp("minimum", sg.minimum, np.minimum, ("distinct", "distinct")),
+    ElementwiseOp("neg", sg.neg, np.negative, ("real",)),
+    ElementwiseOp("exp", sg.exp, np.exp, ("real",), second_order=True),
+    ElementwiseOp("log", sg.log, np.log, ("positive",), second_order=True),
+    ElementwiseOp("sqrt", sg.sqrt, np.sqrt, ("positive",), second_order=True),
+    ElementwiseOp("abs", sg.abs, np.abs, ("away_from_zero",)),
+    ElementwiseOp("tanh", sg.tanh, np.tanh, ("real",), second_order=True),
+    ElementwiseOp("sigmoid", sg.sigmoid, np_sigmoid, ("real",), second_order=True),
+    ElementwiseOp("relu", sg.relu, lambda x: np.maximum(x, 0), ("away_from_zero",)),
+    ElementwiseOp("softplus", sg.softplus, np_softplus, ("real",), second_order=True),
+    ElementwiseOp("clip", lambda x: sg.clip(x, -0.5, 0.5), clip_ref, ("off_clip_edges",)),
+    ElementwiseOp("where", sg.where, np.where, ("bool", "real", "real")),
+    ElementwiseOp("greater", sg.greater, np.greater, ("small_ints", "small_ints"), False),
+    ElementwiseOp("greater_equal", sg.greater_equal, np.greater_equal, ("small_ints",) * 2, False),
+    ElementwiseOp("less", sg.less, np.less, ("small_ints", "small_ints"), False),
+    ElementwiseOp("less_equal", sg.less_equal, np.less_equal, ("small_ints", "small_ints"), False),
+    ElementwiseOp("equal", sg.equal, np.equal, ("small_ints", "small_ints"), False),
+    ElementwiseOp("not_equal", sg.not_equal, np.not_equal, ("small_ints", "small_ints"), False),
 ]
 
 # Shapes every elementwise op is tested on: odd shapes for one input; for two or

@@ -1,0 +1,189 @@
+"""The benchmark models, written twice: as symgraph graphs and as hand-written NumPy.
+
+W1: MLP 784 -> 256 (tanh) -> 10, softmax cross-entropy, batch 128, one SGD step.
+W2: RNN, vocab 64, embedding 32, hidden 128, tanh cell, 32 steps, batch 32,
+    cross-entropy at every step, full BPTT, one SGD step.
+
+The NumPy versions are what a careful person writes: plain expressions, no
+`out=` or other tricks. Each returns a `step()` function that runs one
+training step and returns the loss, plus `grads()` for the correctness check.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+LR = 0.01
+
+
+# -- W1: MLP -----------------------------------------------------------------------------
+def mlp_data(dtype, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(128, 784)).astype(dtype)
+    Y = rng.integers(0, 10, size=128)
+    W1 = (rng.normal(size=(784, 256)) * 0.05).astype(dtype)
+    b1 = np.zeros(256, dtype)
+    W2 = (rng.normal(size=(256, 10)) * 0.05).astype(dtype)
+    b2 = np.zeros(10, dtype)
+    return X, Y, [W1, b1, W2, b2]
+
+
+def mlp_numpy(dtype):
+    X, Y, params = mlp_data(dtype)
+    W1, b1, W2, b2 = params
+    n = len(Y)
+
+    def forward_backward():
+        h = np.tanh(X @ W1 + b1)
+        z = h @ W2 + b2
+        z = z - z.max(axis=1, keepdims=True)
+        e = np.exp(z)
+        p = e / e.sum(axis=1, keepdims=True)
+        loss = -np.log(p[np.arange(n), Y]).mean()
+        dz = p.copy()
+        dz[np.arange(n), Y] -= 1
+        dz /= n
+        dW2 = h.T @ dz
+        db2 = dz.sum(axis=0)
+        dh = dz @ W2.T
+        da = dh * (1 - h * h)
+        dW1 = X.T @ da
+        db1 = da.sum(axis=0)
+        return loss, [dW1, db1, dW2, db2]
+
+    def step():
+        nonlocal W1, b1, W2, b2
+        loss, (dW1, db1, dW2, db2) = forward_backward()
+        W1 = W1 - LR * dW1
+        b1 = b1 - LR * db1
+        W2 = W2 - LR * dW2
+        b2 = b2 - LR * db2
+        return loss
+
+    return step, forward_backward
+
+
+def mlp_symgraph(dtype, disable=()):
+    import symgraph as sg
+
+    X, Y, params = mlp_data(dtype)
+    graph = sg.Graph()
+    with graph.as_default():
+        x = sg.Placeholder((None, 784), dtype=dtype, name="x")
+        y = sg.Placeholder((None,), dtype="int64", name="y")
+        W1, b1, W2, b2 = (sg.Variable(p, name=n) for p, n in zip(params, ["W1", "b1", "W2", "b2"]))
+        h = sg.tanh(x @ W1 + b1)
+        loss = sg.softmax_cross_entropy(h @ W2 + b2, y)
+        grads = sg.gradients(loss, [W1, b1, W2, b2])
+        train = sg.optim.SGD(lr=LR, params=[W1, b1, W2, b2]).minimize(loss)
+    sess = sg.Session(graph, disable=disable)
+    feed = {x: X, y: Y}
+
+    def step():
+        return sess.run([loss, train], feed)[0]
+
+    def forward_backward():
+        values = sess.run([loss, *grads], feed)
+        return values[0], values[1:]
+
+    return step, forward_backward
+
+
+# -- W2: RNN ---------------------------------------------------------------------------------
+V, E, H, T, B = 64, 32, 128, 32, 32
+
+
+def rnn_data(dtype, seed=0, steps=T, batch=B):
+    rng = np.random.default_rng(seed)
+    ids = rng.integers(0, V, size=(steps + 1, batch))
+    emb = (rng.normal(size=(V, E)) * 0.1).astype(dtype)
+    Wx = (rng.normal(size=(E, H)) * 0.1).astype(dtype)
+    Wh = (rng.normal(size=(H, H)) * 0.1).astype(dtype)
+    bh = np.zeros(H, dtype)
+    Wo = (rng.normal(size=(H, V)) * 0.1).astype(dtype)
+    bo = np.zeros(V, dtype)
+    return ids, [emb, Wx, Wh, bh, Wo, bo]
+
+
+def rnn_numpy(dtype, steps=T, batch=B):
+    ids, params = rnn_data(dtype, steps=steps, batch=batch)
+    emb, Wx, Wh, bh, Wo, bo = params
+    inputs, targets = ids[:-1], ids[1:]
+    count = steps * batch
+
+    def forward_backward():
+        hs = [np.zeros((batch, H), dtype)]
+        xs, ps = [], []
+        loss = 0.0
+        for t in range(steps):
+            x = emb[inputs[t]]
+            h = np.tanh(x @ Wx + hs[-1] @ Wh + bh)
+            z = h @ Wo + bo
+            z = z - z.max(axis=1, keepdims=True)
+            e = np.exp(z)
+            p = e / e.sum(axis=1, keepdims=True)
+            loss += -np.log(p[np.arange(batch), targets[t]]).sum()
+            xs.append(x)
+            hs.append(h)
+            ps.append(p)
+        loss /= count
+        demb, dWx, dWh = np.zeros_like(emb), np.zeros_like(Wx), np.zeros_like(Wh)
+        dbh, dWo, dbo = np.zeros_like(bh), np.zeros_like(Wo), np.zeros_like(bo)
+        dh_next = np.zeros((batch, H), dtype)
+        for t in reversed(range(steps)):
+            dz = ps[t].copy()
+            dz[np.arange(batch), targets[t]] -= 1
+            dz /= count
+            dWo += hs[t + 1].T @ dz
+            dbo += dz.sum(axis=0)
+            dh = dz @ Wo.T + dh_next
+            da = dh * (1 - hs[t + 1] * hs[t + 1])
+            dWx += xs[t].T @ da
+            dWh += hs[t].T @ da
+            dbh += da.sum(axis=0)
+            np.add.at(demb, inputs[t], da @ Wx.T)
+            dh_next = da @ Wh.T
+        return loss, [demb, dWx, dWh, dbh, dWo, dbo]
+
+    def step():
+        nonlocal emb, Wx, Wh, bh, Wo, bo
+        loss, g = forward_backward()
+        emb, Wx, Wh, bh, Wo, bo = (p - LR * d for p, d in zip((emb, Wx, Wh, bh, Wo, bo), g))
+        return loss
+
+    return step, forward_backward
+
+
+def rnn_symgraph(dtype, steps=T, batch=B, disable=()):
+    import symgraph as sg
+
+    ids, params = rnn_data(dtype, steps=steps, batch=batch)
+    graph = sg.Graph()
+    with graph.as_default():
+        names = ["emb", "Wx", "Wh", "bh", "Wo", "bo"]
+        emb, Wx, Wh, bh, Wo, bo = (sg.Variable(p, name=n) for p, n in zip(params, names))
+        xs = [sg.Placeholder((batch,), dtype="int64", name=f"x{t}") for t in range(steps)]
+        targets = sg.Placeholder((steps, batch), dtype="int64", name="targets")
+        h = sg.Constant(np.zeros((batch, H), dtype))
+        states = []
+        for t in range(steps):
+            with sg.name_scope(f"rnn/step_{t}"):
+                h = sg.tanh(sg.embedding_lookup(emb, xs[t]) @ Wx + h @ Wh + bh)
+            states.append(h)
+        logits = sg.reshape(sg.stack(states), (-1, H)) @ Wo + bo
+        loss = sg.softmax_cross_entropy(logits, sg.reshape(targets, (-1,)))
+        params_ = [emb, Wx, Wh, bh, Wo, bo]
+        grads = sg.gradients(loss, params_)
+        train = sg.optim.SGD(lr=LR, params=params_).minimize(loss)
+    sess = sg.Session(graph, disable=disable)
+    feed = {xs[t]: ids[t] for t in range(steps)}
+    feed[targets] = ids[1:]
+
+    def step():
+        return sess.run([loss, train], feed)[0]
+
+    def forward_backward():
+        values = sess.run([loss, *grads], feed)
+        return values[0], values[1:]
+
+    return step, forward_backward

@@ -1,0 +1,87 @@
+"""Codegen: turn a Program into one straight-line Python function, and show it.
+
+Running a Program instruction by instruction costs a loop, a list lookup per
+argument and a few checks per instruction: about a microsecond each, which
+adds up for an unrolled RNN of thousands of instructions. So the Program is
+also written out as Python source, one line per instruction,
+
+    v7 = k7(v3, v5, out=b1)          # 7: hidden/matmul (matmul)
+    v3 = None                        # free
+
+and compiled once with `compile()`. `print(program.source)` shows it. The
+plain loop (`Program.run(..., debug=True)`) stays as the readable reference
+and for debug mode.
+
+Safety: every identifier in the source is generated (`v` + slot, `k` +
+slot, `b` + buffer, `c` + slot); the user's node names appear only inside
+comments, escaped so that no name can end the comment line.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+FILENAME = "<symgraph program>"
+
+#: beyond this many instructions the source would take long to compile; use the loop
+MAX_INSTRUCTIONS = 50_000
+
+
+def _comment(text: str) -> str:
+    """A name made safe for a one-line comment: no newline or other control character."""
+    return text.encode("unicode_escape").decode("ascii")
+
+
+def generate(program) -> tuple[str, dict, dict]:
+    """Source of `run(feeds, variables)`, the names it uses, and line -> instruction index."""
+    names: dict[str, object] = {"np": np}
+    lines = ["def run(feeds, variables):"]
+    line_of: dict[int, int] = {}
+    if program.feeds:
+        targets = ", ".join(f"v{slot}" for slot, _ in program.feeds)
+        lines.append(f"    {targets}, = feeds")
+    if program.variables:
+        targets = ", ".join(f"v{slot}" for slot, _ in program.variables)
+        lines.append(f"    {targets}, = variables")
+    for slot, value in program.constants:
+        names[f"c{slot}"] = value
+        lines.append(f"    v{slot} = c{slot}")
+    for index, inst in enumerate(program.instructions):
+        names[f"k{inst.out}"] = inst.kernel
+        args = ", ".join(f"v{a}" for a in inst.args)
+        if inst.buffer is not None:
+            names[f"b{inst.buffer}"] = None  # filled in when the buffers are made
+            args += (", " if args else "") + f"out=b{inst.buffer}"
+        code = f"    v{inst.out} = k{inst.out}({args})"
+        lines.append(f"{code:<44}# {inst.out}: {_comment(inst.name)} ({inst.op.name})")
+        line_of[len(lines)] = index
+        if inst.free:
+            lines.append("    " + " = ".join(f"v{s}" for s in inst.free) + " = None")
+    fetched = ", ".join("None" if s in program.update_slots else f"v{s}" for s in program.fetches)
+    updates = ", ".join(f"v{slot}" for _, slot in program.updates)
+    lines.append(f"    return ({fetched}{',' if program.fetches else ''}), ({updates}{',' if program.updates else ''})")
+    return "\n".join(lines) + "\n", names, line_of
+
+
+def build(program):
+    """Compile the generated source: (function, source, line -> instruction, names it reads).
+
+    The function is None for a very long Program, which then runs in the loop."""
+    if len(program.instructions) > MAX_INSTRUCTIONS:
+        return None, None, {}, {}
+    source, names, line_of = generate(program)
+    code = compile(source, FILENAME, "exec")
+    exec(code, names)  # defines names["run"]; the source is ours, built from generated names
+    return names["run"], source, line_of, names
+
+
+def failing_instruction(exc, line_of):
+    """(instruction index, the generated function's locals) at the line that raised, or None."""
+    tb = exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == FILENAME:
+            index = line_of.get(tb.tb_lineno)
+            if index is not None:
+                return index, tb.tb_frame.f_locals
+        tb = tb.tb_next
+    return None
