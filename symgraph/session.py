@@ -67,8 +67,9 @@ class Session:
         program = self._program_for(flat, feeds)
         values = {var: self._value(var) for _, var in program.variables}
         fetched, updates = program.run(feeds, values, self.debug)
+        answers = [_own_copy(v) for v in fetched]  # before the commit writes into Variables
         self._commit(updates, feeds)
-        return rebuild([_own_copy(v) for v in fetched])
+        return rebuild(answers)
 
     def _program_for(self, flat, feeds):
         key = (
@@ -92,14 +93,26 @@ class Session:
         return off + [name for name, _ in PASSES if name in _DEBUG_OFF and name not in off]
 
     def _commit(self, updates, feeds) -> None:
-        fed_arrays = {id(v) for v in feeds.values()}
+        """Store the new values. Each Variable has an array of its own, written in place.
+
+        The new values may live in the Program's reused buffers, or be a feed, or
+        another Variable's array: copying them into the Variable's own array keeps
+        the Session's state apart from all of those. A value that overlaps an array
+        being written (a swap, assign(a, b) with assign(b, a)) is copied first, so
+        every update sees the values from before the commit.
+        """
+        targets = [self._values.get(var) for var, _ in updates]
+        staged = []
         for var, value in updates:
-            # The Session owns its values: never keep a view of something else
-            # (a feed, another variable's value) that could change under us.
-            if not value.flags.owndata or id(value) in fed_arrays or value is self._values.get(var):
+            if any(t is not None and np.may_share_memory(value, t) for t in targets):
                 value = value.copy()
-            value.flags.writeable = False
-            self._values[var] = value
+            staged.append((var, value))
+        for var, value in staged:
+            own = self._values.get(var)
+            if own is None or own is var.initial_value or own.shape != value.shape:
+                self._values[var] = np.array(value, dtype=var.dtype, copy=True)
+            else:
+                np.copyto(own, value)
 
     def _value(self, var: Variable) -> np.ndarray:
         """A Variable's current value; a Variable new to this Session starts at its initial value."""
@@ -211,8 +224,7 @@ class Session:
                 hint="variables are matched by name: build the model with the same names",
             )
         for var, value in new_values.items():
-            value.flags.writeable = False
-            self._values[var] = value
+            self._values[var] = value  # a fresh array from the file: the Session's own
 
 
 def _check_feed_value(node: Node, value) -> np.ndarray:

@@ -11,7 +11,8 @@ Only ops that can write into a given array (`writes_out = True`) get a buffer.
 A value that may be a *view* of a buffer (reshape, transpose, slicing: they
 return views, not copies) keeps that buffer alive, so a buffer is recycled
 only when no live value can still see into it. Values that leave the run
-(new Variable values) never get a buffer: they must outlive it.
+(fetches, new Variable values) may sit in buffers: the Session copies them
+out before the next run can overwrite them.
 
 The plan also counts bytes: `peak_bytes` is the most memory the run's
 intermediate values occupy at once, against `naive_bytes`, the total if no
@@ -48,7 +49,6 @@ def _known(shape) -> bool:
 def plan_memory(program) -> MemoryPlan:
     """Assign `inst.buffer` for each instruction (or None) and measure the plan."""
     plan = MemoryPlan()
-    leaving = {inst.args[1] for inst in program.instructions if inst.op.name == "assign"}
     free_pool: dict[tuple, list[int]] = {}  # (shape, dtype) -> buffer ids ready for reuse
     storage: dict[int, tuple[int, ...]] = {}  # slot -> buffer ids its value may point into
     users: dict[int, int] = {}  # buffer id -> live values that may point into it
@@ -62,7 +62,6 @@ def plan_memory(program) -> MemoryPlan:
         if (
             inst.op.writes_out
             and _known(shape)
-            and inst.out not in leaving
             and dtype != np.dtype(object)
         ):
             key = (tuple(shape), np.dtype(dtype))

@@ -210,11 +210,8 @@ class _Builder:
         for path, indices in members.items():
             for i in indices:
                 self._add_node(graphs[path], i, path)
-            for copy, src in self._copies.get(path, ()):
-                v = self.items[src]
-                attrs = styles.node_attrs(v.kind, v.origin, v.highlight)
-                attrs.update(styles.COPY_ATTRS)
-                graphs[path].node(copy, label=html_label(self._lines(v, path)), **attrs)
+            for copy, original in self._copies.get(path, ()):
+                self._add_node(graphs[path], original, path, node_id=copy)
         order = sorted((p for p in members if p), key=lambda p: -p.count("/"))  # deepest first
         for path in order:
             for child in children[path]:
@@ -222,7 +219,8 @@ class _Builder:
         for child in children[""]:
             dot.subgraph(graphs[child])
 
-    def _add_node(self, g, i: int, cluster: str) -> None:
+    def _add_node(self, g, i: int, cluster: str, node_id: str | None = None) -> None:
+        """Item i as a DOT node in `g`; with `node_id`, as a dashed copy of it."""
         item = self.items[i]
         if isinstance(item, Box):
             lines = [(_relative(item.name, cluster), "b"), (_count(item.members), "small")]
@@ -230,9 +228,12 @@ class _Builder:
         else:
             lines = self._lines(item, cluster)
             attrs = styles.node_attrs(item.kind, item.origin, item.highlight, item.fetched)
-            if item.kind == "op":
+            if item.kind == "op" and node_id is None:
                 attrs["group"] = item.origin
-        g.node(f"n{i}", label=html_label(lines), **attrs)
+        if node_id is not None:
+            attrs["style"] = attrs["style"] + ",dashed"
+            attrs.pop("peripheries", None)
+        g.node(node_id or f"n{i}", label=html_label(lines), **attrs)
 
     def _lines(self, v: Vertex, cluster: str):
         name = _relative(v.name, cluster)
@@ -270,8 +271,7 @@ class _Builder:
             weights an unrolled RNN shares between its steps): long edges fanning out
             of one node are what makes dot slow, and they read as a blur anyway.
         """
-        links, seen = [], set()
-        readers: dict[int, int] = {}  # source index -> how many items read it
+        links, box_links, pairs = [], set(), []
         for i, item in enumerate(self.items):
             for v in item.members if isinstance(item, Box) else [item]:
                 for key in v.inputs:
@@ -279,24 +279,35 @@ class _Builder:
                     if src is None or src == i:
                         continue
                     if isinstance(item, Box) or isinstance(self.items[src], Box):
-                        if (src, i) in seen:
+                        if (src, i) in box_links:
                             continue
-                        seen.add((src, i))
-                    if (src, i, "reader") not in seen:
-                        seen.add((src, i, "reader"))
-                        readers[src] = readers.get(src, 0) + 1
+                        box_links.add((src, i))
                     links.append((src, i, key))
+                    pairs.append((src, i))
+        readers: dict[int, int] = {}  # item index -> how many items read it
+        sources: dict[int, int] = {}  # item index -> how many items it reads
+        for src, i in dict.fromkeys(pairs):
+            readers[src] = readers.get(src, 0) + 1
+            sources[i] = sources.get(i, 0) + 1
 
         edges, copies, copy_id = [], {}, {}
+
+        def copy_of(original: int, where, cluster: str) -> str:
+            if where not in copy_id:
+                copy_id[where] = f"c{len(copy_id)}"
+                copies.setdefault(cluster, []).append((copy_id[where], original))
+            return copy_id[where]
+
         for src, i, key in links:
             source, item = self.items[src], self.items[i]
-            tail = f"n{src}"
+            tail, head = f"n{src}", f"n{i}"
             where = self._copy_place(source, item, src, i, readers[src])
             if where is not None:
-                if where not in copy_id:
-                    copy_id[where] = f"c{len(copy_id)}"
-                    copies.setdefault(self._cluster_of(item), []).append((copy_id[where], src))
-                tail = copy_id[where]
+                tail = copy_of(src, where, self._cluster_of(item))
+            elif self.copy_leaves and sources[i] > MAX_FANOUT:
+                # A Node gathering many inputs (an optimizer's group of updates) is drawn
+                # again next to each of them, for the same reason.
+                head = copy_of(i, (i, "reader of", src), self._cluster_of(source))
             attrs = styles.edge_attrs(item.origin)
             if source.origin == item.origin:
                 attrs["weight"] = "2"  # keep each pass (forward, backward) straight
@@ -308,9 +319,9 @@ class _Builder:
                 # Lay the backward pass out against the forward one, as textbooks draw
                 # backprop: the edge is declared reversed, and its arrow drawn back.
                 attrs["dir"] = "back"
-                edges.append((f"n{i}", tail, attrs))
+                edges.append((head, tail, attrs))
             else:
-                edges.append((tail, f"n{i}", attrs))
+                edges.append((tail, head, attrs))
         return edges, copies
 
     def _copy_place(self, source, item, src: int, i: int, readers: int):

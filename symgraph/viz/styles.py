@@ -75,8 +75,6 @@ GRAD_LINK_ATTRS = {
     "penwidth": "0.8",
 }
 FETCHED_ATTRS = {"peripheries": "2"}
-#: a leaf drawn a second time, next to the gradient or update Nodes that read it
-COPY_ATTRS = {"style": "dashed,filled"}
 LEGEND_NODE_ATTRS = {"fontsize": "9", "height": "0.25", "margin": "0.06,0.02"}
 
 
@@ -119,7 +117,9 @@ def legend_entries(kinds, origins, grad_links: bool, marks=()):
     if "fetched" in kinds:
         entries.append(("fetched", "fetched", node_attrs("op", "forward", fetched=True)))
     if "copy" in kinds:
-        entries.append(("copy", "drawn again", dict(node_attrs("variable", "forward"), **COPY_ATTRS)))
+        attrs = node_attrs("variable", "forward")
+        attrs["style"] += ",dashed"
+        entries.append(("copy", "drawn again", attrs))
     if len(origins) > 1 or grad_links:
         for origin in ("forward", "gradient", "update"):
             if origin in origins:
