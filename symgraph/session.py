@@ -71,6 +71,50 @@ class Session:
         self._commit(updates, feeds)
         return rebuild(answers)
 
+    def make_callable(self, fetches, feed_list=()):
+        """TF1's `Session.make_callable`: `f = sess.make_callable(loss, [x, y]); f(xb, yb)`.
+
+        The fetches and the fed Nodes are checked once, here; each fed value is
+        checked in full on the first call, and later calls only confirm it has the
+        same shape and dtype as then (anything else goes through the full check
+        again). What is left per call is running the Program and committing.
+        """
+        if self._closed:
+            raise GraphError("this Session is closed", hint="open a new sg.Session()")
+        flat, rebuild = _flatten(fetches)
+        for f in flat:
+            self._check_fetch(f)
+        feed_list = list(feed_list)
+        for node in feed_list:
+            self._check_feed_node(node)
+        checked = {}  # (shape, dtype) of each value -> the Program, once a call passed the checks
+
+        def call(*values):
+            if len(values) != len(feed_list):
+                raise FeedError(
+                    f"this callable takes {len(feed_list)} value(s), for "
+                    f"{', '.join(n.name for n in feed_list) or 'no Nodes'}; got {len(values)}"
+                )
+            signature = tuple(
+                (v.shape, v.dtype) if type(v) is np.ndarray else None for v in values
+            )
+            program = checked.get(signature)
+            if program is None:  # values of a new shape or dtype: check everything
+                feeds = self._check_feeds(dict(zip(feed_list, values)))
+                program = self._program_for(flat, feeds)
+                if all(feeds[n] is v for n, v in zip(feed_list, values)):  # taken as they were
+                    checked[signature] = program
+                values = [feeds[n] for n in feed_list]
+            fed = dict(zip(feed_list, values))
+            var_values = {var: self._value(var) for _, var in program.variables}
+            fetched, updates = program.run(fed, var_values, self.debug)
+            answers = [_own_copy(v) for v in fetched]
+            if updates:
+                self._commit(updates, fed)
+            return rebuild(answers)
+
+        return call
+
     def _program_for(self, flat, feeds):
         key = (
             tuple(f.id for f in flat),
@@ -146,17 +190,20 @@ class Session:
             raise FeedError(f"feed_dict must be a dict of Node -> value, got {type(feed_dict).__name__}")
         feeds = {}
         for node, value in feed_dict.items():
-            if not isinstance(node, Node):
-                raise FeedError(
-                    f"feed_dict keys must be Nodes, got {type(node).__name__}: {node!r}",
-                    hint="use the Placeholder object as the key (graph.get_node(name) finds it by name)",
-                )
-            if node.graph is not self.graph:
-                raise FeedError(
-                    f"fed Node {node.name} belongs to another Graph than this Session's", node=node
-                )
+            self._check_feed_node(node)
             feeds[node] = _check_feed_value(node, value)
         return feeds
+
+    def _check_feed_node(self, node) -> None:
+        if not isinstance(node, Node):
+            raise FeedError(
+                f"feed_dict keys must be Nodes, got {type(node).__name__}: {node!r}",
+                hint="use the Placeholder object as the key (graph.get_node(name) finds it by name)",
+            )
+        if node.graph is not self.graph:
+            raise FeedError(
+                f"fed Node {node.name} belongs to another Graph than this Session's", node=node
+            )
 
     # -- checkpoints ---------------------------------------------------------------------
     def save(self, path) -> str:

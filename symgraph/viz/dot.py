@@ -30,6 +30,8 @@ from symgraph.viz.values import run_values
 MAX_NODES = 2000
 #: a Placeholder or Variable read by more items than this is drawn again next to each reader
 MAX_FANOUT = 8
+#: pictures with more items than this get dot's faster, coarser layout (styles.BIG_GRAPH_ATTRS)
+BIG_PICTURE = 400
 
 _RANKDIRS = ("TB", "LR", "BT", "RL")
 _SHAPES = (None, "node", "edge")
@@ -145,6 +147,8 @@ class _Builder:
     # -- the picture ---------------------------------------------------------------
     def digraph(self) -> graphviz.Digraph:
         graph_attrs = dict(styles.GRAPH_ATTRS, rankdir=self.rankdir)
+        if len(self.items) > BIG_PICTURE:
+            graph_attrs.update(styles.BIG_GRAPH_ATTRS)
         if self.title:
             graph_attrs.update(label=html_label([(self.title, "title")]), labelloc="t")
         dot = graphviz.Digraph(
