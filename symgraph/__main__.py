@@ -138,7 +138,9 @@ def add_render_parser(commands) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("script", help="the Python script to run")
-    p.add_argument("-o", "--output", default="graph.svg", help="the picture file (default: graph.svg)")
+    p.add_argument(
+        "-o", "--output", default="graph.svg", help="the picture file (default: graph.svg)"
+    )
     what = p.add_mutually_exclusive_group()
     what.add_argument(
         "--first-run",
@@ -147,7 +149,9 @@ def add_render_parser(commands) -> None:
         dest="run",
         help="draw the fetches of the script's first Session.run, and stop the script there",
     )
-    what.add_argument("--run", type=int, metavar="N", help="like --first-run, for the Nth Session.run")
+    what.add_argument(
+        "--run", type=int, metavar="N", help="like --first-run, for the Nth Session.run"
+    )
     p.add_argument(
         "--values",
         action="store_true",
@@ -165,9 +169,18 @@ def add_render_parser(commands) -> None:
         "a number collapses every scope that deep; 'auto' picks a depth that fits",
     )
     p.add_argument("--no-scopes", action="store_true", help="do not draw name scopes as clusters")
-    p.add_argument("--grad-links", action="store_true", help="dashed lines from gradients to what they differentiate")
+    p.add_argument(
+        "--grad-links",
+        action="store_true",
+        help="dashed lines from gradients to what they differentiate",
+    )
     p.add_argument("--no-legend", action="store_true", help="leave out the legend")
-    p.add_argument("--rankdir", choices=["TB", "LR"], default="TB", help="flow top-bottom (default) or left-right")
+    p.add_argument(
+        "--rankdir",
+        choices=["TB", "LR"],
+        default="TB",
+        help="flow top-bottom (default) or left-right",
+    )
     p.add_argument("--title", help="a title over the picture")
     p.add_argument(
         "--max-nodes",
@@ -187,11 +200,15 @@ def render_command(args, script_args) -> int:
         print(f"error: no script at {args.script}", file=sys.stderr)
         return 2
     if args.values and args.run is None:
-        print("error: --values needs --first-run or --run N (values come from a run)", file=sys.stderr)
+        print(
+            "error: --values needs --first-run or --run N (values come from a run)", file=sys.stderr
+        )
         return 2
     run = run_script(args.script, script_args, stop_at_run=args.run, values=args.values)
     if run.exit_code:
-        print(f"error: {args.script} exited with code {run.exit_code}; nothing drawn", file=sys.stderr)
+        print(
+            f"error: {args.script} exited with code {run.exit_code}; nothing drawn", file=sys.stderr
+        )
         return run.exit_code
     if args.run is not None:
         if run.session is None:

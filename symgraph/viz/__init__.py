@@ -5,19 +5,22 @@
     sg.render(graph, "rnn.svg", collapse=["rnn/step_*"])  # one box per step
     sg.render(loss, "values.svg", session=sess, feed_dict={x: X})
 
-records.py turns any target into vertex records, collapse.py groups scopes
-into boxes, styles.py says how each kind and origin looks, dot.py builds
-the DOT, render.py runs Graphviz's `dot`, jupyter.py shows pictures inline.
+records.py turns any target into vertex records, values.py runs them for
+their values, collapse.py groups scopes into boxes, styles.py says how each
+kind and origin looks, labels.py escapes and shortens text, dot.py builds
+the DOT, layout.py runs Graphviz's `dot` and writes files, jupyter.py shows
+pictures inline.
 """
 
 from symgraph.errors import RenderError
-from symgraph.viz.dot import MAX_NODES, build, to_dot
+from symgraph.viz.dot import MAX_NODES, Options, build, to_dot
 from symgraph.viz.jupyter import attach as attach_display
+from symgraph.viz.layout import find_dot, render, svg
 from symgraph.viz.records import Vertex, vertices_of
-from symgraph.viz.render import find_dot, render, svg
 
 __all__ = [
     "MAX_NODES",
+    "Options",
     "RenderError",
     "Vertex",
     "attach_display",

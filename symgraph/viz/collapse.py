@@ -4,7 +4,7 @@
   - a depth `d`: every scope `d` levels deep (`rnn/step_3` is 2 deep) becomes one box;
   - a list of scope names, where `*` and `?` are wildcards (`"rnn/step_*"`); a Node is
     put in the box of the outermost of its scopes that matches;
-  - `"auto"`: the deepest depth whose picture has at most `max_nodes` things in it.
+  - `"auto"`: the deepest depth whose picture has at most AUTO_NODES (500) things in it.
 
 The result is a list of items in creation order (the first member of a box
 decides where the box goes), each a Vertex or a Box, and for every vertex
@@ -107,10 +107,14 @@ def auto_depth(vertices: list[Vertex], max_nodes: int) -> int | None:
     return 1
 
 
+#: collapse="auto" aims at pictures of at most this many things: they lay out in seconds
+AUTO_NODES = 500
+
+
 def group(vertices: list[Vertex], collapse, max_nodes: int | None):
     """Items to draw (Vertex or Box, in order) and, for each vertex key, its item's index."""
     if collapse == "auto":
-        collapse = auto_depth(vertices, max_nodes) if max_nodes else None
+        collapse = auto_depth(vertices, min(max_nodes or AUTO_NODES, AUTO_NODES))
     if collapse is None or collapse is False or collapse == []:
         return list(vertices), {v.key: i for i, v in enumerate(vertices)}
     if isinstance(collapse, bool) or not isinstance(collapse, (int, list, tuple, str)):
@@ -124,7 +128,9 @@ def group(vertices: list[Vertex], collapse, max_nodes: int | None):
             raise RenderError(f"collapse depth must be 1 or more, got {collapse}")
         box_name = _box_by_depth(collapse)
     else:
-        patterns = [collapse] if isinstance(collapse, str) else [str(p).strip("/") for p in collapse]
+        patterns = (
+            [collapse] if isinstance(collapse, str) else [str(p).strip("/") for p in collapse]
+        )
         box_name = _box_by_patterns(patterns)
 
     items: list = []

@@ -37,112 +37,79 @@ _RANKDIRS = ("TB", "LR", "BT", "RL")
 _SHAPES = (None, "node", "edge")
 
 
-def to_dot(
-    target,
-    *,
-    names: bool = False,
-    shapes: str | None = None,
-    dtypes: bool = False,
-    scopes: bool | int = True,
-    collapse=None,
-    grad_links: bool = False,
-    legend: bool = True,
-    rankdir: str = "TB",
-    title: str | None = None,
-    session=None,
-    feed_dict=None,
-    values=None,
-    highlight=None,
-    labels=None,
-    copy_leaves: bool = True,
-    max_nodes: int | None = MAX_NODES,
-) -> str:
+@dataclasses.dataclass(frozen=True)
+class Options:
+    """Every option of to_dot and render, with its default."""
+
+    names: bool = False  # also show each op's node name (relative to its cluster)
+    shapes: str | None = None  # None, "node" (a line in each node) or "edge" (on edges)
+    dtypes: bool = False  # show dtypes too
+    scopes: bool | int = True  # name scopes as clusters: True, False, or the deepest level
+    collapse: object = None  # a depth, a list of scope names ("rnn/step_*"), or "auto"
+    grad_links: bool = False  # dashed lines from gradients to the forward Node differentiated
+    legend: bool = True
+    rankdir: str = "TB"  # "TB" top to bottom, "LR" left to right
+    title: str | None = None
+    session: object = None  # run the drawn Nodes in this Session and show their values...
+    feed_dict: dict | None = None  # ...with these feeds; nothing is committed
+    values: dict | None = None  # {Node: array} to show instead of running a Session
+    highlight: dict | None = None  # {key: "added" | "removed" | ...}: marked vertices
+    labels: dict | None = None  # {key: text}: names chosen for a figure ("dW1")
+    copy_leaves: bool = True  # leaves read far away are drawn again (dashed) near readers
+    max_nodes: int | None = MAX_NODES  # more refuses with advice to collapse; None: no limit
+
+    def __post_init__(self):
+        if self.shapes not in _SHAPES:
+            raise RenderError(f"shapes={self.shapes!r}: use None, 'node' or 'edge'")
+        if self.rankdir not in _RANKDIRS:
+            raise RenderError(f"rankdir={self.rankdir!r}: use one of {', '.join(_RANKDIRS)}")
+
+
+def to_dot(target, **options) -> str:
     """The DOT text of a picture of `target`; no Graphviz program is needed.
 
-    target: a Node (drawn with everything it depends on), a list of Nodes, a
-        Graph, a Program from sg.compile, or a compiler IR.
-    names: also show each op's name (scoped names are shown relative to their cluster).
-    shapes: None, "node" (a line in each node) or "edge" (on the edges); `dtypes=True`
-        adds the dtype.
-    scopes: draw name scopes as clusters: True, False, or the deepest level to draw.
-    collapse: draw scopes as single boxes: a depth, a list of scope names (wildcards
-        allowed: "rnn/step_*"), or "auto".
-    grad_links: a dashed line from each gradient computation to the forward Node it
-        differentiates.
-    legend, rankdir ("TB" top to bottom, "LR" left to right), title: the figure's frame.
-    session, feed_dict: run the drawn Nodes in this Session and show each value's shape
-        and a summary; nothing is committed, no Variable changes.
-    values: {Node: array} to show instead of running a Session.
-    highlight: {key: kind} marks vertices (key: the Node; the slot for a Program; the
-        IR key for an IR), kind e.g. "added" (thick border) or "removed" (greyed).
-    labels: {key: text} names chosen for a figure ("dL/dW1"), shown above the op.
-    copy_leaves: draw a Placeholder or Variable again (dashed) next to the gradient and
-        update Nodes that read it, instead of an edge back across the picture.
-    max_nodes: a picture with more things refuses, with advice to collapse; None: no limit.
+    target: a Node (drawn with everything it depends on), a list of Nodes, a Graph,
+    a Program from sg.compile, or a compiler IR. Options (see `Options`):
+
+        names=True               each op's node name under the op
+        shapes="node" / "edge"   shapes in the nodes or on the edges (dtypes=True adds dtypes)
+        scopes=False / 1         no clusters, or clusters one level deep
+        collapse=["rnn/step_*"]  scopes drawn as single boxes (or a depth, or "auto")
+        grad_links=True          dashed lines from gradients to what they differentiate
+        session=sess, feed_dict  values of a run (shape and summary), committing nothing
+        highlight={key: "added"} marked vertices (key: the Node, a Program slot, an IR key)
+        labels={node: "dW1"}     names chosen for a figure
+        legend, rankdir="LR", title, copy_leaves, max_nodes
     """
-    return build(
-        vertices_of(target),
-        names=names,
-        shapes=shapes,
-        dtypes=dtypes,
-        scopes=scopes,
-        collapse=collapse,
-        grad_links=grad_links,
-        legend=legend,
-        rankdir=rankdir,
-        title=title,
-        session=session,
-        feed_dict=feed_dict,
-        values=values,
-        highlight=highlight,
-        labels=labels,
-        copy_leaves=copy_leaves,
-        max_nodes=max_nodes,
-    ).source
+    return build(vertices_of(target), **options).source
 
 
 def build(vertices: list[Vertex], **options) -> graphviz.Digraph:
     """The picture of these vertex records as a graphviz.Digraph (to_dot's options)."""
-    return _Builder(vertices, **options).digraph()
+    try:
+        opts = Options(**options)
+    except TypeError as e:
+        known = ", ".join(f.name for f in dataclasses.fields(Options))
+        message = str(e).replace("Options.__init__()", "to_dot()").replace("__init__()", "to_dot()")
+        raise RenderError(message, hint=f"the options are {known}") from None
+    return _Builder(vertices, opts).digraph()
 
 
 class _Builder:
-    def __init__(
-        self,
-        vertices,
-        *,
-        names=False,
-        shapes=None,
-        dtypes=False,
-        scopes=True,
-        collapse=None,
-        grad_links=False,
-        legend=True,
-        rankdir="TB",
-        title=None,
-        session=None,
-        feed_dict=None,
-        values=None,
-        highlight=None,
-        labels=None,
-        copy_leaves=True,
-        max_nodes=MAX_NODES,
-    ):
-        if shapes not in _SHAPES:
-            raise RenderError(f"shapes={shapes!r}: use None, 'node' or 'edge'")
-        if rankdir not in _RANKDIRS:
-            raise RenderError(f"rankdir={rankdir!r}: use one of {', '.join(_RANKDIRS)}")
-        self.names, self.shapes, self.dtypes = names, shapes, dtypes
-        self.scope_depth = _scope_depth(scopes)
-        self.grad_links, self.legend, self.rankdir, self.title = grad_links, legend, rankdir, title
-        self.labels = dict(labels or {})
-        self.copy_leaves = copy_leaves
-        self.backward_flow = True
-        vertices = _marked(vertices, highlight)
-        vertices = _with_values(vertices, session, feed_dict, values)
-        self.items, self.owner = group(vertices, collapse, max_nodes)
-        if max_nodes is not None and len(self.items) > max_nodes:
-            raise _too_big(vertices, len(self.items), max_nodes, collapse)
+    """Turns vertex records and Options into one graphviz.Digraph."""
+
+    def __init__(self, vertices, opts: Options):
+        self.names, self.shapes, self.dtypes = opts.names, opts.shapes, opts.dtypes
+        self.scope_depth = _scope_depth(opts.scopes)
+        self.grad_links, self.legend = opts.grad_links, opts.legend
+        self.rankdir, self.title = opts.rankdir, opts.title
+        self.labels = dict(opts.labels or {})
+        self.copy_leaves = opts.copy_leaves
+        vertices = _marked(vertices, opts.highlight)
+        vertices = _with_values(vertices, opts.session, opts.feed_dict, opts.values)
+        self.items, self.owner = group(vertices, opts.collapse, opts.max_nodes)
+        if opts.max_nodes is not None and len(self.items) > opts.max_nodes:
+            raise _too_big(vertices, len(self.items), opts.max_nodes, opts.collapse)
 
     # -- the picture ---------------------------------------------------------------
     def digraph(self) -> graphviz.Digraph:
@@ -229,6 +196,8 @@ class _Builder:
         if isinstance(item, Box):
             lines = [(_relative(item.name, cluster), "b"), (_count(item.members), "small")]
             attrs = styles.node_attrs("box", item.origin, item.highlight, item.fetched)
+            if node_id is None:
+                attrs["group"] = item.origin  # a chain of steps is drawn straight
         else:
             lines = self._lines(item, cluster)
             attrs = styles.node_attrs(item.kind, item.origin, item.highlight, item.fetched)
@@ -243,6 +212,9 @@ class _Builder:
         name = _relative(v.name, cluster)
         if v.key in self.labels:
             lines = [(self.labels[v.key], "b"), (v.op if v.kind == "op" else name, "small")]
+        elif v.kind == "op" and _chosen_name(v):
+            # A name the user chose ("loss", "logits") says more than the op: show both.
+            lines = [(name if self.names else _chosen_name(v), "b"), (v.op, "small")]
         elif v.kind == "op":
             lines = [(v.op, "")]
             if self.names:
@@ -254,9 +226,7 @@ class _Builder:
         else:
             lines = [(name, "")]
         if self.shapes == "node" or (self.dtypes and self.shapes is None):
-            text = shape_text(
-                v.shape if self.shapes else None, v.dtype if self.dtypes else None
-            )
+            text = shape_text(v.shape if self.shapes else None, v.dtype if self.dtypes else None)
             if text:
                 lines.append((text, "small"))
         if v.note:
@@ -288,10 +258,11 @@ class _Builder:
                         box_links.add((src, i))
                     links.append((src, i, key))
                     pairs.append((src, i))
-        readers: dict[int, int] = {}  # item index -> how many items read it
+        readers: dict[int, int] = {}  # item index -> how many items of its origin read it
         sources: dict[int, int] = {}  # item index -> how many items it reads
         for src, i in dict.fromkeys(pairs):
-            readers[src] = readers.get(src, 0) + 1
+            if self.items[src].origin == self.items[i].origin:
+                readers[src] = readers.get(src, 0) + 1
             sources[i] = sources.get(i, 0) + 1
 
         edges, copies, copy_id = [], {}, {}
@@ -305,7 +276,7 @@ class _Builder:
         for src, i, key in links:
             source, item = self.items[src], self.items[i]
             tail, head = f"n{src}", f"n{i}"
-            where = self._copy_place(source, item, src, i, readers[src])
+            where = self._copy_place(source, item, src, i, readers.get(src, 0))
             if where is not None:
                 tail = copy_of(src, where, self._cluster_of(item))
             elif self.copy_leaves and sources[i] > MAX_FANOUT:
@@ -319,7 +290,7 @@ class _Builder:
                 text = self._edge_text(source, key)
                 if text:
                     attrs["label"] = html_label([(text, "")])
-            if self.backward_flow and source.origin == item.origin == "gradient":
+            if source.origin == item.origin == "gradient":
                 # Lay the backward pass out against the forward one, as textbooks draw
                 # backprop: the edge is declared reversed, and its arrow drawn back.
                 attrs["dir"] = "back"
@@ -334,10 +305,10 @@ class _Builder:
             return None
         if source.kind not in ("placeholder", "variable"):
             return None
-        if readers > MAX_FANOUT:
-            return (src, "item", i)
         if item.origin != source.origin:
             return (src, "cluster", self._cluster_of(item))
+        if readers > MAX_FANOUT:
+            return (src, "item", i)
         return None
 
     def _edge_text(self, source, key) -> str:
@@ -420,6 +391,15 @@ def _scope_depth(scopes):
     raise RenderError(f"scopes={scopes!r}: use True, False or a depth (0, 1, 2, ...)")
 
 
+def _chosen_name(v: Vertex) -> str | None:
+    """The last part of an op's name when someone chose it: 'loss' for 'loss' (a mean),
+    None for 'dense/matmul_2' (the op's own name, made unique)."""
+    last = v.name.rpartition("/")[2]
+    base = last.rstrip("0123456789")
+    base = base[:-1] if base.endswith("_") and base != last else last
+    return None if base == v.op else last
+
+
 def _relative(name: str, cluster: str) -> str:
     if cluster and name.startswith(cluster + "/"):
         return name[len(cluster) + 1 :]
@@ -444,8 +424,7 @@ def _marked(vertices, highlight):
         return vertices
     marks = dict(highlight)
     return [
-        dataclasses.replace(v, highlight=marks[v.key]) if v.key in marks else v
-        for v in vertices
+        dataclasses.replace(v, highlight=marks[v.key]) if v.key in marks else v for v in vertices
     ]
 
 

@@ -12,7 +12,7 @@ from symgraph.errors import RenderError
 
 
 def _repr_svg_(self):
-    from symgraph.viz.render import svg
+    from symgraph.viz.layout import svg
 
     try:
         return svg(self, collapse="auto")

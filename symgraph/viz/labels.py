@@ -109,7 +109,9 @@ def summary_text(value) -> str:
     text = head
     if finite.size:
         lo, hi = finite.min(), finite.max()
-        text += f" mean {short_number(finite.mean())}, min {short_number(lo)}, max {short_number(hi)}"
+        text += (
+            f" mean {short_number(finite.mean())}, min {short_number(lo)}, max {short_number(hi)}"
+        )
     bad = a.size - finite.size
     if bad:
         nan = int(np.isnan(a).sum())

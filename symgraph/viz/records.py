@@ -132,7 +132,9 @@ def from_program(program) -> list[Vertex]:
     fetches = set(program.fetches)
     for inst in program.instructions:
         node = inst.node
-        grad_of = node_slot.get(node.grad_of) if node is not None and node.grad_of is not None else None
+        grad_of = (
+            node_slot.get(node.grad_of) if node is not None and node.grad_of is not None else None
+        )
         records.append(
             Vertex(
                 key=inst.out,
@@ -191,7 +193,9 @@ def from_ir(ir) -> list[Vertex]:
         value = None
         if kind == "constant":
             value = data.get("value", getattr(node, "value", None))
-        grad_of = node_key.get(node.grad_of) if node is not None and node.grad_of is not None else None
+        grad_of = (
+            node_key.get(node.grad_of) if node is not None and node.grad_of is not None else None
+        )
         records.append(
             Vertex(
                 key=key,

@@ -36,7 +36,12 @@ KIND_STYLES = {
 #: what the explorer marks a vertex with, and how it looks (a thick border, or greyed out)
 HIGHLIGHT_COLOR = "#E69F00"
 HIGHLIGHT_STYLES = {
-    "removed": {"color": "#999999", "fontcolor": "#999999", "fillcolor": "#F5F5F5", "penwidth": "2"},
+    "removed": {
+        "color": "#999999",
+        "fontcolor": "#999999",
+        "fillcolor": "#F5F5F5",
+        "penwidth": "2",
+    },
 }
 _DEFAULT_HIGHLIGHT = {"color": HIGHLIGHT_COLOR, "penwidth": "3"}
 
@@ -49,9 +54,6 @@ GRAPH_ATTRS = {
     "compound": "true",
     "bgcolor": "white",
 }
-#: for big pictures: cap dot's network-simplex passes at one per node (its slow phase),
-#: which turns minutes into seconds for 2,000 nodes and changes little on the page
-BIG_GRAPH_ATTRS = {"nslimit": "1", "nslimit1": "1"}
 #: for big pictures: cap dot's network-simplex passes at one per node (its slow phase),
 #: which turns minutes into seconds for 2,000 nodes and changes little on the page
 BIG_GRAPH_ATTRS = {"nslimit": "1", "nslimit1": "1"}

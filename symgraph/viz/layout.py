@@ -39,7 +39,8 @@ def find_dot() -> str:
     if path is None:
         raise RenderError(
             "Graphviz's `dot` program is not on PATH, and it is needed to lay out pictures",
-            hint=install_advice() + "; or save the DOT text with a .dot suffix, which needs nothing",
+            hint=install_advice()
+            + "; or save the DOT text with a .dot suffix, which needs nothing",
         )
     return path
 

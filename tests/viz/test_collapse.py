@@ -1,0 +1,95 @@
+"""Collapsed scopes: one box each, edges between boxes, and big graphs that stay drawable."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+import symgraph as sg
+from symgraph.viz.collapse import auto_depth
+from symgraph.viz.records import vertices_of
+
+from .dotparse import parse
+from .models import rnn
+
+
+def boxes(dot):
+    return [n for n in dot.model_nodes() if dot.nodes[n]["shape"] == "box3d"]
+
+
+def test_each_collapsed_scope_is_one_box_with_its_inputs_and_outputs():
+    parts = rnn(steps=4)
+    loss = sg.mean(parts["h"], name="loss")
+    dot = parse(sg.to_dot(loss, collapse=["rnn/step_*"], legend=False))
+    names = [dot.label(n).split("\n")[0] for n in boxes(dot)]
+    assert names == ["step_0", "step_1", "step_2", "step_3"]
+    # step_t -> step_t+1 once (one edge per neighbour, however many values cross)
+    chain = [
+        (dot.label(t).split("\n")[0], dot.label(h).split("\n")[0]) for t, h, _ in dot.real_edges()
+    ]
+    for t in range(3):
+        assert chain.count((f"step_{t}", f"step_{t + 1}")) == 1
+    assert ("step_3", "loss") in chain
+    for b in ("Wx", "Wh", "b"):
+        readers = [h for t, h, _ in dot.real_edges() if t == dot.one(b)]
+        assert len(readers) == 4
+    # Each box says what it holds and sits in its parent scope's cluster.
+    assert dot.label(boxes(dot)[0]) == "step_0\n5 ops, 1 placeholder"
+    assert all(dot.cluster_path(n) == ["rnn"] for n in boxes(dot))
+
+
+def test_collapse_by_depth_and_by_exact_name():
+    rnn(steps=3)
+    graph = sg.get_default_graph()
+    by_depth = parse(sg.to_dot(graph, collapse=2, legend=False))
+    assert len(boxes(by_depth)) == 3
+    exact = parse(sg.to_dot(graph, collapse=["rnn/step_1"], legend=False))
+    assert [exact.label(n).split("\n")[0] for n in boxes(exact)] == ["step_1"]
+    whole = parse(sg.to_dot(graph, collapse=1, legend=False))
+    assert [whole.label(n).split("\n")[0] for n in whole.model_nodes()] == ["rnn"]
+
+
+def test_gradient_scopes_collapse_too_and_keep_their_colour():
+    parts = rnn(steps=3)
+    loss = sg.mean(parts["h"], name="loss")
+    grads = sg.gradients(loss, [parts["Wx"], parts["Wh"], parts["b"]])
+    dot = parse(sg.to_dot([loss, *grads], collapse=["rnn/step_*", "gradients/rnn/step_*"]))
+    grad_boxes = [n for n in boxes(dot) if dot.cluster_path(n) == ["gradients", "rnn"]]
+    assert len(grad_boxes) == 3
+    assert {dot.nodes[n]["color"] for n in grad_boxes} == {
+        sg.viz.styles.ORIGIN_COLORS["gradient"][0]
+    }
+
+
+def test_auto_picks_the_deepest_depth_that_fits():
+    rnn(steps=30, per_step=2)
+    vertices = vertices_of(sg.get_default_graph())
+    assert auto_depth(vertices, 10_000) is None
+    assert auto_depth(vertices, 100) == 2
+    dot = parse(sg.to_dot(sg.get_default_graph(), collapse="auto", max_nodes=100))
+    assert len(boxes(dot)) == 30
+
+
+def test_a_graph_too_big_to_read_is_refused_with_advice_to_collapse():
+    rnn(steps=30, per_step=3)
+    with pytest.raises(sg.RenderError) as e:
+        sg.to_dot(sg.get_default_graph(), max_nodes=200)
+    message = str(e.value)
+    assert "more than max_nodes=200" in message
+    assert "collapse=" in message and "'rnn'" in message
+    assert sg.to_dot(sg.get_default_graph(), max_nodes=None)  # can be overridden
+
+
+def test_ten_thousand_nodes_collapsed_render_in_under_30_seconds(tmp_path, require_program):
+    require_program("dot")
+    start = time.perf_counter()
+    rnn(steps=100, per_step=33)  # 100 steps of 99 ops and a placeholder
+    graph = sg.get_default_graph()
+    assert len(graph) >= 10_000
+    with pytest.raises(sg.RenderError, match="collapse"):
+        sg.render(graph, tmp_path / "all.svg")  # refuses at once, without running dot
+    path = sg.render(graph, tmp_path / "rnn.svg", collapse=["rnn/step_*"])
+    assert time.perf_counter() - start < 30
+    assert Path(path).read_text(encoding="utf-8").count("step_") >= 100

@@ -1,0 +1,84 @@
+"""Hostile names render as themselves and cannot break the DOT or add attributes to it."""
+
+from __future__ import annotations
+
+import html
+import re
+from pathlib import Path
+
+import pytest
+
+import symgraph as sg
+
+from .dotparse import parse
+
+HOSTILE = [
+    'quote"inside',
+    "angle<b>brackets<\\b>",  # no '/': a slash separates name scopes
+    "pipe|and{braces}",
+    "new\nline",
+    "back\\slash",
+    "trailing\\",
+    '"];n0 -> n1 [color=red',
+    "amp&amp;ersand",
+    "<<html>>",
+    "tab\tand\x01control",
+    "unicode é → ∂",
+]
+# What each one looks like in the picture: control characters shown as escapes.
+VISIBLE = {
+    "new\nline": "new\\nline",
+    "tab\tand\x01control": "tab\\tand\\x01control",
+}
+
+
+def build_hostile_graph():
+    leaves = [sg.Placeholder((2,), name=n) for n in HOSTILE]
+    with sg.name_scope('scope"<|>{}'):
+        total = sg.add(leaves[0], leaves[1], name="we\nird")
+    return leaves, total
+
+
+def test_hostile_names_become_exactly_their_own_labels():
+    leaves, total = build_hostile_graph()
+    dot = parse(sg.to_dot(sg.get_default_graph(), title='title "<b>"', labels={total: "x]y"}))
+    labels = sorted(dot.label(n) for n in dot.model_nodes())
+    expected = sorted([VISIBLE.get(n, n) for n in HOSTILE] + ["x]y\nadd"])
+    assert labels == expected
+    assert len(dot.real_edges()) == 2  # nothing injected
+    assert {a.get("color") for _, _, a in dot.real_edges()} == {"#555555"}
+    assert [c.label for c in dot.clusters.values() if c.label != "legend"] == ['scope"<|>{}']
+    assert dot.graph_attrs["label"] and '"<b>"' in parse_title(dot)
+    assert len(leaves) == len(HOSTILE)
+
+
+def parse_title(dot) -> str:
+    from .dotparse import text_of
+
+    return text_of(dot.graph_attrs["label"])
+
+
+def test_dot_ids_are_generated_never_taken_from_names():
+    build_hostile_graph()
+    text = sg.to_dot(sg.get_default_graph())
+    ids = re.findall(r"^\s*(\S+) \[label=", text, flags=re.M)
+    assert ids and all(re.fullmatch(r"(n|c)\d+|legend_\w+", i) for i in ids)
+
+
+def test_hostile_names_render_through_real_dot(tmp_path, require_program):
+    require_program("dot")
+    build_hostile_graph()
+    path = sg.render(sg.get_default_graph(), tmp_path / "hostile.svg")
+    svg = Path(path).read_text(encoding="utf-8")
+    texts = [html.unescape(t) for t in re.findall(r"<text[^>]*>([^<]*)</text>", svg)]
+    for name in HOSTILE:
+        assert VISIBLE.get(name, name) in texts, name
+    assert 'scope"<|>{}' in texts
+
+
+@pytest.mark.parametrize("name", ["a\ud800b", "\x7f"])
+def test_unencodable_and_invisible_characters_are_shown_as_escapes(name):
+    sg.Placeholder((2,), name=name)
+    dot = parse(sg.to_dot(sg.get_default_graph()))
+    (label,) = [dot.label(n) for n in dot.model_nodes()]
+    assert "\\" in label and label.isprintable()

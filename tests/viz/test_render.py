@@ -1,0 +1,110 @@
+"""render: real files from Graphviz's dot, format by suffix, and a clear error without dot."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+import symgraph as sg
+from symgraph.viz import layout
+
+from .dotparse import parse
+from .models import mlp
+
+
+@pytest.fixture
+def no_dot(monkeypatch, tmp_path):
+    """A PATH with nothing on it, as on a machine without Graphviz."""
+    empty = tmp_path / "empty-bin"
+    empty.mkdir()
+    monkeypatch.setenv("PATH", str(empty))
+
+
+def test_svg_png_and_pdf_come_from_the_suffix(tmp_path, require_program):
+    require_program("dot")
+    m = mlp()
+    for suffix, magic in [(".svg", b"<?xml"), (".png", b"\x89PNG"), (".pdf", b"%PDF")]:
+        path = sg.render(m["loss"], tmp_path / f"loss{suffix}")
+        assert path == str(tmp_path / f"loss{suffix}")
+        with open(path, "rb") as f:
+            assert f.read(5).startswith(magic)
+    svg = Path(tmp_path / "loss.svg").read_text(encoding="utf-8")
+    assert "<svg" in svg and ">tanh<" in svg and ">legend<" in svg
+
+
+def test_a_whole_graph_with_gradients_and_updates_renders(tmp_path, require_program):
+    require_program("dot")
+    mlp()
+    path = sg.render(
+        sg.get_default_graph(),
+        tmp_path / "g.svg",
+        names=True,
+        shapes="edge",
+        grad_links=True,
+        rankdir="LR",
+    )
+    svg = Path(path).read_text(encoding="utf-8")
+    assert ">group<" in svg and ">SGD<" in svg
+
+
+def test_dot_suffix_writes_the_dot_text_and_needs_no_graphviz(tmp_path, no_dot):
+    m = mlp()
+    path = sg.render(m["loss"], tmp_path / "loss.dot")
+    text = Path(path).read_text(encoding="utf-8")
+    assert text == sg.to_dot(m["loss"])
+    assert parse(text).one("tanh")
+
+
+def test_to_dot_needs_no_graphviz(no_dot):
+    m = mlp()
+    assert sg.to_dot(sg.get_default_graph()).startswith("digraph")
+    assert m
+
+
+def test_missing_dot_is_a_render_error_that_says_how_to_install(tmp_path, no_dot):
+    m = mlp()
+    with pytest.raises(sg.RenderError) as e:
+        sg.render(m["loss"], tmp_path / "loss.svg")
+    message = str(e.value)
+    assert "Graphviz's `dot` program is not on PATH" in message
+    assert "install graphviz" in message.lower() and ".dot" in message
+    assert isinstance(e.value, sg.SymgraphError)
+    assert not (tmp_path / "loss.svg").exists()
+
+
+def test_install_advice_names_the_package_manager():
+    assert "apt-get install graphviz" in layout.install_advice() or os.name != "posix"
+
+
+def test_unknown_suffix_and_missing_folder_are_render_errors(tmp_path):
+    m = mlp()
+    with pytest.raises(sg.RenderError, match=r"\.svg"):
+        sg.render(m["loss"], tmp_path / "loss.jpeg")
+    with pytest.raises(sg.RenderError, match="does not exist"):
+        sg.render(m["loss"], tmp_path / "nowhere" / "loss.dot")
+
+
+def test_node_graph_and_program_show_themselves_in_jupyter(require_program):
+    require_program("dot")
+    m = mlp()
+    program = sg.compile(m["loss"], feeds=[m["x"], m["y"]])
+    for thing in (m["loss"], sg.get_default_graph(), program):
+        svg = thing._repr_svg_()
+        assert svg.lstrip().startswith("<?xml") and "<svg" in svg
+
+
+def test_jupyter_falls_back_to_text_without_dot(no_dot):
+    m = mlp()
+    assert m["loss"]._repr_svg_() is None
+    assert "Node" in repr(m["loss"])
+
+
+def test_jupyter_collapses_a_big_graph_instead_of_refusing(require_program, monkeypatch):
+    require_program("dot")
+    from .models import rnn
+
+    rnn(steps=60, per_step=4)
+    svg = sg.get_default_graph()._repr_svg_()
+    assert svg is not None and "step_59" in svg

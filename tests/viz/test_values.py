@@ -1,0 +1,67 @@
+"""Pictures annotated with the values of a run, and that run never changes a Variable."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+import symgraph as sg
+
+from .dotparse import parse
+from .models import mlp
+
+X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype="float32")
+Y = np.array([[0], [1], [1], [0]], dtype="float32")
+
+
+def test_each_node_shows_the_shape_and_a_summary_of_its_value():
+    m = mlp()
+    with sg.Session() as sess:
+        dot = parse(sg.to_dot(m["loss"], session=sess, feed_dict={m["x"]: X, m["y"]: Y}))
+        loss = sess.run(m["loss"], feed_dict={m["x"]: X, m["y"]: Y})
+    mean_line = dot.label(dot.one("mse")).split("\n")[-1]
+    assert abs(float(mean_line) - float(loss)) < 1e-3 * abs(float(loss))  # 4 digits shown
+    tanh = dot.label(dot.one("tanh")).split("\n")[-1]
+    assert tanh.startswith("(4, 3) mean ") and ", min " in tanh and ", max " in tanh
+    assert dot.label(dot.one("y")) == "y\n(4, 1) [0.0 1.0 1.0 0.0]"
+
+
+def test_drawing_values_commits_no_update_even_with_the_train_step_drawn():
+    m = mlp()
+    with sg.Session() as sess:
+        before = {v: sess.run(v).copy() for v in (m["W1"], m["b1"], m["W2"], m["b2"])}
+        text = sg.to_dot(sg.get_default_graph(), session=sess, feed_dict={m["x"]: X, m["y"]: Y})
+        for var, value in before.items():
+            np.testing.assert_array_equal(sess.run(var), value)
+    dot = parse(text)
+    # The update Nodes are drawn, without a value; the next value of W is shown.
+    assigns = dot.ids_labelled("assign")
+    assert assigns and all(dot.label(n) == "assign" for n in assigns)
+    subs = [dot.label(n) for n in dot.ids_labelled("sub") if dot.cluster_path(n) == ["SGD"]]
+    assert any("(2, 3)" in s for s in subs)
+
+
+def test_a_placeholder_not_fed_is_marked_and_what_needs_it_has_no_value():
+    m = mlp(train=False)
+    with sg.Session() as sess:
+        dot = parse(sg.to_dot(m["loss"], session=sess, feed_dict={m["x"]: X}))
+    assert dot.label(dot.one("y")) == "y\nnot fed"
+    assert dot.label(dot.one("mse")) == "mse\nmean"
+    assert "(4, 3)" in dot.label(dot.one("tanh"))
+
+
+def test_render_takes_a_session_too(tmp_path, require_program):
+    require_program("dot")
+    m = mlp()
+    with sg.Session() as sess:
+        path = sg.render(
+            m["loss"], tmp_path / "v.svg", session=sess, feed_dict={m["x"]: X, m["y"]: Y}
+        )
+    assert "(4, 3) mean " in Path(path).read_text(encoding="utf-8")
+
+
+def test_values_can_be_given_directly():
+    m = mlp(train=False)
+    dot = parse(sg.to_dot(m["h"], values={m["h"]: np.full((2, 3), np.nan, "float32")}))
+    assert dot.label(dot.one("tanh")) == "tanh\n(2, 3), 6 NaN, 0 Inf"
