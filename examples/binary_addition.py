@@ -22,6 +22,8 @@ parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 parser.add_argument("--steps", type=int, default=1000)
 parser.add_argument("--bits", type=int, default=8)
 parser.add_argument("--seed", type=int, default=0)
+parser.add_argument("--picture", default="binary_addition.svg",
+                    help="where to save a picture of the graph ('' for none)")
 args = parser.parse_args()
 
 BITS = args.bits
@@ -69,6 +71,14 @@ train = sg.optim.Adam(lr=0.01).minimize(loss)
 
 test_x, test_y = batch(test_pairs)
 test_feed = {**{xs[t]: test_x[t] for t in range(STEPS)}, targets: test_y}
+
+# A picture of the graph just built (needs Graphviz's `dot`; see README).
+if args.picture:
+    try:
+        print("picture of the graph:", sg.render(loss, args.picture, collapse=["rnn/step_*"]))
+    except sg.RenderError as e:
+        print("no picture:", e.headline)
+
 start = time.perf_counter()
 with sg.Session() as sess:
     for step in range(1, args.steps + 1):

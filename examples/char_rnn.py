@@ -32,6 +32,8 @@ parser.add_argument("--batch", type=int, default=32)
 parser.add_argument("--hidden", type=int, default=128)
 parser.add_argument("--sample", type=int, default=300, help="characters to write at the end")
 parser.add_argument("--seed", type=int, default=0)
+parser.add_argument("--picture", default="char_rnn.svg",
+                    help="where to save a picture of the graph ('' for none)")
 args = parser.parse_args()
 
 # -- data: characters -> integer ids ---------------------------------------------
@@ -70,6 +72,14 @@ next_probs = sg.softmax(readout(h_out))
 
 # -- training ------------------------------------------------------------------------------
 rng = np.random.default_rng(args.seed)
+
+# A picture of the graph just built (needs Graphviz's `dot`; see README).
+if args.picture:
+    try:
+        print("picture of the graph:", sg.render(loss, args.picture, collapse=["rnn/step_*"]))
+    except sg.RenderError as e:
+        print("no picture:", e.headline)
+
 start = time.perf_counter()
 with sg.Session() as sess:
     recent = []

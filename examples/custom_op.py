@@ -47,6 +47,8 @@ def swish(x, name=None):
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 parser.add_argument("--steps", type=int, default=2000)
 parser.add_argument("--seed", type=int, default=0)
+parser.add_argument("--picture", default="custom_op.svg",
+                    help="where to save a picture of the graph ('' for none)")
 args = parser.parse_args()
 
 # 1. Is the gradient right? Compare with finite differences, in float64.
@@ -65,6 +67,14 @@ l1, l2, l3 = sg.nn.Linear(1, 32), sg.nn.Linear(32, 32), sg.nn.Linear(32, 1)
 pred = l3(swish(l2(swish(l1(x)))))
 loss = sg.nn.MSELoss()(pred, y)
 train = sg.optim.Adam(lr=0.01).minimize(loss)
+
+
+# A picture of the graph just built (needs Graphviz's `dot`; see README).
+if args.picture:
+    try:
+        print("picture of the graph:", sg.render(loss, args.picture))
+    except sg.RenderError as e:
+        print("no picture:", e.headline)
 
 start = time.perf_counter()
 with sg.Session() as sess:

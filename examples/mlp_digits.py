@@ -21,6 +21,8 @@ import symgraph as sg
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 parser.add_argument("--epochs", type=int, default=30)
 parser.add_argument("--seed", type=int, default=0)
+parser.add_argument("--picture", default="mlp_digits.svg",
+                    help="where to save a picture of the graph ('' for none)")
 args = parser.parse_args()
 
 # Data: pixel values 0..16, scaled to 0..1; a fixed 80/20 split.
@@ -40,6 +42,14 @@ accuracy = sg.mean(sg.cast(sg.equal(sg.argmax(logits, axis=1), y), "float32"), n
 train = sg.optim.SGD(lr=0.1, momentum=0.9).minimize(loss)
 
 rng = np.random.default_rng(args.seed)
+
+# A picture of the graph just built (needs Graphviz's `dot`; see README).
+if args.picture:
+    try:
+        print("picture of the graph:", sg.render(train, args.picture))
+    except sg.RenderError as e:
+        print("no picture:", e.headline)
+
 start = time.perf_counter()
 with sg.Session() as sess:
     for epoch in range(1, args.epochs + 1):

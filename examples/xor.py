@@ -19,6 +19,8 @@ import symgraph as sg
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 parser.add_argument("--steps", type=int, default=2000, help="training steps")
 parser.add_argument("--seed", type=int, default=0)
+parser.add_argument("--picture", default="xor.svg",
+                    help="where to save a picture of the graph ('' for none)")
 args = parser.parse_args()
 
 # The four XOR cases: the label is 1 when exactly one input is 1.
@@ -43,6 +45,14 @@ with sg.name_scope("output"):
 # -[y log p + (1 - y) log(1 - p)] = softplus(z) - y z   where p = sigmoid(z)
 loss = sg.mean(sg.softplus(logits) - y * logits, name="loss")
 train = sg.optim.SGD(lr=0.5).minimize(loss)
+
+
+# A picture of the graph just built (needs Graphviz's `dot`; see README).
+if args.picture:
+    try:
+        print("picture of the graph:", sg.render(train, args.picture))
+    except sg.RenderError as e:
+        print("no picture:", e.headline)
 
 start = time.perf_counter()
 with sg.Session() as sess:

@@ -7,6 +7,7 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -24,11 +25,14 @@ SHORT_RUNS = {
 }
 
 
-def run_example(name, *args):
+def run_example(name, *args, cwd=None):
+    """Run an example in a scratch folder (it saves a picture of its graph there)."""
     env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    if cwd is None:
+        cwd = tempfile.mkdtemp(prefix="symgraph-example-")
     result = subprocess.run(
         [sys.executable, str(EXAMPLES / name), *args],
-        capture_output=True, text=True, timeout=600, env=env, cwd=ROOT,
+        capture_output=True, text=True, timeout=600, env=env, cwd=cwd,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     return result.stdout
@@ -49,6 +53,15 @@ def test_example_runs_and_its_loss_falls(name):
     losses = [float(v) for v in re.findall(r"\bloss\s+([0-9.eE+-]+)", output)]
     assert len(losses) >= 2, output
     assert losses[-1] < losses[0] * 0.7, output
+
+
+@pytest.mark.parametrize("name", sorted(SHORT_RUNS))
+def test_example_saves_a_picture_of_its_graph(name, tmp_path, require_program):
+    require_program("dot")
+    output = run_example(name, *SHORT_RUNS[name], "--picture", "graph.svg", cwd=tmp_path)
+    assert "picture of the graph: graph.svg" in output
+    svg = (tmp_path / "graph.svg").read_text()
+    assert svg.lstrip().startswith("<?xml") and "<svg" in svg
 
 
 def test_xor_reaches_a_loss_below_0_01():
