@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from symgraph.compiler import codegen
+from symgraph.compiler.stats import program_stats
 from symgraph.errors import NumericError, RunError, SymgraphError, shape_str
 
 
@@ -62,8 +63,10 @@ class Program:
         self.names: dict[int, str] = {}  # slot -> the name of the Node that fills it
         self.memory = None  # the MemoryPlan (memory.py)
         self._buffers = None  # the planned buffers themselves, made on the first run
-        self._fast = None  # the generated function (codegen.py)
-        self.source = None  # its Python source, to read
+        self._fast = None  # the generated function (codegen.py), made on the second run
+        self._source = None  # its Python source, to read
+        self._generated = False
+        self._runs = 0
         self._line_of: dict[int, int] = {}
         self._names: dict | None = None
 
@@ -72,7 +75,23 @@ class Program:
         Python source (codegen.py), so a run is one call of straight-line code."""
         for inst in self.instructions:
             inst.kernel = inst.op.kernel(**inst.attrs)
-        self._fast, self.source, self._line_of, self._names = codegen.build(self)
+
+    @property
+    def source(self) -> str | None:
+        """The Program as Python source (None for one too long to write out)."""
+        self._generate()
+        return self._source
+
+    def _generate(self) -> None:
+        """Write and compile the source once. It is done on the second run, not at
+        compile time: a Program that runs once (a script's one-off fetch) never pays
+        for it, and the first training step starts sooner."""
+        if self._generated:
+            return
+        self._fast, self._source, self._line_of, self._names = codegen.build(self)
+        for i, b in enumerate(self._buffers or ()):
+            self._names[f"b{i}"] = b
+        self._generated = True
 
     # -- running ------------------------------------------------------------------
     def _make_buffers(self):
@@ -89,6 +108,10 @@ class Program:
         The generated function runs it (see `print(program.source)`); debug mode, and
         Programs too long to generate, use `run_loop`, which checks every result.
         """
+        if not self._generated:
+            self._runs += 1
+            if self._runs > 1:
+                self._generate()
         if debug or self._fast is None:
             return self.run_loop(feed_values, variable_values, debug)
         if self._buffers is None:
@@ -104,7 +127,8 @@ class Program:
             if found is None:
                 raise
             index, local_values = found
-            env = {int(k[1:]): v for k, v in local_values.items() if k[1:].isdigit()}
+            # a list like run_loop's env: a slot not yet (or no longer) set reads None
+            env = [local_values.get(f"v{slot}") for slot in range(self.n_slots)]
             raise _kernel_error(self.instructions[index], env, e) from e
         return list(fetched), [(var, value) for (var, _), value in zip(self.updates, new_values)]
 
@@ -162,7 +186,7 @@ class Program:
         peak bytes of intermediates alive at once as planned, bytes if none were
         ever freed, and bytes of the reused buffers."""
         figures = {"instructions": len(self.instructions)}
-        figures.update(getattr(self, "ir_stats", {}))
+        figures.update(program_stats(self))
         if self.memory is not None:
             figures.update(
                 peak_bytes=self.memory.peak_bytes,

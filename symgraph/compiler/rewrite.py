@@ -40,13 +40,13 @@ def start(ir: nx.DiGraph) -> nx.DiGraph:
 def add_vertex(ir, *, op, inputs, attrs=None, shape, dtype, name, origin="forward",
                kind="op", value=None, node=None, order=None) -> int:
     """A new vertex. `order` is the key of the vertex it stands in for, so the
-    schedule puts it where that one was, not at the end."""
+    schedule puts it where that one was, not at the end (see `position`)."""
     key = ir.graph["next_key"]
     ir.graph["next_key"] = key + 1
     data = dict(op=op, inputs=list(inputs), attrs=attrs or {}, shape=tuple(shape),
                 dtype=np.dtype(dtype), name=name, origin=origin, kind=kind, node=node)
     if order is not None:
-        data["order"] = order
+        data["order"] = position(ir, order)
     if value is not None or kind == "constant":
         data["value"] = value
     ir.add_node(key, **data)
@@ -55,22 +55,35 @@ def add_vertex(ir, *, op, inputs, attrs=None, shape, dtype, name, origin="forwar
     return key
 
 
+def position(ir, key) -> tuple:
+    """Where `key` sorts in the run order: (key,) for a vertex lowered from the user's
+    graph; for a vertex a pass added, the position of the vertex it stands in for
+    (its 'order'), then its own key.
+
+    A whole tuple, not just the stood-in key: a vertex can stand in for one that
+    was itself added (fuse replacing a vertex stabilize made), and must then sort
+    just after that one, before the other vertices added for the same original.
+    """
+    data = ir.nodes[key]
+    return data["order"] + (key,) if "order" in data else (key,)
+
+
 def topological(ir) -> list:
     """The vertices in a topological order; ties go to the earlier-created (as the user wrote it).
 
     A Node's inputs are always created before it, so sorting by creation id is
     already a topological order, and costs only a sort. A vertex a pass adds
-    sorts where the vertex it stands in for was (its 'order'); its inputs come
-    from before that vertex, so the order stays valid. Only a graph whose
+    sorts right after the vertex it stands in for (see `position`); its inputs
+    come from before that vertex, so the order stays valid. Only a graph whose
     inputs were edited by hand breaks the rule; lowering notices, and then
     networkx's general topological sort is used.
     """
-    def position(k):
-        return (ir.nodes[k].get("order", k), k)
+    def where(k):
+        return position(ir, k)
 
     if ir.graph.get("ids_are_topological", True):
-        return sorted(ir.nodes, key=position)
-    return list(nx.lexicographical_topological_sort(ir, key=position))
+        return sorted(ir.nodes, key=where)
+    return list(nx.lexicographical_topological_sort(ir, key=where))
 
 
 def set_inputs(ir, key, inputs) -> None:
@@ -97,7 +110,9 @@ def replace_uses(ir, old, new) -> None:
 def remove_dead(ir, report, rule="no longer used") -> None:
     """Drop vertices nothing reads that are neither fetched nor updates; cascade to their inputs."""
     keep = set(ir.graph["fetches"]) | set(ir.graph["updates"])
-    already = {c.key for c in report.changes}  # merged or replaced: said once is enough
+    # merged or replaced: said once is enough; but a vertex this pass added that is dead
+    # now (a log_softmax the cross-entropy rule then absorbed) is reported removed too
+    already = {c.key for c in report.changes if c.kind in ("merged", "replaced")}
     work = [k for k in ir.nodes if ir.out_degree(k) == 0 and k not in keep]
     while work:
         key = work.pop()

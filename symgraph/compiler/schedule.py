@@ -13,7 +13,6 @@ import networkx as nx
 from symgraph.compiler.memory import plan_memory
 from symgraph.compiler.program import Instruction, Program
 from symgraph.compiler.rewrite import topological
-from symgraph.compiler.stats import ir_stats
 
 
 def schedule(ir: nx.DiGraph) -> Program:
@@ -70,7 +69,6 @@ def schedule(ir: nx.DiGraph) -> Program:
     }
     program.names = {slot[k]: ir.nodes[k]["name"] for k in order}
     program.memory = plan_memory(program)
-    program.ir_stats = ir_stats(ir)
     program.finish()
     return program
 

@@ -41,7 +41,9 @@ def _signature(ir, key):
     if kind != "op" or getattr(op, "stateful", False) or getattr(op, "is_update", False):
         return None
     attrs = tuple(sorted(data["attrs"].items()))
-    return (type(op), attrs, tuple(data["inputs"]))
+    # The result's dtype too: attrs that compare equal may still differ in type, and
+    # clip(x, 0, 1) of an int x stays int where clip(x, 0.0, 1.0) gives floats.
+    return (type(op), attrs, tuple(data["inputs"]), data["dtype"].str, data["shape"])
 
 
 def cse(ir: nx.DiGraph):

@@ -11,7 +11,7 @@ array (`elementwise` and `writes_out`), whose only consumer is in the same
 group, with the same shape and dtype as that consumer (so every value inside
 the group fits the group's buffer; inputs from outside may still broadcast).
 Fetched values are never fused away. Each group becomes one `fused` vertex
-named after its last op, and the report lists what each one swallowed.
+named after its last op; the report lists it as added, and each op it swallowed as merged.
 """
 
 from __future__ import annotations
@@ -178,9 +178,11 @@ def fuse(ir: nx.DiGraph):
             ir, op=Fused(), inputs=inputs,
             attrs={"steps": steps, "formula": formula, "registers": registers},
             shape=data["shape"], dtype=data["dtype"], name=data["name"], origin=data["origin"],
-            order=data.get("order", root),
+            order=root,
         )
         readable = formula.format(*(ir.nodes[i]["name"] for i in inputs))
+        # the fused vertex is new (a fresh key): say so, so a viewer can mark it
+        report.add("added", new, ir.nodes[new]["name"], f"fused: {readable}")
         for key in group:
             report.add("merged", key, ir.nodes[key]["name"], f"fused: {readable}",
                        into=ir.nodes[new]["name"])

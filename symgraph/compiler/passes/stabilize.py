@@ -33,7 +33,7 @@ def _new(ir, key, op, inputs, attrs, suffix, like=None):
     return add_vertex(
         ir, op=op, inputs=inputs, attrs=attrs, shape=data["shape"], dtype=data["dtype"],
         name=f"{ir.nodes[key]['name']}/{suffix}", origin=ir.nodes[key]["origin"],
-        order=ir.nodes[key].get("order", key),
+        order=key,
     )
 
 
@@ -46,17 +46,22 @@ def _log_softmax(ir, key):
 
 
 def _log_sigmoid(ir, key):
+    """-x has x's dtype, but softplus(-x) has the log's (an int x gives floats)."""
     (s,) = ir.nodes[key]["inputs"]
     if _op(ir, s) != "sigmoid":
         return None
     (x,) = ir.nodes[s]["inputs"]
     minus_x = _new(ir, key, Neg(), [x], {}, "neg_x", like=x)
-    soft = _new(ir, key, Softplus(), [minus_x], {}, "softplus", like=x)
+    soft = _new(ir, key, Softplus(), [minus_x], {}, "softplus")
     return "log-sigmoid", _new(ir, key, Neg(), [soft], {}, "neg")
 
 
 def _softmax_xent(ir, key):
-    """mean(neg(sum(mul(one_hot(y), log_softmax(x)), axis=-1))) over all positions."""
+    """mean(neg(sum(mul(one_hot(y), log_softmax(x)), axis=-1))) over all positions.
+
+    softmax_cross_entropy answers in the logits' dtype; a one-hot of a wider dtype
+    (float32 logits, float64 one-hot) makes the written-out loss wider, so it stays.
+    """
     data = ir.nodes[key]
     if data["attrs"].get("axis") is not None or data["attrs"].get("keepdims"):
         return None
@@ -83,6 +88,8 @@ def _softmax_xent(ir, key):
     (x,) = ir.nodes[b]["inputs"]
     if ir.nodes[a]["attrs"]["depth"] != ir.nodes[x]["shape"][-1]:
         return None
+    if ir.nodes[x]["dtype"] != data["dtype"]:
+        return None
     return "softmax-xent", _new(ir, key, SoftmaxCrossEntropy(), [x, y], {}, "softmax_xent")
 
 
@@ -96,14 +103,14 @@ def stabilize(ir: nx.DiGraph):
         if key not in ir or ir.nodes[key]["kind"] != "op":
             continue
         for rule in RULES.get(_op(ir, key), ()):
+            first_new = ir.graph["next_key"]
             found = rule(ir, key)
             if found is None:
                 continue
             name, new = found
-            if ir.nodes[new]["dtype"] != ir.nodes[key]["dtype"]:
-                ir.remove_node(new)
-                continue
-            report.add("added", new, ir.nodes[new]["name"], name)
+            # every vertex the rule made (log-sigmoid makes three), in the order made
+            for added in range(first_new, ir.graph["next_key"]):
+                report.add("added", added, ir.nodes[added]["name"], name)
             report.add("replaced", key, ir.nodes[key]["name"], name, into=ir.nodes[new]["name"])
             replace_uses(ir, key, new)
             break
