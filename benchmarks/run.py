@@ -33,7 +33,6 @@ def measure(workload, contender, dtype, steps, repeats):
     """Run in a child process: check, warm up, time; print JSON."""
     sys.path[:0] = [HERE, ROOT]
     import numpy as np
-
     import workloads as w
 
     step, forward_backward = getattr(w, f"{workload}_{contender}")(dtype)

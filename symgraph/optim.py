@@ -15,7 +15,7 @@ import numpy as np
 
 from symgraph.autodiff import ancestors, gradients
 from symgraph.errors import GraphError
-from symgraph.graph import UPDATE, Node, Variable
+from symgraph.graph import GRADIENT, UPDATE, Node, Variable
 from symgraph.ops.math import maximum, sqrt
 from symgraph.ops.reduce import sum as reduce_sum
 from symgraph.ops.state import assign, group
@@ -153,10 +153,14 @@ def clip_by_global_norm(grads, max_norm):
     if not isinstance(max_norm, Node) and not max_norm > 0:
         # 0 would zero every gradient (or make 0/0 NaNs): surely a mistake, so say so now
         raise ValueError(f"clip_by_global_norm max_norm must be positive, got {max_norm}")
-    squares = [reduce_sum(g * g) for g in grads]
-    total = squares[0]
-    for s in squares[1:]:
-        total = total + s
-    norm = sqrt(total, name="global_norm")
-    scale = max_norm / maximum(norm, max_norm)
-    return [g * scale for g in grads], norm
+    graph = grads[0].graph
+    # These Nodes work on gradients, so they are tagged as gradient Nodes (pictures
+    # and sg.explain show them with the gradient graph), in a scope of their own.
+    with graph._building(GRADIENT), graph.name_scope("clip_by_global_norm"):
+        squares = [reduce_sum(g * g) for g in grads]
+        total = squares[0]
+        for s in squares[1:]:
+            total = total + s
+        norm = sqrt(total, name="global_norm")
+        scale = max_norm / maximum(norm, max_norm)
+        return [g * scale for g in grads], norm

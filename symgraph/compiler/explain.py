@@ -23,7 +23,7 @@ import networkx as nx
 
 from symgraph.compiler.pipeline import compile_steps
 from symgraph.compiler.report import Report
-from symgraph.compiler.rewrite import start
+from symgraph.compiler.rewrite import start, topological
 from symgraph.compiler.schedule import schedule
 from symgraph.graph import FORWARD, GRADIENT
 
@@ -149,12 +149,12 @@ def explain(fetches, feeds=(), disable=()) -> Explanation:
     out.append(_step("forward", forward, Report("forward")))
     with_grads = _subgraph(lowered, lambda d: d["origin"] in (FORWARD, GRADIENT))
     added = Report("gradients")
-    for key in with_grads:
+    for key in sorted(with_grads):  # in creation order, as the user's graph has them
         if key not in forward:
             added.add("added", key, with_grads.nodes[key]["name"], "autodiff")
     out.append(_step("gradients", with_grads, added))
     updates = Report("updates")
-    for key in lowered:
+    for key in sorted(lowered):
         if key not in with_grads:
             updates.add("added", key, lowered.nodes[key]["name"], "optimizer / sg.assign")
     out.append(_step("updates", lowered, updates))
@@ -164,9 +164,16 @@ def explain(fetches, feeds=(), disable=()) -> Explanation:
 
 
 def _subgraph(ir, keep) -> nx.DiGraph:
-    """The part of `ir` whose vertices pass `keep`, fetching its own sinks."""
+    """The part of `ir` whose vertices pass `keep` and whose inputs are all in it,
+    fetching its own sinks. (A forward-tagged Node computed from gradients, such
+    as a gradient norm built by hand, waits for the step that has its inputs.)"""
     sub = start(ir)
-    sub.remove_nodes_from([k for k, d in ir.nodes(data=True) if not keep(d)])
+    kept = set()
+    for key in topological(ir):
+        data = ir.nodes[key]
+        if keep(data) and all(i in kept for i in data["inputs"]):
+            kept.add(key)
+    sub.remove_nodes_from([k for k in ir.nodes if k not in kept])
     sub.graph["fetches"] = [k for k in sub if sub.out_degree(k) == 0]
     sub.graph["updates"] = [k for k in sub.graph["updates"] if k in sub]
     return sub
