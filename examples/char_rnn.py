@@ -12,8 +12,8 @@ one character at a time, with a second small graph that shares the weights.
 
 The unigram baseline is the loss of always predicting each character's
 overall frequency; a model that beats it has learned something about order.
-Full run on a 2-core machine: loss about 1.9 nats per character against a
-unigram baseline of 3.3, in about 1 minute.
+Full run (1,500 steps) on a 2-core machine: loss 1.0 nats per character
+against a unigram baseline of 2.97, in about 1.5 minutes (2026-11-27).
 """
 
 import argparse

