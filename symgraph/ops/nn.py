@@ -18,8 +18,8 @@ from symgraph.ops.reduce import ReducedCount, mean
 from symgraph.ops.reduce import sum as reduce_sum
 
 
-def _stable_softmax(x, axis):
-    z = x - np.max(x, axis=axis, keepdims=True)
+def _stable_softmax(x, axis, out=None):
+    z = np.subtract(x, np.max(x, axis=axis, keepdims=True), out=out)
     np.exp(z, out=z)
     z /= np.sum(z, axis=axis, keepdims=True)
     return z
@@ -38,14 +38,16 @@ def _check_ids(ids, size, what) -> np.ndarray:
 class Softmax(Op):
     """exp(x) / sum(exp(x)) along `axis`, computed stably."""
 
+    writes_out = True  # forward accepts out=, a buffer to write the result into
+
     fresh_output = True  # returns a new array, never a view of an input
 
     def infer(self, x, *, axis):
         _need_float(x, "softmax")
         return x.shape, x.dtype
 
-    def forward(self, x, *, axis):
-        return _stable_softmax(x, axis)
+    def forward(self, x, *, axis, out=None):
+        return _stable_softmax(x, axis, out)
 
     def backward(self, node, grad):
         axis = node.attrs["axis"]
@@ -111,14 +113,16 @@ class SoftmaxCrossEntropy(Op):
 class SoftmaxCrossEntropyGrad(Op):
     """(softmax(logits) - onehot(labels)) / N: the whole gradient of the mean cross-entropy."""
 
+    writes_out = True  # forward accepts out=, a buffer to write the result into
+
     fresh_output = True  # returns a new array, never a view of an input
 
     def infer(self, logits, labels):
         return logits.shape, logits.dtype
 
-    def forward(self, logits, labels):
+    def forward(self, logits, labels, out=None):
         labels = _check_ids(labels, logits.shape[-1], "label")
-        s = _stable_softmax(logits, -1)
+        s = _stable_softmax(logits, -1, out)
         rows = s.reshape(-1, s.shape[-1])  # a view: every position, one row each
         rows[np.arange(rows.shape[0]), labels.reshape(-1)] -= 1  # minus the one-hot
         s /= max(labels.size, 1)  # the loss is a mean over positions
@@ -133,6 +137,8 @@ class SoftmaxCrossEntropyGrad(Op):
 
 class EmbeddingLookup(Op):
     """Rows of params picked by integer ids: params (vocab, dim), ids (...) -> (..., dim)."""
+
+    writes_out = True  # forward accepts out=, a buffer to write the result into
 
     fresh_output = True  # returns a new array, never a view of an input
 
@@ -149,9 +155,9 @@ class EmbeddingLookup(Op):
             )
         return ids.shape + params.shape[1:], params.dtype
 
-    def forward(self, params, ids):
+    def forward(self, params, ids, out=None):
         ids = _check_ids(ids, params.shape[0], "embedding id")
-        return params[ids]
+        return np.take(params, ids, axis=0, out=out)
 
     def backward(self, node, grad):
         params, ids = node.inputs
@@ -162,14 +168,19 @@ class EmbeddingGrad(Op):
     """Scatter-add: zeros shaped like params, with each id's row of grad added in
     (an id that appears twice gets both contributions)."""
 
+    writes_out = True  # forward accepts out=, a buffer to write the result into
+
     fresh_output = True  # returns a new array, never a view of an input
 
     def infer(self, grad, ids, like):
         return like.shape, grad.dtype
 
-    def forward(self, grad, ids, like):
+    def forward(self, grad, ids, like, out=None):
         ids = _check_ids(ids, like.shape[0], "embedding id")
-        out = np.zeros(like.shape, dtype=grad.dtype)
+        if out is None:
+            out = np.zeros(like.shape, dtype=grad.dtype)
+        else:
+            out[...] = 0  # a reused buffer: clear what the last run left
         np.add.at(out, ids.reshape(-1), grad.reshape(-1, like.shape[1]))
         return out
 

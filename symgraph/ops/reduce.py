@@ -47,12 +47,14 @@ class Reduction(Op):
 
 
 class Sum(Reduction):
+    writes_out = True  # forward accepts out=, a buffer to write the result into
+
     def infer(self, x, *, axis, keepdims):
         # NumPy sums bools and small ints in a wider integer type
         return _reduced_shape(x.shape, axis, keepdims), np.sum(np.zeros(1, x.dtype)).dtype
 
-    def forward(self, x, *, axis, keepdims):
-        return np.sum(x, axis=axis, keepdims=keepdims)
+    def forward(self, x, *, axis, keepdims, out=None):
+        return np.sum(x, axis=axis, keepdims=keepdims, out=out)
 
     def backward(self, node, grad):
         (x,) = node.inputs
@@ -61,11 +63,13 @@ class Sum(Reduction):
 
 
 class Mean(Reduction):
+    writes_out = True  # forward accepts out=, a buffer to write the result into
+
     def infer(self, x, *, axis, keepdims):
         return _reduced_shape(x.shape, axis, keepdims), np.mean(np.zeros(1, x.dtype)).dtype
 
-    def forward(self, x, *, axis, keepdims):
-        return np.mean(x, axis=axis, keepdims=keepdims)
+    def forward(self, x, *, axis, keepdims, out=None):
+        return np.mean(x, axis=axis, keepdims=keepdims, out=out)
 
     def backward(self, node, grad):
         (x,) = node.inputs
@@ -75,8 +79,10 @@ class Mean(Reduction):
 
 
 class Max(Reduction):
-    def forward(self, x, *, axis, keepdims):
-        return np.max(x, axis=axis, keepdims=keepdims)
+    writes_out = True  # forward accepts out=, a buffer to write the result into
+
+    def forward(self, x, *, axis, keepdims, out=None):
+        return np.max(x, axis=axis, keepdims=keepdims, out=out)
 
     def backward(self, node, grad):
         (x,) = node.inputs

@@ -30,7 +30,9 @@ class SumTo(Op):
         lead = x.ndim - len(shape)
         if lead < 0:
             raise ShapeError(f"sum_to cannot grow {x.name} {shape_str(x.shape)} to {shape_str(shape)}")
-        return shape, x.dtype
+        # A None dim is never summed over (None dims are not broadcast), so it is
+        # x's own dim: once x's size is known, so is the result's.
+        return tuple(x.shape[lead + i] if d is None else d for i, d in enumerate(shape)), x.dtype
 
     def forward(self, x, *, shape):
         lead = x.ndim - len(shape)
@@ -314,6 +316,8 @@ def getitem(x, index, name=None) -> Node:
 class Concat(Op):
     """Join tensors along an existing axis."""
 
+    writes_out = True  # forward accepts out=, a buffer to write the result into
+
     fresh_output = True  # returns a new array, never a view of an input
 
     def infer(self, *xs, axis):
@@ -334,8 +338,8 @@ class Concat(Op):
         shape[axis] = size
         return tuple(shape), result_dtype(*xs)
 
-    def forward(self, *xs, axis):
-        return np.concatenate(xs, axis=axis)
+    def forward(self, *xs, axis, out=None):
+        return np.concatenate(xs, axis=axis, out=out)
 
     def backward(self, node, grad):
         axis = node.attrs["axis"]
@@ -358,6 +362,8 @@ class Concat(Op):
 class Stack(Op):
     """Join tensors of one shape along a new axis."""
 
+    writes_out = True  # forward accepts out=, a buffer to write the result into
+
     fresh_output = True  # returns a new array, never a view of an input
 
     def infer(self, *xs, axis):
@@ -374,8 +380,8 @@ class Stack(Op):
         shape.insert(axis, len(xs))
         return tuple(shape), result_dtype(*xs)
 
-    def forward(self, *xs, axis):
-        return np.stack(xs, axis=axis)
+    def forward(self, *xs, axis, out=None):
+        return np.stack(xs, axis=axis, out=out)
 
     def backward(self, node, grad):
         axis = node.attrs["axis"]
