@@ -57,16 +57,20 @@ def main():
     parser.add_argument("--passes", action="store_true", help="also print each pass's seconds")
     args = parser.parse_args()
 
-    header = (f"{'steps':>6} {'nodes':>7} {'instrs':>7}   {'build s':>8} {'grads s':>8} "
-              f"{'compile s':>9}   {'build ms/step':>13} {'grads ms/step':>13} {'compile ms/step':>15}")
+    header = (
+        f"{'steps':>6} {'nodes':>7} {'instrs':>7}   {'build s':>8} {'grads s':>8} "
+        f"{'compile s':>9}   {'build ms/step':>13} {'grads ms/step':>13} {'compile ms/step':>15}"
+    )
     print(f"unrolled tanh RNN, hidden {HIDDEN}, input {INPUT}, batch {BATCH}, float32, SGD")
     print(header)
     for steps in args.steps:
         r = measure(steps)
         per = [1000 * r[k] / steps for k in ("build", "gradients", "compile")]
-        print(f"{steps:>6} {r['nodes']:>7} {r['instructions']:>7}   {r['build']:>8.3f} "
-              f"{r['gradients']:>8.3f} {r['compile']:>9.3f}   {per[0]:>13.3f} {per[1]:>13.3f} "
-              f"{per[2]:>15.3f}")
+        print(
+            f"{steps:>6} {r['nodes']:>7} {r['instructions']:>7}   {r['build']:>8.3f} "
+            f"{r['gradients']:>8.3f} {r['compile']:>9.3f}   {per[0]:>13.3f} {per[1]:>13.3f} "
+            f"{per[2]:>15.3f}"
+        )
         if args.passes:
             print("        " + "  ".join(f"{k} {v:.3f}" for k, v in r["passes"].items()))
 

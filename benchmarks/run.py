@@ -12,7 +12,9 @@ W1: MLP 784 -> 256 (tanh) -> 10, softmax cross-entropy, batch 128, one SGD step.
 W2: RNN, vocab 64, embedding 32, hidden 128, tanh cell, 32 steps unrolled,
     batch 32, cross-entropy at every step, full BPTT, one SGD step.
 The ratio is contender time / NumPy time, measured in the same invocation:
-below 1 is faster than NumPy.
+below 1 is faster than NumPy. Memory: the process's peak resident set
+(getrusage) and the peak of memory allocated through Python during one step
+(tracemalloc; NumPy reports its arrays to it).
 """
 
 from __future__ import annotations
@@ -21,9 +23,11 @@ import argparse
 import importlib.util
 import json
 import os
+import resource
 import subprocess
 import sys
 import time
+import tracemalloc
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -55,7 +59,13 @@ def measure(workload, contender, dtype, steps, repeats):
             step()
         times.append((time.perf_counter() - start) / steps)
     times.sort()
-    print(json.dumps({"median": times[len(times) // 2], "first": first, "ok": ok}))
+    peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    tracemalloc.start()
+    step()
+    _, traced_peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    print(json.dumps({"median": times[len(times) // 2], "first": first, "ok": ok,
+                      "rss_mb": peak_rss_mb, "traced_mb": traced_peak / 1e6}))
 
 
 def run_child(workload, contender, dtype, steps, repeats):
@@ -84,7 +94,8 @@ def main():
     if importlib.util.find_spec("torch") is not None:
         contenders.append("torch")
     steps, repeats = (5, 3) if args.quick else (20, 7)
-    print(f"{'workload':<10}{'dtype':<9}{'contender':<11}{'ms/step':>9}{'ratio':>8}  checked")
+    print(f"{'workload':<10}{'dtype':<9}{'contender':<11}{'ms/step':>9}{'ratio':>8}"
+          f"{'peak RSS MB':>13}{'traced MB':>11}  checked")
     for workload in args.workloads.split(","):
         for dtype in args.dtypes.split(","):
             base = None
@@ -96,7 +107,8 @@ def main():
                 ms = r["median"] * 1000
                 base = ms if contender == "numpy" else base
                 ratio = f"{ms / base:.2f}" if base else "-"
-                print(f"{workload:<10}{dtype:<9}{contender:<11}{ms:9.2f}{ratio:>8}  "
+                print(f"{workload:<10}{dtype:<9}{contender:<11}{ms:9.2f}{ratio:>8}"
+                      f"{r['rss_mb']:13.1f}{r['traced_mb']:11.2f}  "
                       f"{'same loss and gradients' if r['ok'] else 'MISMATCH'}")
 
 

@@ -187,3 +187,64 @@ def rnn_symgraph(dtype, steps=T, batch=B, disable=()):
         return values[0], values[1:]
 
     return step, forward_backward
+
+
+# -- PyTorch (optional: the `bench` extra) -------------------------------------------------------
+def _torch_params(params):
+    import torch
+
+    return [torch.tensor(p, requires_grad=True) for p in params]
+
+
+def mlp_torch(dtype):
+    import torch
+
+    X, Y, params = mlp_data(dtype)
+    X, Y = torch.tensor(X), torch.tensor(Y)
+    W1, b1, W2, b2 = ps = _torch_params(params)
+
+    def forward_backward():
+        for p in ps:
+            p.grad = None
+        loss = torch.nn.functional.cross_entropy(torch.tanh(X @ W1 + b1) @ W2 + b2, Y)
+        loss.backward()
+        return loss.item(), [p.grad.numpy() for p in ps]
+
+    def step():
+        loss, _ = forward_backward()
+        with torch.no_grad():
+            for p in ps:
+                p -= LR * p.grad
+        return loss
+
+    return step, forward_backward
+
+
+def rnn_torch(dtype, steps=T, batch=B):
+    import torch
+
+    ids, params = rnn_data(dtype, steps=steps, batch=batch)
+    ids = torch.tensor(ids)
+    emb, Wx, Wh, bh, Wo, bo = ps = _torch_params(params)
+    zeros = torch.zeros((batch, H), dtype=emb.dtype)
+
+    def forward_backward():
+        for p in ps:
+            p.grad = None
+        h, states = zeros, []
+        for t in range(steps):
+            h = torch.tanh(emb[ids[t]] @ Wx + h @ Wh + bh)
+            states.append(h)
+        logits = torch.stack(states).reshape(-1, H) @ Wo + bo
+        loss = torch.nn.functional.cross_entropy(logits, ids[1:].reshape(-1))
+        loss.backward()
+        return loss.item(), [p.grad.numpy() for p in ps]
+
+    def step():
+        loss, _ = forward_backward()
+        with torch.no_grad():
+            for p in ps:
+                p -= LR * p.grad
+        return loss
+
+    return step, forward_backward
