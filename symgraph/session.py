@@ -60,7 +60,10 @@ class Session:
         the same structure; an update Node answers None."""
         if self._closed:
             raise GraphError("this Session is closed", hint="open a new sg.Session()")
-        flat, rebuild = _flatten(fetches)
+        if isinstance(fetches, Node):  # the commonest case, kept quick
+            flat, rebuild = [fetches], _only
+        else:
+            flat, rebuild = _flatten(fetches)
         for f in flat:
             self._check_fetch(f)
         feeds = self._check_feeds(feed_dict or {})
@@ -68,7 +71,8 @@ class Session:
         values = {var: self._value(var) for _, var in program.variables}
         fetched, updates = program.run(feeds, values, self.debug)
         answers = [_own_copy(v) for v in fetched]  # before the commit writes into Variables
-        self._commit(updates, feeds)
+        if updates:
+            self._commit(updates, feeds)
         return rebuild(answers)
 
     def make_callable(self, fetches, feed_list=()):
@@ -322,6 +326,10 @@ def _own_copy(value):
     if isinstance(value, np.ndarray):
         return value[()] if value.ndim == 0 else value.copy()
     return np.asarray(value)[()]
+
+
+def _only(values):
+    return values[0]
 
 
 def _flatten(fetches):

@@ -47,6 +47,8 @@ def generate(program) -> tuple[str, dict, dict]:
         names[f"c{slot}"] = value
         lines.append(f"    v{slot} = c{slot}")
     for index, inst in enumerate(program.instructions):
+        if _inline_fused(inst, lines, names, line_of, index):
+            continue
         names[f"k{inst.out}"] = inst.kernel
         args = ", ".join(f"v{a}" for a in inst.args)
         if inst.buffer is not None:
@@ -61,6 +63,35 @@ def generate(program) -> tuple[str, dict, dict]:
     updates = ", ".join(f"v{slot}" for _, slot in program.updates)
     lines.append(f"    return ({fetched}{',' if program.fetches else ''}), ({updates}{',' if program.updates else ''})")
     return "\n".join(lines) + "\n", names, line_of
+
+
+def _inline_fused(inst, lines, names, line_of, index) -> bool:
+    """Write a fused instruction's steps out one line each, calling NumPy directly.
+
+    Register 0 is the instruction's planned buffer; other registers are arrays
+    made by their first step. Only done when the buffer is known and not 0-d
+    (a 0-d result would come back as a NumPy scalar, which cannot be written into).
+    """
+    if inst.op.name != "fused" or inst.buffer is None or inst.shape == ():
+        return False
+    steps = inst.attrs["steps"]
+    registers = {0: f"b{inst.buffer}"}
+    formula = inst.attrs["formula"].format(*(f"%{a}" for a in inst.args))
+    lines.append(f"    # {inst.out}: {_comment(inst.name)} (fused: {_comment(formula)})")
+    for j, (op, args, attrs, target) in enumerate(steps):
+        names[f"k{inst.out}_{j}"] = op.kernel(**dict(attrs))
+        words = [f"v{inst.args[i]}" if kind == "in" else registers[i] for kind, i in args]
+        if target in registers:
+            code = f"    k{inst.out}_{j}({', '.join(words + [f'out={registers[target]}'])})"
+        else:
+            registers[target] = f"t{inst.out}_{target}"
+            code = f"    {registers[target]} = k{inst.out}_{j}({', '.join(words)})"
+        lines.append(f"{code:<44}# {op.name}")
+        line_of[len(lines)] = index
+    lines.append(f"    v{inst.out} = b{inst.buffer}")
+    if inst.free:
+        lines.append("    " + " = ".join(f"v{s}" for s in inst.free) + " = None")
+    return True
 
 
 def build(program):

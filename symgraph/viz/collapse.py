@@ -72,11 +72,15 @@ def _box_by_depth(depth: int):
 
 
 def _box_by_patterns(patterns: list[str]):
+    # Names without wildcards are looked up in a set: hundreds of them stay fast.
+    exact = {p for p in patterns if not any(c in p for c in "*?[")}
+    wild = [p for p in patterns if p not in exact]
+
     def box_name(scope: str):
         if not scope:
             return None
         for prefix in _prefixes(scope):
-            if any(fnmatchcase(prefix, p) for p in patterns):
+            if prefix in exact or any(fnmatchcase(prefix, p) for p in wild):
                 return prefix
         return None
 
