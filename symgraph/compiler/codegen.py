@@ -89,6 +89,11 @@ def _inline_fused(inst, lines, names, line_of, index) -> bool:
         lines.append(f"{code:<44}# {op.name}")
         line_of[len(lines)] = index
     lines.append(f"    v{inst.out} = b{inst.buffer}")
+    # the other registers die with the instruction, as they do inside Fused.forward;
+    # kept, each fused instruction's temporaries would stay alive to the end of the run
+    temporaries = [name for r, name in sorted(registers.items()) if r != 0]
+    if temporaries:
+        lines.append("    " + " = ".join(temporaries) + " = None")
     if inst.free:
         lines.append("    " + " = ".join(f"v{s}" for s in inst.free) + " = None")
     return True

@@ -69,7 +69,33 @@ def specialize(ir: nx.DiGraph, fed_shapes: dict) -> nx.DiGraph:
         except Exception:
             continue  # a rule that needs more than shapes: keep the shape it had
         shape = tuple(shape)
+        if data["op"].elementwise:
+            _check_none_dims_do_not_broadcast(ir, key, inputs, shape)
         if shape != data["shape"]:
             data["shape"] = shape
             changed.add(key)
     return ir
+
+
+def _check_none_dims_do_not_broadcast(ir, key, inputs, shape) -> None:
+    """A dim declared None that is fed 1 must not broadcast against a longer one.
+
+    When the graph was built, a None dim was taken to be "not 1" (it is never
+    broadcast), and the gradients were shaped on that assumption; a run that
+    broadcasts it anyway would give gradients of the wrong shape. Say so here.
+    """
+    data = ir.nodes[key]
+    for x, key_in in zip(inputs, data["inputs"]):
+        declared = ir.nodes[key_in]["node"].shape if ir.nodes[key_in]["node"] is not None else None
+        if declared is None or len(declared) != len(x.shape):
+            continue
+        offset = len(shape) - len(x.shape)
+        for i, (was, now) in enumerate(zip(declared, x.shape)):
+            if was is None and now == 1 and shape[offset + i] not in (1, None):
+                raise RunError(
+                    f"{data['op'].name} would broadcast dim {i} of {x.name}, declared None and fed "
+                    f"size 1, to size {shape[offset + i]}",
+                    node=data["node"],
+                    hint="a None dim is never broadcast: declare that dim 1 in the Placeholder "
+                    "if it is meant to broadcast, or feed a matching size; no variable was changed",
+                )

@@ -1,0 +1,242 @@
+"""The memory plan: results written into reused buffers, never one a live value can
+still see into; Variables and fetched values unaffected by reuse; the byte counts."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import symgraph as sg
+from symgraph.compiler.memory import VIEW_OPS
+
+
+def check_plan(program):
+    """No instruction is given a buffer that a value still alive may point into.
+
+    An independent replay of the plan: a value sees its own buffer, or (for an op
+    that may return a view) every buffer its inputs see; it is alive from its
+    instruction until the one that frees it (fetched values: to the end).
+    """
+    sees, live = {}, set()
+    for inst in program.instructions:
+        if inst.buffer is not None:
+            for slot in live:  # the instruction's own inputs are still alive here
+                assert inst.buffer not in sees[slot], (
+                    f"{inst.name} is given buf{inst.buffer}, which "
+                    f"{program.names[slot]} may still point into"
+                )
+            sees[inst.out] = {inst.buffer}
+        elif getattr(inst.op, "fresh_output", False):
+            sees[inst.out] = set()
+        else:
+            sees[inst.out] = set().union(*(sees.get(a, set()) for a in inst.args))
+        live.add(inst.out)
+        live.difference_update(inst.free)
+
+
+def same_as_plain(fetches, feed, runs=2):
+    with sg.Session() as a, sg.Session(disable="all") as b:
+        for _ in range(runs):
+            for got, want in zip(a.run(fetches, feed), b.run(fetches, feed)):
+                np.testing.assert_allclose(got, want, rtol=1e-12)
+
+
+def _chain(length=12, size=1000):
+    x = sg.Placeholder((size,), dtype="float64", name="x")
+    y = x
+    for i in range(length):
+        y = sg.tanh(y) if i % 2 else y * 0.5
+    return x, y
+
+
+# -- reuse ---------------------------------------------------------------------------------------
+def test_a_chain_of_same_shape_ops_uses_two_buffers_without_fusion():
+    x, y = _chain()
+    program = sg.compile(y, {x: np.zeros(1000)}, disable=["fuse"])
+    assert len(program.instructions) == 12
+    assert len(program.memory.buffers) == 2  # each result reuses the one before the last
+    assert program.memory.peak_bytes == 2 * 8000
+    assert program.memory.naive_bytes == 12 * 8000
+    check_plan(program)
+    same_as_plain([y], {x: np.linspace(-3, 3, 1000)})
+
+
+def test_fused_the_same_chain_needs_one_buffer():
+    x, y = _chain()
+    program = sg.compile(y, {x: np.zeros(1000)})
+    assert len(program.instructions) == 1 and len(program.memory.buffers) == 1
+
+
+def test_buffers_are_only_reused_for_the_same_shape_and_dtype():
+    x = sg.Placeholder((4, 5), dtype="float64", name="x")
+    a = sg.exp(x)  # (4, 5) float64
+    b = sg.sum(a, axis=0)  # (5,): a dies here
+    c = sg.tanh(b) * 2.0  # (5,)
+    d = sg.cast(c, "float32") * 3.0  # (5,) float32: not c's buffer
+    program = sg.compile([d], {x: np.zeros((4, 5))}, disable=["fuse"])
+    shapes = {
+        inst.name: program.memory.buffers[inst.buffer]
+        for inst in program.instructions
+        if inst.buffer is not None
+    }
+    for name, (shape, dtype) in shapes.items():
+        inst = next(i for i in program.instructions if i.name == name)
+        assert (shape, dtype) == (tuple(inst.shape), inst.dtype)
+    check_plan(program)
+
+
+# -- views -----------------------------------------------------------------------------------------
+@pytest.mark.parametrize("view", ["transpose", "reshape", "getitem", "transpose of reshape"])
+def test_a_buffer_is_not_handed_out_while_a_view_of_it_is_alive(view):
+    x = sg.Placeholder((3, 4), dtype="float64", name="x")
+    base = sg.exp(x, name="base")  # gets a buffer; its last direct reader is the view
+    make = {
+        "transpose": lambda v: sg.transpose(v),
+        "reshape": lambda v: sg.reshape(v, (4, 3)),
+        "getitem": lambda v: v[1:, :],
+        "transpose of reshape": lambda v: sg.transpose(sg.reshape(v, (4, 3))),
+    }[view]
+    seen = make(base)
+    other = sg.tanh(x, name="other") * 3.0  # (3, 4) like base: would take base's buffer
+    total = sg.sum(other, name="total")
+    late = sg.add(total, seen, name="late")  # the view is read only now
+    fetches = [late]
+    program = sg.compile(fetches, {x: np.zeros((3, 4))}, disable=["fuse"])
+    buffer_of = {inst.name: inst.buffer for inst in program.instructions}
+    assert buffer_of["base"] is not None
+    assert buffer_of["other"] != buffer_of["base"] and buffer_of["mul"] != buffer_of["base"]
+    check_plan(program)
+    same_as_plain(fetches, {x: np.arange(12.0).reshape(3, 4) / 10})
+    # and with fusion on
+    check_plan(sg.compile(fetches, {x: np.zeros((3, 4))}))
+
+
+def test_the_view_ops_the_planner_knows_include_those_that_return_views():
+    assert {"reshape", "transpose", "getitem", "squeeze", "expand_dims", "broadcast_to"} <= VIEW_OPS
+
+
+def test_once_the_view_is_dead_the_buffer_is_reused():
+    x = sg.Placeholder((3, 4), dtype="float64", name="x")
+    base = sg.exp(x, name="base")
+    seen = sg.transpose(base, name="seen")
+    first = sg.sum(seen, name="first")  # the last reader of the view
+    again = sg.tanh(x, name="again")  # (3, 4): may now take base's buffer
+    y = sg.add(again, first, name="y")
+    program = sg.compile([y], {x: np.zeros((3, 4))}, disable=["fuse"])
+    buffer_of = {inst.name: inst.buffer for inst in program.instructions}
+    assert buffer_of["again"] == buffer_of["base"]
+    check_plan(program)
+    same_as_plain([y], {x: np.arange(12.0).reshape(3, 4)})
+
+
+# -- values that leave the run ------------------------------------------------------------------
+def _mlp(momentum):
+    sg.nn.init.seed(3)
+    x = sg.Placeholder((None, 5), dtype="float64", name="x")
+    labels = sg.Placeholder((None,), dtype="int64", name="labels")
+    model = sg.nn.Sequential(
+        sg.nn.Linear(5, 8, dtype="float64"), sg.nn.Tanh(), sg.nn.Linear(8, 3, dtype="float64")
+    )
+    loss = sg.softmax_cross_entropy(model(x), labels)
+    train = sg.optim.SGD(lr=0.5, momentum=momentum).minimize(loss)
+    return x, labels, loss, train
+
+
+@pytest.mark.parametrize("momentum", [0.0, 0.9])
+def test_training_three_steps_gives_the_same_variables_as_the_plain_run(momentum):
+    x, labels, loss, train = _mlp(momentum)
+    rng = np.random.default_rng(0)
+    batches = [(rng.normal(size=(6, 5)), rng.integers(0, 3, size=6)) for _ in range(3)]
+    variables = sg.get_default_graph().variables
+    results = []
+    for disable in ((), "all"):
+        with sg.Session(disable=disable) as sess:
+            losses = [sess.run([loss, train], {x: xb, labels: yb})[0] for xb, yb in batches]
+            results.append((losses, [sess.run(v) for v in variables]))
+            program = next(iter(sess._programs.values()))
+            check_plan(program)
+            for var in variables:  # the Session's values are its own, not planned buffers
+                own = sess._values[var]
+                assert not any(np.may_share_memory(own, b) for b in program._buffers or [])
+    (losses_opt, vars_opt), (losses_plain, vars_plain) = results
+    np.testing.assert_allclose(losses_opt, losses_plain, rtol=1e-12)
+    assert losses_opt[2] < losses_opt[0]  # it trains
+    for a, b in zip(vars_opt, vars_plain):
+        np.testing.assert_allclose(a, b, rtol=1e-12)
+
+
+def test_a_fetched_array_stays_valid_after_later_runs():
+    x = sg.Placeholder((4,), dtype="float64", name="x")
+    y = sg.tanh(sg.exp(x) * 2.0)
+    z = sg.transpose(sg.reshape(y * 3.0, (2, 2)))  # a view of a buffer, fetched
+    with sg.Session() as sess:
+        first_y, first_z = sess.run([y, z], {x: np.zeros(4)})
+        kept_y, kept_z = first_y.copy(), first_z.copy()
+        sess.run([y, z], {x: np.ones(4)})
+        sess.run([y, z], {x: -np.ones(4)})
+    np.testing.assert_array_equal(first_y, kept_y)
+    np.testing.assert_array_equal(first_z, kept_z)
+
+
+def test_a_variables_value_fetched_earlier_is_not_changed_by_later_updates():
+    w = sg.Variable(np.zeros(3), name="w")
+    step = sg.assign(w, sg.tanh(w + 1.0) * 2.0)
+    with sg.Session() as sess:
+        before = sess.run(w)
+        sess.run(step)
+        after_one = sess.run(w)
+        sess.run(step)
+    np.testing.assert_array_equal(before, np.zeros(3))
+    np.testing.assert_allclose(after_one, np.tanh(np.ones(3)) * 2.0)
+
+
+def test_a_variable_fetched_with_its_update_answers_its_old_value():
+    """Variables are updated in place at commit: the answer was copied out before that."""
+    w = sg.Variable(np.zeros(3), name="w")
+    step = sg.assign(w, w * 2.0 + 1.0)
+    with sg.Session() as sess:
+        answers = [sess.run([w, step])[0] for _ in range(3)]
+        np.testing.assert_array_equal(sess.run(w), [7.0, 7.0, 7.0])
+    np.testing.assert_array_equal(answers, [[0.0] * 3, [1.0] * 3, [3.0] * 3])
+
+
+# -- figures ------------------------------------------------------------------------------------
+def test_peak_bytes_never_exceed_naive_bytes_and_match_the_live_intervals():
+    x, labels, loss, train = _mlp(0.9)
+    program = sg.compile([loss, train], {x: np.zeros((32, 5)), labels: np.zeros(32, "int64")})
+    memory = program.memory
+    assert 0 < memory.peak_bytes <= memory.naive_bytes
+    assert memory.buffer_bytes <= memory.naive_bytes
+    live_at = [0] * (len(program.instructions) + 1)
+    for start, end, size, name in memory.intervals:
+        assert 0 <= start <= end <= len(program.instructions) and size > 0 and name
+        for pos in range(start, min(end, len(program.instructions) - 1) + 1):
+            live_at[pos] += size
+    assert max(live_at) == memory.peak_bytes
+
+
+def test_stats_name_the_figures():
+    x, y = _chain(4, 10)
+    stats = sg.compile(y, {x: np.zeros(10)}).stats()
+    assert set(stats) == {
+        "instructions",
+        "nodes",
+        "ops",
+        "flops",
+        "peak_bytes",
+        "naive_bytes",
+        "buffer_bytes",
+        "buffers",
+    }
+    assert stats["instructions"] == 1 and stats["ops"] == {"fused": 1}
+    assert stats["buffer_bytes"] == 80 and stats["buffers"] == 1
+
+
+def test_unknown_shapes_get_no_buffer_and_still_run():
+    x = sg.Placeholder((None, 3), dtype="float64", name="x")
+    y = sg.tanh(x * 2.0) + x
+    program = sg.compile(y, [x])  # no shapes given: nothing to plan
+    assert all(inst.buffer is None for inst in program.instructions)
+    assert program.memory.buffers == []
+    fetched, _ = program.run({x: np.ones((2, 3))}, {})
+    np.testing.assert_allclose(fetched[0], np.tanh(2.0) + 1.0)
