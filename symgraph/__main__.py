@@ -3,6 +3,7 @@
     python -m symgraph render train.py -o graph.svg               # the graph the script built
     python -m symgraph render train.py -o step.svg --first-run    # what its first run computes
     python -m symgraph render train.py -o g.png -- --steps 5      # arguments after -- go to the script
+    python -m symgraph explain train.py -o page.html              # its first training run, compiled
 
 Each command runs a user's script with `runpy`, as `python SCRIPT.py` would
 (same `__name__ == "__main__"`, `sys.argv` and script folder on `sys.path`),
@@ -51,6 +52,7 @@ class ScriptRun:
     feed_dict: dict = field(default_factory=dict)
     values: dict = field(default_factory=dict)  # {Node: value}, when values were asked for
     exit_code: int = 0  # the script's own sys.exit code
+    call: int = 0  # which Session.run call the chosen run was, counting every call (1 = first)
 
 
 def _flatten_fetches(fetches) -> list:
@@ -68,12 +70,16 @@ def _flatten_fetches(fetches) -> list:
     return found
 
 
-def run_script(path: str, script_args=(), stop_at_run: int | None = None, values: bool = False):
+def run_script(
+    path: str, script_args=(), stop_at_run: int | None = None, values: bool = False, counts=None
+):
     """Run the script at `path` like `python path *script_args`, and return a ScriptRun.
 
     With `stop_at_run=N` the script is stopped when it calls Session.run for the Nth
     time, before that run happens; the ScriptRun says what it fetched and fed (and, with
     `values=True`, what the run would compute, without committing any update).
+    With `counts`, a function of a run's fetches (a flat list of Nodes), only the runs
+    it answers True for are counted (`is_training_run` counts training runs).
     """
     import symgraph as sg
     from symgraph.session import Session
@@ -81,16 +87,18 @@ def run_script(path: str, script_args=(), stop_at_run: int | None = None, values
     sg.reset_default_graph()
     result = ScriptRun(graph=None)
     original_run = Session.run
-    calls = 0
+    calls = every_call = 0
 
     def watching_run(self, fetches, feed_dict=None):
-        nonlocal calls
-        calls += 1
+        nonlocal calls, every_call
+        every_call += 1
+        if counts is None or counts(_flatten_fetches(fetches)):
+            calls += 1
         if calls != stop_at_run:
             return original_run(self, fetches, feed_dict)
         Session.run = original_run
         result.session, result.feed_dict = self, dict(feed_dict or {})
-        result.fetches = _flatten_fetches(fetches)
+        result.fetches, result.call = _flatten_fetches(fetches), every_call
         if values:
             from symgraph.viz.records import ancestors
             from symgraph.viz.values import run_values
@@ -251,6 +259,133 @@ def render_command(args, script_args) -> int:
     return 0
 
 
+# -- explain --------------------------------------------------------------------------------
+EXPLAIN_HELP = """\
+Run SCRIPT, stop it at its first training run, and write a page that steps through the
+compile of that run: the graph the script built, the gradients autodiff added, the update
+Nodes, then the graph after each compiler pass, each with its picture, its Program listing
+(changed lines marked), its figures and its memory plan. One self-contained HTML file:
+open it in any browser, no server needed; the arrow keys step.
+
+Which run is explained:
+  by default   the script's first training run: the first Session.run whose fetches
+               include an update Node (what optimizer.minimize() returns, or an
+               sg.assign / sg.group). Runs that only evaluate are not counted.
+  --run N      the Nth training run instead.
+  --any-run    count every Session.run, training or not (alone: the very first run;
+               with --run N: the Nth run of any kind).
+The script is stopped at that call, before the run happens: nothing after it runs, and
+no Variable is changed. Runs made through Session.make_callable are not counted.
+The run's fetches are compiled with the values of its feed_dict, so every shape is
+concrete and memory is planned, and with the passes its Session switched off.
+
+Arguments for the script go after --:
+  python -m symgraph explain train.py -o page.html -- --epochs 1
+"""
+
+
+def is_training_run(fetches) -> bool:
+    """A run whose fetches include an update Node: an assign, or a group of them."""
+    return any(f.op.name in ("assign", "group") for f in fetches)
+
+
+def _ordinal(n: int) -> str:
+    if n == 1:
+        return "first"
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+def add_explain_parser(commands) -> None:
+    p = commands.add_parser(
+        "explain",
+        help="run a script and write a page that steps through the compile of its first "
+        "training run",
+        description=EXPLAIN_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("script", help="the Python script to run")
+    p.add_argument(
+        "-o", "--output", default="explain.html", help="the page to write (default: explain.html)"
+    )
+    p.add_argument(
+        "--run",
+        type=int,
+        default=1,
+        metavar="N",
+        help="explain the Nth training run (with --any-run: the Nth run of any kind)",
+    )
+    p.add_argument(
+        "--any-run",
+        action="store_true",
+        help="count every Session.run, not only those that fetch an update Node",
+    )
+    p.add_argument(
+        "--disable",
+        action="append",
+        metavar="PASS",
+        help="leave out a compiler pass (repeat for more; 'all' for none); by default the "
+        "passes the script's Session leaves out",
+    )
+    p.add_argument("--title", help="the page's title (default: the script and the run)")
+    p.set_defaults(func=explain_command)
+
+
+def explain_command(args, script_args) -> int:
+    from symgraph.compiler.explain import explain
+    from symgraph.errors import SymgraphError
+
+    if not os.path.isfile(args.script):
+        print(f"error: no script at {args.script}", file=sys.stderr)
+        return 2
+    if args.run < 1:
+        print(f"error: --run {args.run}: runs are counted from 1", file=sys.stderr)
+        return 2
+    kind = "run" if args.any_run else "training run"
+    which = f"its {_ordinal(args.run)} {kind}"
+    run = run_script(
+        args.script,
+        script_args,
+        stop_at_run=args.run,
+        counts=None if args.any_run else is_training_run,
+    )
+    if run.session is None:
+        if run.exit_code:
+            print(
+                f"error: {args.script} exited with code {run.exit_code} before {which}; "
+                "nothing explained",
+                file=sys.stderr,
+            )
+            return run.exit_code
+        hint = (
+            ""
+            if args.any_run
+            else (
+                " (a training run fetches an update Node, such as optimizer.minimize()'s; "
+                "--any-run counts every Session.run)"
+            )
+        )
+        print(
+            f"error: {args.script} ended before {which}; nothing explained{hint}", file=sys.stderr
+        )
+        return 1
+    disable = run.session.disable
+    if args.disable:
+        disable = "all" if "all" in args.disable else args.disable
+    what = f"Session.run number {run.call}, {which}"
+    title = args.title or f"{os.path.basename(args.script)}: {what}"
+    try:
+        steps = explain(run.fetches, feeds=dict(run.feed_dict), disable=disable)
+        path = steps.save_html(args.output, title=title)
+    except SymgraphError as e:
+        print(f"{type(e).__name__}: {e}", file=sys.stderr)
+        return 1
+    print(
+        f"wrote {path}: {len(steps)} steps of the compile of {what}; the script was stopped there"
+    )
+    return 0
+
+
 # -- main -------------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -259,6 +394,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     add_render_parser(commands)
+    add_explain_parser(commands)
     return parser
 
 

@@ -27,6 +27,7 @@ class Box:
     name: str  # the scope collapsed, 'rnn/step_3'
     members: list[Vertex] = field(default_factory=list)
     kind = "box"
+    _origin: tuple | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def scope(self) -> str:
@@ -35,10 +36,13 @@ class Box:
     @property
     def origin(self) -> str:
         """The origin most members have (ties: forward, then gradient, then update)."""
-        counts = {o: 0 for o in ORIGINS}
-        for m in self.members:
-            counts[m.origin] = counts.get(m.origin, 0) + 1
-        return max(counts, key=lambda o: counts[o])
+        # Asked once per edge: count once (and again only if members were added since).
+        if self._origin is None or self._origin[0] != len(self.members):
+            counts = {o: 0 for o in ORIGINS}
+            for m in self.members:
+                counts[m.origin] = counts.get(m.origin, 0) + 1
+            self._origin = (len(self.members), max(counts, key=lambda o: counts[o]))
+        return self._origin[1]
 
     @property
     def highlight(self) -> str | None:

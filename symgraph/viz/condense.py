@@ -15,6 +15,7 @@ Everything is one pass over the vertices per depth tried: linear, no recursion.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 
 from symgraph.viz.records import Vertex
@@ -52,8 +53,10 @@ def condense(vertices: list[Vertex], budget: int = BUDGET) -> Plan:
             break
     parts = []
     if folded:
-        parts.append(f"the middle of each run of numbered scopes folded into one box "
-                     f"({', '.join(list(folded)[:3])}{', ...' if len(folded) > 3 else ''})")
+        parts.append(
+            f"the middle of each run of numbered scopes folded into one box "
+            f"({', '.join(list(folded)[:3])}{', ...' if len(folded) > 3 else ''})"
+        )
     if depth is not None:
         parts.append(f"scopes {depth} level{'s' if depth > 1 else ''} deep drawn as boxes")
     note = f"{len(vertices):,} vertices, too many to draw one by one: " + "; ".join(parts)
@@ -63,43 +66,47 @@ def condense(vertices: list[Vertex], budget: int = BUDGET) -> Plan:
 def fold_runs(vertices: list[Vertex]) -> tuple[list[Vertex], dict[str, int]]:
     """Rename vertices so the middle of every long run of numbered names shares one scope.
 
-    Returns the renamed vertices and the folded scopes ({scope path: how many numbered
-    members it stands for}), in order of first appearance.
+    The records are renamed in place (vertices_of makes fresh ones for each call).
+    Returns them and the folded scopes ({scope path: how many numbered members it
+    stands for}), in order of first appearance.
     """
     families: dict[tuple[str, str], set[int]] = {}
-    for v in vertices:
-        parts = v.name.split("/")
-        for j, part in enumerate(parts):
-            m = _NUMBERED.match(part)
-            if m:
-                families.setdefault(("/".join(parts[:j]), m.group(1)), set()).add(int(m.group(2)))
+    numbered = [_numbered_parts(v.name) for v in vertices]
+    for found in numbered:
+        for _, parent, stem, number in found:
+            families.setdefault((parent, stem), set()).add(number)
     middles: dict[tuple[str, str], tuple[set[int], str]] = {}
     for (parent, stem), numbers in families.items():
         if len(numbers) > RUN:
             ordered = sorted(numbers)
             middle = ordered[KEEP:-KEEP]
             middles[(parent, stem)] = (set(middle), f"{stem}{middle[0]}…{middle[-1]}")
-    if not middles:
-        return list(vertices), {}
     folded: dict[str, int] = {}
-    out = []
-    for v in vertices:
-        parts = v.name.split("/")
-        renamed = None
-        for j, part in enumerate(parts):
-            m = _NUMBERED.match(part)
-            if not m:
-                continue
-            found = middles.get(("/".join(parts[:j]), m.group(1)))
-            if found is not None and int(m.group(2)) in found[0]:
-                label = found[1]
-                rest = parts[j + 1 :] if j < len(parts) - 1 else [part]  # a leaf keeps its name
-                scope = "/".join([*parts[:j], label])
-                folded[scope] = len(found[0])
-                renamed = "/".join([scope, *rest])
+    if not middles:
+        return vertices, folded
+    for v, found in zip(vertices, numbered):
+        for j, parent, stem, number in found:
+            run = middles.get((parent, stem))
+            if run is not None and number in run[0]:
+                parts = v.name.split("/")
+                scope = f"{parent}/{run[1]}" if parent else run[1]
+                rest = parts[j + 1 :] if j < len(parts) - 1 else parts[j:]  # a leaf keeps its name
+                folded[scope] = len(run[0])
+                v.name = "/".join([scope, *rest])
                 break
-        out.append(dataclasses.replace(v, name=renamed) if renamed else v)
-    return out, folded
+    return vertices, folded
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _numbered_parts(name: str) -> tuple:
+    """(position, parent path, stem, number) for each part of `name` that ends in digits."""
+    parts = name.split("/")
+    found = []
+    for j, part in enumerate(parts):
+        if part and part[-1].isdigit():
+            m = _NUMBERED.match(part)
+            found.append((j, "/".join(parts[:j]), m.group(1), int(m.group(2))))
+    return tuple(found)
 
 
 def _box_of(scope: str, folded: dict, depth: int | None) -> str | None:

@@ -10,6 +10,10 @@ Rules (each named in the report):
                                           -> softmax_cross_entropy(x, y)
                    the cross-entropy written out by hand becomes the fused op,
                    whose gradient is the single expression softmax - onehot.
+  log-softmax-grad  s * (g/s - sum(g/s * s)), the gradient autodiff builds for
+                   log(softmax(x)) (s the softmax)  ->  g - s * sum(g)
+                   the rewrite above fixes the value; this one fixes its gradient,
+                   which would divide by a softmax that underflowed to 0.
 The rules run in topological order, so log(softmax) is already log_softmax
 by the time the cross-entropy rule looks at it.
 """
@@ -20,8 +24,9 @@ import networkx as nx
 
 from symgraph.compiler.report import Report
 from symgraph.compiler.rewrite import add_vertex, remove_dead, replace_uses, start, topological
-from symgraph.ops.math import Neg, Softplus
+from symgraph.ops.math import Mul, Neg, Softplus, Sub
 from symgraph.ops.nn import LogSoftmax, SoftmaxCrossEntropy
+from symgraph.ops.reduce import Sum
 
 
 def _op(ir, key) -> str:
@@ -93,7 +98,39 @@ def _softmax_xent(ir, key):
     return "softmax-xent", _new(ir, key, SoftmaxCrossEntropy(), [x, y], {}, "softmax_xent")
 
 
-RULES = {"log": (_log_softmax, _log_sigmoid), "mean": (_softmax_xent,)}
+def _log_softmax_grad(ir, key):
+    """The gradient autodiff builds for log(softmax(x)), made stable.
+
+    log's gradient is g / s and softmax's is s * (h - sum(h * s)); together
+        s * (g/s - sum(g/s * s))  ==  g - s * sum(g)
+    and the right-hand side never divides by a softmax that underflowed to 0.
+    """
+    data = ir.nodes[key]
+    s, diff = data["inputs"]
+    if _op(ir, s) != "softmax" or _op(ir, diff) != "sub":
+        return None
+    d, r = ir.nodes[diff]["inputs"]
+    if _op(ir, d) != "div" or _op(ir, r) != "sum":
+        return None
+    g, s2 = ir.nodes[d]["inputs"]
+    (m,) = ir.nodes[r]["inputs"]
+    axis = ir.nodes[s]["attrs"]["axis"]
+    if s2 != s or _op(ir, m) != "mul" or sorted(ir.nodes[m]["inputs"]) != sorted([d, s]):
+        return None
+    if ir.nodes[r]["attrs"] != {"axis": (axis,), "keepdims": True}:
+        return None
+    if ir.nodes[g]["shape"] != data["shape"] or ir.nodes[g]["dtype"] != data["dtype"]:
+        return None
+    total = _new(ir, key, Sum(), [g], {"axis": (axis,), "keepdims": True}, "sum_g", like=r)
+    scaled = _new(ir, key, Mul(), [s, total], {}, "s_sum_g")
+    return "log-softmax-grad", _new(ir, key, Sub(), [g, scaled], {}, "stable_grad")
+
+
+RULES = {
+    "log": (_log_softmax, _log_sigmoid),
+    "mean": (_softmax_xent,),
+    "mul": (_log_softmax_grad,),
+}
 
 
 def stabilize(ir: nx.DiGraph):

@@ -1,0 +1,539 @@
+"""The explorer page: one HTML file that steps through a compile, like Compiler Explorer.
+
+    steps = sg.explain([loss, train], feeds={x: X, y: Y})
+    steps.save_html("compile.html")      # open it in any browser; arrow keys step
+
+The page is self-contained (inline SVG, CSS and JavaScript; nothing is fetched,
+no server is needed). On the side, the steps of the compile; for the chosen one:
+  - the picture of its IR, with the vertices the step changed marked (added,
+    merged into, replaced); the vertices it took away are marked on a "before"
+    picture (the previous step's IR), one key press away;
+  - the listing of its Program, the lines of changed vertices marked. Lines are
+    matched to vertices through the schedule's slots (slot i is the i-th vertex of
+    the IR's run order), never by comparing text;
+  - what changed and why (each rule), the figures, and a memory view: every value's
+    lifetime along the schedule, and the peak.
+Steps that changed nothing are folded in the list and skipped by the arrow keys.
+
+Big IRs are drawn condensed (condense.py: long runs of numbered scopes folded,
+then scopes collapsed to fit), and the dot layouts run in parallel processes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import html
+import os
+import re
+import subprocess
+from concurrent.futures import ThreadPoolExecutor
+from importlib import resources
+
+from symgraph.compiler.rewrite import topological
+from symgraph.viz.collapse import Box
+from symgraph.viz.condense import BUDGET, as_patterns, condense
+from symgraph.viz.dot import Options, _Builder
+from symgraph.viz.layout import find_dot
+from symgraph.viz.memory_view import memory_svg, nice_bytes
+from symgraph.viz.records import vertices_of
+
+#: listings longer than this show the changed lines in context, the rest folded
+MAX_LISTING = 1500
+CONTEXT = 2  # unchanged lines kept around each changed one in a folded listing
+HEAD = 12  # lines always kept at the top of a folded listing (the feeds, the Variables)
+#: rows of the table of changes (all are counted in its summary)
+MAX_CHANGES = 200
+#: pictures with more things than this get dot's fast layout (styles.BIG_GRAPH_ATTRS)
+FAST_LAYOUT = 120
+#: a layout taking longer than this is retried, drawn coarser
+DOT_SECONDS = 60
+
+#: how a vertex that others were merged into (or replaced by) is marked
+_INTO = {"merged": "merged into", "replaced": "replacement"}
+
+
+def save_html(explanation, path, title: str | None = None, budget: int = BUDGET) -> str:
+    """Write the explorer page of `explanation` (from sg.explain) to `path`; return the path."""
+    text = page(explanation, title=title, budget=budget)
+    path = os.fspath(path)
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(text)
+    return path
+
+
+def page(explanation, title: str | None = None, budget: int = BUDGET) -> str:
+    """The explorer page as HTML text."""
+    steps = list(explanation)
+    pictures = _Pictures(budget)
+    views = []
+    for i, step in enumerate(steps):
+        prev = steps[i - 1] if i else None
+        after, before = marks(step, prev.ir if prev is not None else None)
+        view = _View(i, step, prev, after, before)
+        view.after_pic = pictures.add(step.ir, after)
+        if before:
+            view.before_pic = pictures.add(prev.ir, before)
+        views.append(view)
+    pictures.draw()
+    title = title or "symgraph: the compile, step by step"
+    body = [_sidebar(views, title), '<main id="main">', _toolbar()]
+    body.extend(_section(v, pictures) for v in views)
+    body.append(
+        f"<footer>Made by symgraph's explain: {len(steps)} steps. Keys: ← → step, B before/after, F fit the picture. Click a node or a "
+        "listing line to find it in the other.</footer></main>"
+    )
+    return _document(title, "\n".join(body))
+
+
+# -- what changed, as marks on vertices ------------------------------------------------
+def marks(step, prev_ir) -> tuple[dict, dict]:
+    """({key: mark} on this step's IR, {key: mark} on the previous IR), from the Report.
+
+    A change whose vertex is still here (added; replaced in place, as fold does) is
+    marked on this IR; one whose vertex is gone (removed, merged, replaced away) on
+    the previous IR. The vertex another was merged into, or replaced by, is marked
+    here too ('merged into', 'replacement'). Linear in the number of changes.
+    """
+    ir = step.ir
+    after, before = {}, {}
+    by_name = None
+    for c in step.report.changes:
+        if c.key in ir:
+            after.setdefault(c.key, c.kind)
+        elif prev_ir is not None and c.key in prev_ir:
+            before.setdefault(c.key, c.kind)
+        if c.into is None:
+            continue
+        if not isinstance(c.into, str) and c.into in ir:
+            targets = [c.into]
+        else:
+            if by_name is None:
+                by_name = {}
+                for key, data in ir.nodes(data=True):
+                    by_name.setdefault(data.get("name"), []).append(key)
+            targets = by_name.get(c.into, [])
+        for key in targets:
+            after.setdefault(key, _INTO.get(c.kind, c.kind))
+    return after, before
+
+
+@dataclasses.dataclass
+class _View:
+    index: int
+    step: object
+    prev: object
+    after: dict
+    before: dict
+    after_pic: int = -1
+    before_pic: int = -1
+
+
+# -- pictures ----------------------------------------------------------------------------
+@dataclasses.dataclass
+class _Picture:
+    source: str
+    items: list
+    owner: dict
+    note: str
+    svg: str = ""
+
+
+class _Pictures:
+    """Every picture of the page: built one by one, laid out by `dot` in parallel."""
+
+    def __init__(self, budget: int):
+        self.budget = budget
+        self.plans = {}  # id(ir) -> (ir, condense Plan): each IR is condensed once
+        self.pictures: list[_Picture] = []
+        self.by_source: dict[str, int] = {}
+
+    def add(self, ir, highlight: dict, budget: int | None = None) -> int:
+        budget = budget or self.budget
+        cached = self.plans.get((id(ir), budget))
+        if cached is None:
+            cached = self.plans[(id(ir), budget)] = (ir, condense(vertices_of(ir), budget))
+        plan = cached[1]
+        vertices = [
+            dataclasses.replace(v, highlight=highlight[v.key]) if v.key in highlight else v
+            for v in plan.vertices
+        ]
+        collapse = as_patterns(plan.boxes) if plan.boxes else None
+        builder = _Builder(vertices, Options(collapse=collapse, max_nodes=None))
+        digraph = builder.digraph()
+        items, owner = builder.items, builder.owner
+        if len(items) > FAST_LAYOUT:
+            digraph.graph_attr.update(nslimit="1", nslimit1="1")
+        source = digraph.source
+        if source in self.by_source:  # the same picture (a step that changed nothing)
+            return self.by_source[source]
+        self.pictures.append(_Picture(source, items, owner, plan.note))
+        self.by_source[source] = len(self.pictures) - 1
+        return len(self.pictures) - 1
+
+    def draw(self) -> None:
+        dot = find_dot()
+        with ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 2)) as pool:
+            svgs = list(pool.map(lambda p: _layout(dot, p.source), self.pictures))
+        for picture, svg in zip(self.pictures, svgs):
+            if svg is None:
+                svg = '<p class="toobig">This picture took too long to lay out.</p>'
+            picture.svg = _inline_svg(svg, picture.items)
+
+    def owner_id(self, index: int, key) -> str | None:
+        i = self.pictures[index].owner.get(key)
+        return None if i is None else f"n{i}"
+
+
+def _layout(dot: str, source: str) -> str | None:
+    """dot's SVG of `source`; None when it takes too long.
+
+    Graphviz 2.43 sometimes stops with "trouble in init_rank" on pictures with
+    clusters and `group` attributes; the same picture without the groups (which
+    only straighten chains) lays out, and without clusters it always does.
+    """
+    variants = [source, re.sub(r" group=\w+", "", source)]
+    variants.append(re.sub(r"subgraph cluster_", "subgraph plain_", variants[1]))
+    for attempt in variants:
+        try:
+            done = subprocess.run(
+                [dot, "-Tsvg"],
+                input=attempt.encode("utf-8"),
+                capture_output=True,
+                timeout=DOT_SECONDS,
+                check=True,
+            )
+        except subprocess.TimeoutExpired:
+            return None
+        except subprocess.CalledProcessError as e:
+            error = e.stderr.decode("utf-8", "replace")
+            continue
+        return done.stdout.decode("utf-8")
+    return f'<p class="toobig">Graphviz failed on this picture: {html.escape(error[:300])}</p>'
+
+
+_NODE = re.compile(r'<g id="[^"]*" class="node">\s*<title>([^<]*)</title>(.*?)</g>', re.S)
+_TEXT = re.compile(r"<text[^>]*>([^<]*)</text>")
+
+
+def _inline_svg(svg: str, items: list) -> str:
+    """dot's SVG made fit to sit inside the page: no XML prologue, comments, ids or
+    namespaces; each node's <g> says which item it draws (data-n) and its mark (class),
+    and its tooltip says what it is."""
+    start = svg.find("<svg")
+    if start < 0:
+        return svg
+    svg = re.sub(r"<!--.*?-->", "", svg[start:], flags=re.S)
+
+    def node(m):
+        dot_id, body = html.unescape(m.group(1)), m.group(2)
+        texts = [html.unescape(t) for t in _TEXT.findall(body)]
+        classes, tip = ["node"], " ".join(texts)
+        if dot_id.startswith("n") and dot_id[1:].isdigit() and int(dot_id[1:]) < len(items):
+            item = items[int(dot_id[1:])]
+            tip = _tooltip(item)
+            if item.highlight:
+                classes.append(_mark_class(item.highlight))
+        elif dot_id.startswith("legend_mark"):
+            classes += ["legend", _mark_class(" ".join(texts))]
+        elif dot_id.startswith("legend"):
+            classes.append("legend")
+        else:
+            classes.append("copy")
+            tip += " (drawn again, next to where it is read)"
+        return (
+            f'<g class="{" ".join(classes)}" data-n="{html.escape(dot_id)}">'
+            f"<title>{html.escape(tip)}</title>{body}</g>"
+        )
+
+    svg = _NODE.sub(node, svg)
+    svg = re.sub(
+        r'(<g id="[^"]*" class="(?:edge|cluster|graph)"[^>]*>)\s*<title>[^<]*</title>', r"\1", svg
+    )
+    svg = re.sub(r' id="[^"]*"', "", svg)
+    svg = re.sub(r' xmlns(?::\w+)?="[^"]*"', "", svg)
+    return svg.strip()
+
+
+def _tooltip(item) -> str:
+    if isinstance(item, Box):
+        return f"{item.name}: a scope of {len(item.members):,} vertices, drawn as one box"
+    shape = (
+        ""
+        if item.shape is None
+        else " (" + ", ".join("?" if d is None else str(d) for d in item.shape) + ")"
+    )
+    text = f"{item.name}: {item.op}{shape} {item.dtype or ''}".rstrip()
+    if item.origin != "forward":
+        text += f", {item.origin}"
+    if item.highlight:
+        text += f" [{item.highlight}]"
+    return text
+
+
+def _mark_class(mark: str) -> str:
+    return "mark-" + re.sub(r"[^a-z0-9]+", "-", str(mark).lower()).strip("-")
+
+
+# -- the listing -------------------------------------------------------------------------
+def line_keys(step) -> list:
+    """The IR vertex behind each line of `step.listing` (None for the other lines).
+
+    The schedule gives slot i to the i-th vertex of the IR's run order; the listing
+    writes the feeds, Variables, Constants and then the instructions, each one line,
+    between a header line and the fetch/update lines.
+    """
+    program, ir = step.program, step.ir
+    order = list(topological(ir))
+    lines = step.listing.split("\n")
+    slots = [s for s, _ in program.feeds] + [s for s, _ in program.variables]
+    slots += [entry[0] for entry in program.constants]
+    slots += [inst.out for inst in program.instructions]
+    keys = [None] * len(lines)
+    if len(order) == program.n_slots and 1 + len(slots) <= len(lines):
+        for j, slot in enumerate(slots):
+            keys[1 + j] = order[slot]
+        if all(lines[1 + j].startswith(f"%{slot} ") for j, slot in enumerate(slots)):
+            return keys
+    # The listing's layout is not the one expected: read each line's slot from its head.
+    keys = [None] * len(lines)
+    for j, line in enumerate(lines):
+        m = re.match(r"%(\d+) = ", line)
+        if m and int(m.group(1)) < len(order):
+            keys[j] = order[int(m.group(1))]
+    return keys
+
+
+def _listing(view, pictures) -> str:
+    step, lines = view.step, view.step.listing.split("\n")
+    keys = line_keys(step)
+    marked = [keys[j] is not None and keys[j] in view.after for j in range(len(lines))]
+    if len(lines) <= MAX_LISTING:
+        shown = list(range(len(lines)))
+    else:
+        keep = [j < HEAD for j in range(len(lines))]
+        for j, m in enumerate(marked):
+            if m:
+                for k in range(max(0, j - CONTEXT), min(len(lines), j + CONTEXT + 1)):
+                    keep[k] = True
+        keep[-1] = True
+        shown = [j for j in range(len(lines)) if keep[j]]
+    out, last, count = [], -1, 0
+    for j in shown:
+        if count >= MAX_LISTING:
+            out.append(
+                f'<span class="fold">⋯ {len(lines) - j:,} more lines not shown here: '
+                f'print(steps["{html.escape(step.name)}"].listing) shows all</span>'
+            )
+            break
+        if j > last + 1:
+            out.append(f'<span class="fold">⋯ {j - last - 1:,} unchanged lines</span>')
+        attrs = ""
+        key = keys[j]
+        if key is not None:
+            n = pictures.owner_id(view.after_pic, key)
+            attrs = f' data-n="{n}"' if n else ""
+            if marked[j]:
+                attrs += f' data-mark="{html.escape(view.after[key])}"'
+        cls = "line " + _mark_class(view.after[key]) if marked[j] else "line"
+        out.append(f'<span class="{cls}"{attrs}>{html.escape(lines[j]) or " "}</span>')
+        last, count = j, count + 1
+    n_marked = sum(marked)
+    head = f"{n_marked:,} of {len(lines):,} lines marked" if n_marked else f"{len(lines):,} lines"
+    return (
+        f'<div class="listing"><div class="panehead">Program listing · {head}</div>'
+        f"<pre>{''.join(out)}</pre></div>"
+    )
+
+
+# -- the page's parts -------------------------------------------------------------------
+def _sidebar(views, title) -> str:
+    rows = []
+    for v in views:
+        step = v.step
+        n = len(step.report.changes)
+        quiet = n == 0 and v.index > 0
+        badge = "no change" if quiet else (f"{n:,} change{'s' if n != 1 else ''}" if n else "start")
+        rows.append(
+            f'<li><a href="#step-{v.index}" class="steplink{" quiet" if quiet else ""}" '
+            f'data-i="{v.index}"><span class="num">{v.index}</span>'
+            f'<span class="name">{html.escape(step.name)}</span>'
+            f'<span class="badge">{badge}</span>'
+            f'<span class="title">{html.escape(step.title)}</span>'
+            f'<span class="count">{step.stats.get("nodes", len(step.ir)):,} vertices</span></a></li>'
+        )
+    return (
+        f'<nav id="steps"><h1>{html.escape(title)}</h1>'
+        f"<ol>{''.join(rows)}</ol>"
+        '<label class="quietbox"><input type="checkbox" id="stop-quiet"> '
+        "arrow keys stop at steps that changed nothing</label>"
+        '<p class="keys"><kbd>←</kbd> <kbd>→</kbd> step · <kbd>B</kbd> before/after · '
+        "<kbd>F</kbd> fit</p></nav>"
+    )
+
+
+def _toolbar() -> str:
+    return (
+        '<div id="bar"><button id="prev" type="button" title="previous step (←)">← prev</button>'
+        '<button id="next" type="button" title="next step (→)">next →</button>'
+        '<span id="where"></span></div>'
+    )
+
+
+def _section(view, pictures) -> str:
+    step, i = view.step, view.index
+    quiet = not step.report.changes and i > 0
+    head = (
+        f'<header class="stephead"><h2><span class="num">{i}</span> '
+        f"{html.escape(step.name)} <small>{html.escape(step.title)}</small></h2>"
+        f"<p>{_summary(view)}</p></header>"
+    )
+    return (
+        f'<section class="step{" quiet" if quiet else ""}" id="step-{i}" data-i="{i}" '
+        f'data-name="{html.escape(step.name)}">{head}'
+        f'<div class="views">{_figure(view, pictures)}{_listing(view, pictures)}</div>'
+        f'<div class="details">{_changes(view, pictures)}{_stats(view)}</div>'
+        f'<div class="memorypane"><div class="panehead">Memory along the schedule</div>'
+        f"{memory_svg(step.program.memory, len(step.program.instructions))}</div>"
+        "</section>"
+    )
+
+
+def _summary(view) -> str:
+    changes = view.step.report.changes
+    if view.index == 0:
+        return f"The starting point: {len(view.step.ir):,} vertices."
+    if not changes:
+        return "This step changed nothing; the picture and listing are as after the step before."
+    counts = {}
+    for c in changes:
+        counts[c.kind] = counts.get(c.kind, 0) + 1
+    parts = ", ".join(
+        f'<span class="{_mark_class(k)} tag">{k} {n:,}</span>' for k, n in counts.items()
+    )
+    before = len(view.prev.ir) if view.prev is not None else 0
+    return f"{parts}: {before:,} → {len(view.step.ir):,} vertices."
+
+
+def _figure(view, pictures) -> str:
+    after = pictures.pictures[view.after_pic]
+    tabs = '<button type="button" class="tab on" data-show="after">after</button>'
+    boxes = f'<div class="svgbox after">{after.svg}</div>'
+    if view.before_pic >= 0:
+        tabs += (
+            '<button type="button" class="tab" data-show="before" title="the picture '
+            'before this step, what it took away marked (B)">'
+            f"before ({len(view.before):,} taken away)</button>"
+        )
+        before = pictures.pictures[view.before_pic]
+        boxes += f'<div class="svgbox before" hidden>{before.svg}</div>'
+    tabs += (
+        '<span class="zoom"><button type="button" class="zoomout" title="smaller (-)">−</button>'
+        '<span class="zoomed"></span>'
+        '<button type="button" class="zoomin" title="bigger (+)">+</button>'
+        '<button type="button" class="fit" title="fit the width, or natural size (F)">'
+        "fit / 1:1</button></span>"
+    )
+    note = f'<p class="note">{html.escape(after.note)}.</p>' if after.note else ""
+    return f'<figure class="picture"><div class="panehead">{tabs}</div>{boxes}{note}</figure>'
+
+
+def _changes(view, pictures) -> str:
+    changes = view.step.report.changes
+    if not changes:
+        return '<div class="changes"><div class="panehead">Changes</div><p>None.</p></div>'
+    groups = {}
+    for c in changes:
+        groups[(c.kind, c.rule)] = groups.get((c.kind, c.rule), 0) + 1
+    summary = "".join(
+        f'<li><span class="{_mark_class(k)} tag">{k}</span> {n:,} × {html.escape(rule)}</li>'
+        for (k, rule), n in list(groups.items())[:30]
+    )
+    if len(groups) > 30:
+        summary += f"<li>… and {len(groups) - 30} more rules</li>"
+    rows = []
+    for c in changes[:MAX_CHANGES]:
+        if c.key in view.after:
+            n, side = pictures.owner_id(view.after_pic, c.key), "after"
+        elif c.key in view.before and view.before_pic >= 0:
+            n, side = pictures.owner_id(view.before_pic, c.key), "before"
+        else:
+            n, side = None, ""
+        link = f' data-n="{n}" data-side="{side}"' if n else ""
+        into = f" → {html.escape(str(c.into))}" if c.into is not None else ""
+        rows.append(
+            f'<tr{link}><td><span class="{_mark_class(c.kind)} tag">{c.kind}</span></td>'
+            f"<td>{html.escape(c.name)}{into}</td><td>{html.escape(c.rule)}</td></tr>"
+        )
+    more = (
+        f'<p class="more">… and {len(changes) - MAX_CHANGES:,} more changes</p>'
+        if len(changes) > MAX_CHANGES
+        else ""
+    )
+    return (
+        f'<div class="changes"><div class="panehead">Changes ({len(changes):,})</div>'
+        f'<ul class="rules">{summary}</ul><table>{"".join(rows)}</table>{more}</div>'
+    )
+
+
+_FIGURES = [
+    ("nodes", "vertices", str),
+    ("instructions", "instructions", str),
+    ("flops", "FLOPs (estimated)", str),
+    ("peak_bytes", "peak memory (planned)", nice_bytes),
+    ("naive_bytes", "memory if nothing were freed", nice_bytes),
+    ("buffer_bytes", "reused buffers", nice_bytes),
+]
+
+
+def _stats(view) -> str:
+    now = view.step.stats
+    before = view.prev.stats if view.prev is not None else {}
+    rows = []
+    for key, label, fmt in _FIGURES:
+        if key not in now:
+            continue
+        value = now[key]
+        shown = f"{value:,}" if fmt is str else fmt(value)
+        rows.append(
+            f"<tr><th>{label}</th><td>{shown}</td>{_delta(value, before.get(key), fmt)}</tr>"
+        )
+    rows.append(
+        f"<tr><th>time of this step</th><td>{now.get('seconds', 0) * 1000:.1f} ms</td><td></td></tr>"
+    )
+    ops_now, ops_before = now.get("ops", {}), before.get("ops", {})
+    ops = []
+    for name in sorted(set(ops_now) | set(ops_before)):
+        n = ops_now.get(name, 0)
+        b = ops_before.get(name, 0)
+        d = (
+            ""
+            if not view.prev or n == b
+            else f' <span class="{"up" if n > b else "down"}">{n - b:+,}</span>'
+        )
+        ops.append(f"<li>{html.escape(name)} {n:,}{d}</li>")
+    return (
+        f'<div class="stats"><div class="panehead">Figures</div><table>{"".join(rows)}</table>'
+        f'<div class="panehead">Ops by kind</div><ul class="ops">{"".join(ops)}</ul></div>'
+    )
+
+
+def _delta(value, before, fmt) -> str:
+    if before is None or before == value:
+        return "<td></td>"
+    diff = value - before
+    shown = f"{diff:+,}" if fmt is str else ("+" if diff > 0 else "−") + fmt(abs(diff))
+    return f'<td class="{"up" if diff > 0 else "down"}">{shown}</td>'
+
+
+def _document(title: str, body: str) -> str:
+    static = resources.files("symgraph.viz") / "static"
+    css = (static / "explorer.css").read_text(encoding="utf-8")
+    js = (static / "explorer.js").read_text(encoding="utf-8")
+    return (
+        "<!DOCTYPE html>\n"
+        '<html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        '<link rel="icon" href="data:,">'
+        f"<title>{html.escape(title)}</title><style>\n{css}</style></head>\n"
+        f"<body>\n{body}\n<script>\n{js}</script>\n</body></html>\n"
+    )
