@@ -240,6 +240,22 @@ def _decode_index(index: tuple) -> tuple:
     return tuple(slice(*item[1:]) if isinstance(item, tuple) else item for item in index)
 
 
+def _slice_length(item, size):
+    """How long x[start:stop:step] is along a dim of `size` (None: known when fed).
+
+    On a None dim a slice with a plain start and stop, like x[:, :1] or
+    x[:, 2:5], is taken to have stop - start elements (the dim is assumed to be
+    that long), so the result can broadcast like the 1 it usually is.
+    """
+    _, start, stop, step = item
+    if size is not None:
+        return len(range(*slice(start, stop, step).indices(size)))
+    start = 0 if start is None else start
+    if step in (None, 1) and stop is not None and 0 <= start <= stop:
+        return stop - start
+    return None
+
+
 class GetItem(Op):
     """x[index] with basic indexing (ints, slices, None, ...): a view, no copy."""
 
@@ -275,7 +291,7 @@ class GetItem(Op):
                 step = item[3]
                 if step == 0:
                     raise ShapeError("slice step cannot be zero")
-                shape.append(None if size is None else len(range(*slice(*item[1:]).indices(size))))
+                shape.append(_slice_length(item, size))
             dim += 1
         return tuple(shape), x.dtype
 

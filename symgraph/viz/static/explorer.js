@@ -215,5 +215,6 @@
     }
     return 0;
   }
+  window.addEventListener("hashchange", function () { select(fromHash(), true); });
   select(fromHash(), true);
 })();
