@@ -23,7 +23,7 @@ from symgraph.errors import GradientError, shape_str
 from symgraph.graph import GRADIENT, Constant, Node, as_node
 from symgraph.ops.base import is_float
 from symgraph.ops.math import cast
-from symgraph.ops.shape import zeros_like
+from symgraph.ops.shape import scatter_slices, zeros_like
 
 
 def ancestors(roots, stop=()) -> list[Node]:
@@ -138,7 +138,18 @@ def _in_dtype_of(x: Node, g: Node) -> Node:
 
 
 def _add_all(parts: list[Node]) -> Node:
-    """Sum the contributions of a Node's consumers (fan-out)."""
+    """Sum the contributions of a Node's consumers (fan-out).
+
+    Contributions that are slice gradients of one tensor (it was cut up by
+    sg.unstack or sg.split, and each piece sent its gradient back) are summed by
+    one scatter_slices op, so T pieces cost one full-size array, not T of them.
+    """
+    slices = [p for p in parts if p.op.name == "getitem_grad"]
+    if len(slices) > 1 and len({p.inputs[1] for p in slices}) == 1:
+        merged = scatter_slices(
+            slices[0].inputs[1], [p.inputs[0] for p in slices], [p.attrs["index"] for p in slices]
+        )
+        parts = [merged] + [p for p in parts if p.op.name != "getitem_grad"]
     total = parts[0]
     for p in parts[1:]:
         total = total + p

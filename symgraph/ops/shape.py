@@ -322,6 +322,41 @@ class GetItemGrad(Op):
         return (getitem(grad, _decode_index(node.attrs["index"])), None)
 
 
+class ScatterSlices(Op):
+    """Several slice gradients summed: zeros shaped like `like`, each grad added at its index.
+
+    The gradient of a tensor that was cut into pieces (sg.unstack, sg.split)
+    is one getitem_grad per piece; summed one by one, each would be a full-size
+    array, and a sequence of T pieces would hold T of them at once. autodiff
+    sums them with this op instead: one array, each piece added in place.
+    """
+
+    name = "scatter_slices"
+    writes_out = True
+    fresh_output = True
+
+    def infer(self, like, *grads, indices):
+        return like.shape, result_dtype(*grads)
+
+    def forward(self, like, *grads, indices, out=None):
+        if out is None:
+            out = np.zeros(np.shape(like), dtype=np.result_type(*grads))
+        else:
+            out[...] = 0  # a reused buffer: clear what the last run left
+        for grad, index in zip(grads, indices):
+            out[_decode_index(index)] += grad
+        return out
+
+    def backward(self, node, grad):
+        indices = node.attrs["indices"]
+        return (None,) + tuple(getitem(grad, _decode_index(i)) for i in indices)
+
+
+def scatter_slices(like, grads, indices, name=None) -> Node:
+    """sum of getitem_grad(grad_i, like, index_i) over i, as one op (see ScatterSlices)."""
+    return make_node(ScatterSlices(), (like, *grads), {"indices": tuple(indices)}, name=name)
+
+
 def getitem(x, index, name=None) -> Node:
     with checks_for(GetItem(), (x,), name):
         index = _encode_index(index)

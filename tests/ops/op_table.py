@@ -35,7 +35,7 @@ from symgraph.ops import shape as shape_ops
 from symgraph.ops.nn import EmbeddingGrad, SoftmaxCrossEntropyGrad
 from symgraph.ops.random import random_uniform
 from symgraph.ops.reduce import ReducedCount
-from symgraph.ops.shape import GetItemGrad, Reshape, _encode_index
+from symgraph.ops.shape import GetItemGrad, Reshape, _encode_index, scatter_slices
 
 FLOAT_DTYPES = ("float64", "float32")
 
@@ -192,6 +192,13 @@ def np_cross_entropy_grad(logits, labels):
 def np_embedding_grad(grad, ids, like):
     out = np.zeros(like.shape, dtype=grad.dtype)
     np.add.at(out, ids.reshape(-1), grad.reshape(-1, like.shape[1]))
+    return out
+
+
+def np_scatter_slices(like, grads, indices):
+    out = np.zeros(like.shape, dtype=np.result_type(*grads))
+    for grad, index in zip(grads, indices):
+        out[index] += grad
     return out
 
 
@@ -545,6 +552,14 @@ HAND_CASES = [
     Case("getitem_grad", "strided", lambda g, s: make_node(GetItemGrad(), (g, s),
          index_attr((0, slice(None, None, 2)))), np_getitem_grad((0, slice(None, None, 2))),
          (real(2,), like(2, 3))),
+    Case("scatter_slices", "columns", lambda s, g0, g1: scatter_slices(
+         s, [g0, g1], [_encode_index((slice(None), 0)), _encode_index((slice(None), 2))]),
+         lambda s, g0, g1: np_scatter_slices(s, [g0, g1], [(slice(None), 0), (slice(None), 2)]),
+         (like(3, 4), real(3,), real(3,))),
+    Case("scatter_slices", "overlapping-rows-add-up", lambda s, g0, g1: scatter_slices(
+         s, [g0, g1], [_encode_index((slice(0, 2),)), _encode_index((slice(1, 3),))]),
+         lambda s, g0, g1: np_scatter_slices(s, [g0, g1], [(slice(0, 2),), (slice(1, 3),)]),
+         (like(3, 2), real(2, 2), real(2, 2))),
     # concat and stack
     Case("concat", "axis0", lambda a, b: sg.concat([a, b]), lambda a, b: np.concatenate([a, b]),
          (real(2, 3), real(4, 3))),
