@@ -50,8 +50,10 @@ def normal(shape, std=1.0, mean=0.0, dtype="float32", rng=None) -> np.ndarray:
 
 
 def uniform(shape, low=-1.0, high=1.0, dtype="float32", rng=None) -> np.ndarray:
+    """Uniform values in [low, high)."""
     return (rng or _rng).uniform(low, high, size=_shape(shape)).astype(dtype)
 
 
 def zeros(shape, dtype="float32") -> np.ndarray:
+    """Zeros (the usual start for biases)."""
     return np.zeros(_shape(shape), dtype=dtype)

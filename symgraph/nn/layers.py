@@ -41,16 +41,22 @@ class Linear(Module):
 
 
 class Sigmoid(Module):
+    """sg.sigmoid as a layer, for Sequential."""
+
     def forward(self, x):
         return sigmoid(x)
 
 
 class Tanh(Module):
+    """sg.tanh as a layer, for Sequential."""
+
     def forward(self, x):
         return tanh(x)
 
 
 class ReLU(Module):
+    """sg.relu as a layer, for Sequential."""
+
     scope_name = "relu"
 
     def forward(self, x):

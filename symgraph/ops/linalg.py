@@ -88,10 +88,12 @@ class Transpose(Op):
 
 
 def matmul(a, b, name=None) -> Node:
+    """a @ b for 1-D and 2-D operands, as NumPy defines it (op MatMul)."""
     return make_node(MatMul(), (a, b), name=name)
 
 
 def transpose(x, axes=None, name=None) -> Node:
+    """x with its axes permuted (reversed when axes is None); a view, no copy (op Transpose)."""
     x = as_node(x)
     if axes is not None:  # negative axes count from the end; the shape rule rejects the rest
         axes = tuple(int(a) % x.ndim if -x.ndim <= a < x.ndim else int(a) for a in axes)

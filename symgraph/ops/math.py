@@ -306,70 +306,87 @@ class Cast(Op):
 
 # -- the functions users call ---------------------------------------------------------
 def add(a, b, name=None) -> Node:
+    """a + b, elementwise with NumPy broadcasting (op Add)."""
     return make_node(Add(), (a, b), name=name)
 
 
 def sub(a, b, name=None) -> Node:
+    """a - b, elementwise with NumPy broadcasting (op Sub)."""
     return make_node(Sub(), (a, b), name=name)
 
 
 def mul(a, b, name=None) -> Node:
+    """a * b, elementwise with NumPy broadcasting (op Mul)."""
     return make_node(Mul(), (a, b), name=name)
 
 
 def div(a, b, name=None) -> Node:
+    """a / b, true division: integers divide to floats (op Div)."""
     return make_node(Div(), (a, b), name=name)
 
 
 def neg(x, name=None) -> Node:
+    """-x (op Neg)."""
     return make_node(Neg(), (x,), name=name)
 
 
 def pow(a, b, name=None) -> Node:  # noqa: A001 - the public name DESIGN.md fixes
+    """a ** b, elementwise with broadcasting (op Pow); the gradient for b needs a > 0."""
     return make_node(Pow(), (a, b), name=name)
 
 
 def maximum(a, b, name=None) -> Node:
+    """a ** b, elementwise with broadcasting (op Pow); the gradient for b needs a > 0."""
     return make_node(Maximum(), (a, b), name=name)
 
 
 def minimum(a, b, name=None) -> Node:
+    """The smaller of a and b, elementwise; a tie sends the gradient to a (op Minimum)."""
     return make_node(Minimum(), (a, b), name=name)
 
 
 def exp(x, name=None) -> Node:
+    """e ** x, elementwise (op Exp)."""
     return make_node(Exp(), (x,), name=name)
 
 
 def log(x, name=None) -> Node:
+    """Natural logarithm, elementwise (op Log)."""
     return make_node(Log(), (x,), name=name)
 
 
 def sqrt(x, name=None) -> Node:
+    """Square root, elementwise (op Sqrt)."""
     return make_node(Sqrt(), (x,), name=name)
 
 
 def abs(x, name=None) -> Node:  # noqa: A001
+    """|x|, elementwise (op Abs); the gradient at 0 is taken as +1."""
     return make_node(Abs(), (x,), name=name)
 
 
 def tanh(x, name=None) -> Node:
+    """|x|, elementwise (op Abs); the gradient at 0 is taken as +1."""
     return make_node(Tanh(), (x,), name=name)
 
 
 def sigmoid(x, name=None) -> Node:
+    """1 / (1 + exp(-x)), computed so that no exp overflows (op Sigmoid)."""
     return make_node(Sigmoid(), (x,), name=name)
 
 
 def relu(x, name=None) -> Node:
+    """max(x, 0), elementwise (op Relu); the gradient at 0 is 0."""
     return make_node(Relu(), (x,), name=name)
 
 
 def softplus(x, name=None) -> Node:
+    """log(1 + exp(x)), computed stably (op Softplus)."""
     return make_node(Softplus(), (x,), name=name)
 
 
 def clip(x, lo=None, hi=None, name=None) -> Node:
+    """x limited to [lo, hi] (either may be None); no gradient where x was outside (op Clip)."""
     lo, hi = (_python_number(b) for b in (lo, hi))
     return make_node(Clip(), (x,), {"lo": lo, "hi": hi}, name=name)
 
@@ -382,32 +399,40 @@ def _python_number(value):
 
 
 def where(cond, a, b, name=None) -> Node:
+    """a where cond is true, else b, broadcast together (op Where); cond must be bool."""
     return make_node(Where(), (cond, a, b), name=name)
 
 
 def greater(a, b, name=None) -> Node:
+    """a > b, elementwise, as bools; no gradient (op Greater)."""
     return make_node(Greater(), (a, b), name=name)
 
 
 def greater_equal(a, b, name=None) -> Node:
+    """a >= b, elementwise, as bools; no gradient (op GreaterEqual)."""
     return make_node(GreaterEqual(), (a, b), name=name)
 
 
 def less(a, b, name=None) -> Node:
+    """a < b, elementwise, as bools; no gradient (op Less)."""
     return make_node(Less(), (a, b), name=name)
 
 
 def less_equal(a, b, name=None) -> Node:
+    """a <= b, elementwise, as bools; no gradient (op LessEqual)."""
     return make_node(LessEqual(), (a, b), name=name)
 
 
 def equal(a, b, name=None) -> Node:
+    """a == b, elementwise, as bools; no gradient (op Equal). (`==` on Nodes compares identity.)"""
     return make_node(Equal(), (a, b), name=name)
 
 
 def not_equal(a, b, name=None) -> Node:
+    """a != b, elementwise, as bools; no gradient (op NotEqual)."""
     return make_node(NotEqual(), (a, b), name=name)
 
 
 def cast(x, dtype, name=None) -> Node:
+    """x converted to `dtype` (op Cast); the gradient flows between float dtypes only."""
     return make_node(Cast(), (x,), {"dtype": np.dtype(dtype).name}, name=name)

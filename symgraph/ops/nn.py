@@ -218,6 +218,7 @@ def _need_float(x, what):
 
 
 def softmax(x, axis=-1, name=None) -> Node:
+    """exp(x) / sum(exp(x)) along `axis`, computed stably (op Softmax)."""
     x = as_node(x)
     with checks_for(Softmax(), (x,), name):
         axis = normalize_one_axis(axis, x.ndim, of=x)
@@ -225,6 +226,7 @@ def softmax(x, axis=-1, name=None) -> Node:
 
 
 def log_softmax(x, axis=-1, name=None) -> Node:
+    """x - log(sum(exp(x))) along `axis`, computed stably (op LogSoftmax)."""
     x = as_node(x)
     with checks_for(LogSoftmax(), (x,), name):
         axis = normalize_one_axis(axis, x.ndim, of=x)
@@ -238,10 +240,12 @@ def softmax_cross_entropy(logits, labels, name=None) -> Node:
 
 
 def embedding_lookup(params, ids, name=None) -> Node:
+    """Rows of `params` (vocab, dim) picked by integer `ids`: (...,) -> (..., dim) (op EmbeddingLookup)."""
     return make_node(EmbeddingLookup(), (params, ids), name=name)
 
 
 def one_hot(labels, depth, dtype="float32", name=None) -> Node:
+    """Integer labels (...) -> (..., depth) rows with a 1 at the label; no gradient (op OneHot)."""
     return make_node(OneHot(), (labels,), {"depth": int(depth), "dtype": np.dtype(dtype).name},
                      name=name)
 

@@ -159,18 +159,22 @@ def _reduction(op, x, axis, keepdims, name) -> Node:
 
 
 def sum(x, axis=None, keepdims=False, name=None) -> Node:  # noqa: A001
+    """Sum over `axis` (an int, a tuple, or None for all), keeping reduced dims as 1 with keepdims (op Sum)."""
     return _reduction(Sum(), x, axis, keepdims, name)
 
 
 def mean(x, axis=None, keepdims=False, name=None) -> Node:
+    """Sum over `axis` (an int, a tuple, or None for all), keeping reduced dims as 1 with keepdims (op Sum)."""
     return _reduction(Mean(), x, axis, keepdims, name)
 
 
 def max(x, axis=None, keepdims=False, name=None) -> Node:  # noqa: A001
+    """Largest value over `axis`, with keepdims as NumPy; ties share the gradient (op Max)."""
     return _reduction(Max(), x, axis, keepdims, name)
 
 
 def argmax(x, axis=None, name=None) -> Node:
+    """Largest value over `axis`, with keepdims as NumPy; ties share the gradient (op Max)."""
     x = as_node(x)
     with checks_for(ArgMax(), (x,), name):
         axis = None if axis is None else normalize_one_axis(axis, x.ndim, of=x)

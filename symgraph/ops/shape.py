@@ -143,6 +143,7 @@ class Reshape(Op):
 
 
 def reshape(x, shape, name=None) -> Node:
+    """x with a new shape of the same size; one dim may be -1 (op Reshape)."""
     shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(int(d) for d in shape)
     return make_node(Reshape(), (x,), {"shape": shape}, name=name)
 
@@ -196,6 +197,7 @@ class ExpandDims(Op):
 
 
 def squeeze(x, axis=None, name=None) -> Node:
+    """x without its size-1 dims (all of them, or those in `axis`) (op Squeeze)."""
     x = as_node(x)
     with checks_for(Squeeze(), (x,), name):
         axis = normalize_axis(axis, x.ndim, of=x)
@@ -205,6 +207,7 @@ def squeeze(x, axis=None, name=None) -> Node:
 
 
 def expand_dims(x, axis, name=None) -> Node:
+    """x with a new dim of size 1 at `axis` (op ExpandDims)."""
     x = as_node(x)
     with checks_for(ExpandDims(), (x,), name):
         axis = normalize_one_axis(axis, x.ndim + 1, of=x)
@@ -358,6 +361,7 @@ def scatter_slices(like, grads, indices, name=None) -> Node:
 
 
 def getitem(x, index, name=None) -> Node:
+    """x[index] with basic indexing: ints, slices, None and ...; also written x[...] (op GetItem)."""
     with checks_for(GetItem(), (x,), name):
         index = _encode_index(index)
     return make_node(GetItem(), (x,), {"index": index}, name=name)
@@ -440,6 +444,7 @@ class Stack(Op):
 
 
 def concat(xs, axis=0, name=None) -> Node:
+    """The tensors in `xs` joined along an existing `axis` (op Concat)."""
     xs = [as_node(x) for x in xs]
     with checks_for(Concat(), xs, name):
         if not xs:
@@ -449,6 +454,7 @@ def concat(xs, axis=0, name=None) -> Node:
 
 
 def stack(xs, axis=0, name=None) -> Node:
+    """The tensors in `xs`, all of one shape, joined along a new `axis` (op Stack)."""
     xs = [as_node(x) for x in xs]
     with checks_for(Stack(), xs, name):
         if not xs:
@@ -533,10 +539,12 @@ class OnesLike(Op):
 
 
 def zeros_like(x, dtype=None, name=None) -> Node:
+    """Zeros of x's shape (read when the graph runs) and dtype; no gradient (op ZerosLike)."""
     return make_node(ZerosLike(), (x,), {"dtype": None if dtype is None else np.dtype(dtype).name},
                      name=name)
 
 
 def ones_like(x, dtype=None, name=None) -> Node:
+    """Ones of x's shape (read when the graph runs) and dtype; no gradient (op OnesLike)."""
     return make_node(OnesLike(), (x,), {"dtype": None if dtype is None else np.dtype(dtype).name},
                      name=name)

@@ -40,16 +40,25 @@ class Plan:
 
 
 def condense(vertices: list[Vertex], budget: int = BUDGET) -> Plan:
-    """A plan that draws at most about `budget` things (vertices or boxes)."""
+    """A plan that draws at most about `budget` things (vertices or boxes).
+
+    The records of long numbered runs are renamed in place (see fold_runs).
+    """
     if len(vertices) <= budget:
         return Plan(list(vertices), None)
     vertices, folded = fold_runs(vertices)
     deepest = max((v.scope.count("/") + 1 for v in vertices if v.scope), default=0)
     depths = [None, *range(deepest, 0, -1)]  # None: cut nothing, box only the folded runs
     for depth in depths:
-        boxes = _boxes(vertices, folded, depth)
-        loose = sum(1 for v in vertices if _box_of(v.scope, folded, depth) is None)
-        if loose + len(boxes) <= budget or depth == 1:
+        boxes: dict[str, None] = {}
+        loose = 0
+        for v in vertices:
+            box = _box_of(v.scope, folded, depth)
+            if box is None:
+                loose += 1
+            else:
+                boxes[box] = None
+        if loose + len(boxes) <= budget:
             break
     parts = []
     if folded:
@@ -59,8 +68,12 @@ def condense(vertices: list[Vertex], budget: int = BUDGET) -> Plan:
         )
     if depth is not None:
         parts.append(f"scopes {depth} level{'s' if depth > 1 else ''} deep drawn as boxes")
+    if not parts:
+        return Plan(
+            vertices, None, f"{len(vertices):,} vertices, drawn in full: no scopes to collapse"
+        )
     note = f"{len(vertices):,} vertices, too many to draw one by one: " + "; ".join(parts)
-    return Plan(vertices, boxes or None, note)
+    return Plan(vertices, list(boxes) or None, note)
 
 
 def fold_runs(vertices: list[Vertex]) -> tuple[list[Vertex], dict[str, int]]:
@@ -122,15 +135,6 @@ def _box_of(scope: str, folded: dict, depth: int | None) -> str | None:
         if prefix in folded:
             return prefix
     return None
-
-
-def _boxes(vertices, folded, depth) -> list[str]:
-    boxes: dict[str, None] = {}
-    for v in vertices:
-        box = _box_of(v.scope, folded, depth)
-        if box is not None:
-            boxes[box] = None
-    return list(boxes)
 
 
 def as_patterns(boxes: list[str]) -> list[str]:

@@ -16,7 +16,9 @@ no server is needed). On the side, the steps of the compile; for the chosen one:
 Steps that changed nothing are folded in the list and skipped by the arrow keys.
 
 Big IRs are drawn condensed (condense.py: long runs of numbered scopes folded,
-then scopes collapsed to fit), and the dot layouts run in parallel processes.
+then scopes collapsed to fit), and the dot layouts run in parallel processes
+(explorer_pictures.py). The memory view is memory_view.py; the page's CSS and
+JavaScript are static/explorer.css and static/explorer.js, inlined.
 """
 
 from __future__ import annotations
@@ -25,17 +27,12 @@ import dataclasses
 import html
 import os
 import re
-import subprocess
-from concurrent.futures import ThreadPoolExecutor
 from importlib import resources
 
 from symgraph.compiler.rewrite import topological
-from symgraph.viz.collapse import Box
-from symgraph.viz.condense import BUDGET, as_patterns, condense
-from symgraph.viz.dot import Options, _Builder
-from symgraph.viz.layout import find_dot
+from symgraph.viz.condense import BUDGET
+from symgraph.viz.explorer_pictures import Pictures, mark_class
 from symgraph.viz.memory_view import memory_svg, nice_bytes
-from symgraph.viz.records import vertices_of
 
 #: listings longer than this show the changed lines in context, the rest folded
 MAX_LISTING = 1500
@@ -43,10 +40,6 @@ CONTEXT = 2  # unchanged lines kept around each changed one in a folded listing
 HEAD = 12  # lines always kept at the top of a folded listing (the feeds, the Variables)
 #: rows of the table of changes (all are counted in its summary)
 MAX_CHANGES = 200
-#: pictures with more things than this get dot's fast layout (styles.BIG_GRAPH_ATTRS)
-FAST_LAYOUT = 120
-#: a layout taking longer than this is retried, drawn coarser
-DOT_SECONDS = 60
 
 #: how a vertex that others were merged into (or replaced by) is marked
 _INTO = {"merged": "merged into", "replaced": "replacement"}
@@ -64,7 +57,7 @@ def save_html(explanation, path, title: str | None = None, budget: int = BUDGET)
 def page(explanation, title: str | None = None, budget: int = BUDGET) -> str:
     """The explorer page as HTML text."""
     steps = list(explanation)
-    pictures = _Pictures(budget)
+    pictures = Pictures(budget)
     views = []
     for i, step in enumerate(steps):
         prev = steps[i - 1] if i else None
@@ -79,8 +72,9 @@ def page(explanation, title: str | None = None, budget: int = BUDGET) -> str:
     body = [_sidebar(views, title), '<main id="main">', _toolbar()]
     body.extend(_section(v, pictures) for v in views)
     body.append(
-        f"<footer>Made by symgraph's explain: {len(steps)} steps. Keys: ← → step, B before/after, F fit the picture. Click a node or a "
-        "listing line to find it in the other.</footer></main>"
+        f"<footer>Made by symgraph's explain: {len(steps)} steps. Keys: ← → step, "
+        "B before/after, F fit the picture, + and - zoom. Click a node or a listing line "
+        "to find it in the other.</footer></main>"
     )
     return _document(title, "\n".join(body))
 
@@ -128,152 +122,6 @@ class _View:
     before_pic: int = -1
 
 
-# -- pictures ----------------------------------------------------------------------------
-@dataclasses.dataclass
-class _Picture:
-    source: str
-    items: list
-    owner: dict
-    note: str
-    svg: str = ""
-
-
-class _Pictures:
-    """Every picture of the page: built one by one, laid out by `dot` in parallel."""
-
-    def __init__(self, budget: int):
-        self.budget = budget
-        self.plans = {}  # id(ir) -> (ir, condense Plan): each IR is condensed once
-        self.pictures: list[_Picture] = []
-        self.by_source: dict[str, int] = {}
-
-    def add(self, ir, highlight: dict, budget: int | None = None) -> int:
-        budget = budget or self.budget
-        cached = self.plans.get((id(ir), budget))
-        if cached is None:
-            cached = self.plans[(id(ir), budget)] = (ir, condense(vertices_of(ir), budget))
-        plan = cached[1]
-        vertices = [
-            dataclasses.replace(v, highlight=highlight[v.key]) if v.key in highlight else v
-            for v in plan.vertices
-        ]
-        collapse = as_patterns(plan.boxes) if plan.boxes else None
-        builder = _Builder(vertices, Options(collapse=collapse, max_nodes=None))
-        digraph = builder.digraph()
-        items, owner = builder.items, builder.owner
-        if len(items) > FAST_LAYOUT:
-            digraph.graph_attr.update(nslimit="1", nslimit1="1")
-        source = digraph.source
-        if source in self.by_source:  # the same picture (a step that changed nothing)
-            return self.by_source[source]
-        self.pictures.append(_Picture(source, items, owner, plan.note))
-        self.by_source[source] = len(self.pictures) - 1
-        return len(self.pictures) - 1
-
-    def draw(self) -> None:
-        dot = find_dot()
-        with ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 2)) as pool:
-            svgs = list(pool.map(lambda p: _layout(dot, p.source), self.pictures))
-        for picture, svg in zip(self.pictures, svgs):
-            if svg is None:
-                svg = '<p class="toobig">This picture took too long to lay out.</p>'
-            picture.svg = _inline_svg(svg, picture.items)
-
-    def owner_id(self, index: int, key) -> str | None:
-        i = self.pictures[index].owner.get(key)
-        return None if i is None else f"n{i}"
-
-
-def _layout(dot: str, source: str) -> str | None:
-    """dot's SVG of `source`; None when it takes too long.
-
-    Graphviz 2.43 sometimes stops with "trouble in init_rank" on pictures with
-    clusters and `group` attributes; the same picture without the groups (which
-    only straighten chains) lays out, and without clusters it always does.
-    """
-    variants = [source, re.sub(r" group=\w+", "", source)]
-    variants.append(re.sub(r"subgraph cluster_", "subgraph plain_", variants[1]))
-    for attempt in variants:
-        try:
-            done = subprocess.run(
-                [dot, "-Tsvg"],
-                input=attempt.encode("utf-8"),
-                capture_output=True,
-                timeout=DOT_SECONDS,
-                check=True,
-            )
-        except subprocess.TimeoutExpired:
-            return None
-        except subprocess.CalledProcessError as e:
-            error = e.stderr.decode("utf-8", "replace")
-            continue
-        return done.stdout.decode("utf-8")
-    return f'<p class="toobig">Graphviz failed on this picture: {html.escape(error[:300])}</p>'
-
-
-_NODE = re.compile(r'<g id="[^"]*" class="node">\s*<title>([^<]*)</title>(.*?)</g>', re.S)
-_TEXT = re.compile(r"<text[^>]*>([^<]*)</text>")
-
-
-def _inline_svg(svg: str, items: list) -> str:
-    """dot's SVG made fit to sit inside the page: no XML prologue, comments, ids or
-    namespaces; each node's <g> says which item it draws (data-n) and its mark (class),
-    and its tooltip says what it is."""
-    start = svg.find("<svg")
-    if start < 0:
-        return svg
-    svg = re.sub(r"<!--.*?-->", "", svg[start:], flags=re.S)
-
-    def node(m):
-        dot_id, body = html.unescape(m.group(1)), m.group(2)
-        texts = [html.unescape(t) for t in _TEXT.findall(body)]
-        classes, tip = ["node"], " ".join(texts)
-        if dot_id.startswith("n") and dot_id[1:].isdigit() and int(dot_id[1:]) < len(items):
-            item = items[int(dot_id[1:])]
-            tip = _tooltip(item)
-            if item.highlight:
-                classes.append(_mark_class(item.highlight))
-        elif dot_id.startswith("legend_mark"):
-            classes += ["legend", _mark_class(" ".join(texts))]
-        elif dot_id.startswith("legend"):
-            classes.append("legend")
-        else:
-            classes.append("copy")
-            tip += " (drawn again, next to where it is read)"
-        return (
-            f'<g class="{" ".join(classes)}" data-n="{html.escape(dot_id)}">'
-            f"<title>{html.escape(tip)}</title>{body}</g>"
-        )
-
-    svg = _NODE.sub(node, svg)
-    svg = re.sub(
-        r'(<g id="[^"]*" class="(?:edge|cluster|graph)"[^>]*>)\s*<title>[^<]*</title>', r"\1", svg
-    )
-    svg = re.sub(r' id="[^"]*"', "", svg)
-    svg = re.sub(r' xmlns(?::\w+)?="[^"]*"', "", svg)
-    return svg.strip()
-
-
-def _tooltip(item) -> str:
-    if isinstance(item, Box):
-        return f"{item.name}: a scope of {len(item.members):,} vertices, drawn as one box"
-    shape = (
-        ""
-        if item.shape is None
-        else " (" + ", ".join("?" if d is None else str(d) for d in item.shape) + ")"
-    )
-    text = f"{item.name}: {item.op}{shape} {item.dtype or ''}".rstrip()
-    if item.origin != "forward":
-        text += f", {item.origin}"
-    if item.highlight:
-        text += f" [{item.highlight}]"
-    return text
-
-
-def _mark_class(mark: str) -> str:
-    return "mark-" + re.sub(r"[^a-z0-9]+", "-", str(mark).lower()).strip("-")
-
-
 # -- the listing -------------------------------------------------------------------------
 def line_keys(step) -> list:
     """The IR vertex behind each line of `step.listing` (None for the other lines).
@@ -283,7 +131,7 @@ def line_keys(step) -> list:
     between a header line and the fetch/update lines.
     """
     program, ir = step.program, step.ir
-    order = list(topological(ir))
+    order = _slot_keys(program, ir)
     lines = step.listing.split("\n")
     slots = [s for s, _ in program.feeds] + [s for s, _ in program.variables]
     slots += [entry[0] for entry in program.constants]
@@ -299,16 +147,35 @@ def line_keys(step) -> list:
     for j, line in enumerate(lines):
         m = re.match(r"%(\d+) = ", line)
         if m and int(m.group(1)) < len(order):
-            keys[j] = order[int(m.group(1))]
+            keys[j] = order[int(m.group(1))]  # may be None: a slot no vertex was matched to
     return keys
 
 
+def _slot_keys(program, ir) -> list:
+    """The IR vertex in each slot of `program`: slot i holds the i-th vertex of the run
+    order (schedule.py). Checked against the names the Program keeps for its slots; if
+    the schedule ever orders differently, slots are matched to vertices by name."""
+    order = list(topological(ir))
+    names = program.names
+    if len(order) == program.n_slots and all(
+        names.get(slot) == ir.nodes[key]["name"] for slot, key in enumerate(order)
+    ):
+        return order
+    by_name = {}
+    for key, data in ir.nodes(data=True):
+        by_name.setdefault(data["name"], key)
+    return [by_name.get(names.get(slot)) for slot in range(program.n_slots)]
+
+
 def _listing(view, pictures) -> str:
+    """The step's listing, the lines of the vertices it changed marked. A long listing
+    shows its marked lines with a little context, the rest folded; one with nothing
+    marked (the first step) shows its beginning. At most MAX_LISTING lines either way."""
     step, lines = view.step, view.step.listing.split("\n")
     keys = line_keys(step)
     marked = [keys[j] is not None and keys[j] in view.after for j in range(len(lines))]
-    if len(lines) <= MAX_LISTING:
-        shown = list(range(len(lines)))
+    if len(lines) <= MAX_LISTING or not any(marked):
+        shown = list(range(min(len(lines), MAX_LISTING)))
     else:
         keep = [j < HEAD for j in range(len(lines))]
         for j, m in enumerate(marked):
@@ -316,15 +183,9 @@ def _listing(view, pictures) -> str:
                 for k in range(max(0, j - CONTEXT), min(len(lines), j + CONTEXT + 1)):
                     keep[k] = True
         keep[-1] = True
-        shown = [j for j in range(len(lines)) if keep[j]]
-    out, last, count = [], -1, 0
+        shown = [j for j in range(len(lines)) if keep[j]][:MAX_LISTING]
+    out, last = [], -1
     for j in shown:
-        if count >= MAX_LISTING:
-            out.append(
-                f'<span class="fold">⋯ {len(lines) - j:,} more lines not shown here: '
-                f'print(steps["{html.escape(step.name)}"].listing) shows all</span>'
-            )
-            break
         if j > last + 1:
             out.append(f'<span class="fold">⋯ {j - last - 1:,} unchanged lines</span>')
         attrs = ""
@@ -334,9 +195,14 @@ def _listing(view, pictures) -> str:
             attrs = f' data-n="{n}"' if n else ""
             if marked[j]:
                 attrs += f' data-mark="{html.escape(view.after[key])}"'
-        cls = "line " + _mark_class(view.after[key]) if marked[j] else "line"
+        cls = "line " + mark_class(view.after[key]) if marked[j] else "line"
         out.append(f'<span class="{cls}"{attrs}>{html.escape(lines[j]) or " "}</span>')
-        last, count = j, count + 1
+        last = j
+    if last < len(lines) - 1:
+        out.append(
+            f'<span class="fold">⋯ {len(lines) - 1 - last:,} more lines not shown here: '
+            f'print(steps["{html.escape(step.name)}"].listing) shows them all</span>'
+        )
     n_marked = sum(marked)
     head = f"{n_marked:,} of {len(lines):,} lines marked" if n_marked else f"{len(lines):,} lines"
     return (
@@ -359,7 +225,7 @@ def _sidebar(views, title) -> str:
             f'<span class="name">{html.escape(step.name)}</span>'
             f'<span class="badge">{badge}</span>'
             f'<span class="title">{html.escape(step.title)}</span>'
-            f'<span class="count">{step.stats.get("nodes", len(step.ir)):,} vertices</span></a></li>'
+            f'<span class="count">{len(step.ir):,} vertices</span></a></li>'
         )
     return (
         f'<nav id="steps"><h1>{html.escape(title)}</h1>'
@@ -373,7 +239,8 @@ def _sidebar(views, title) -> str:
 
 def _toolbar() -> str:
     return (
-        '<div id="bar"><button id="prev" type="button" title="previous step (←)">← prev</button>'
+        '<div id="bar">'
+        '<button id="prev" type="button" title="previous step (←)">← prev</button>'
         '<button id="next" type="button" title="next step (→)">next →</button>'
         '<span id="where"></span></div>'
     )
@@ -408,7 +275,7 @@ def _summary(view) -> str:
     for c in changes:
         counts[c.kind] = counts.get(c.kind, 0) + 1
     parts = ", ".join(
-        f'<span class="{_mark_class(k)} tag">{k} {n:,}</span>' for k, n in counts.items()
+        f'<span class="{mark_class(k)} tag">{k} {n:,}</span>' for k, n in counts.items()
     )
     before = len(view.prev.ir) if view.prev is not None else 0
     return f"{parts}: {before:,} → {len(view.step.ir):,} vertices."
@@ -445,11 +312,15 @@ def _changes(view, pictures) -> str:
     for c in changes:
         groups[(c.kind, c.rule)] = groups.get((c.kind, c.rule), 0) + 1
     summary = "".join(
-        f'<li><span class="{_mark_class(k)} tag">{k}</span> {n:,} × {html.escape(rule)}</li>'
+        f'<li><span class="{mark_class(k)} tag">{k}</span> {n:,} × {html.escape(rule)}</li>'
         for (k, rule), n in list(groups.items())[:30]
     )
     if len(groups) > 30:
         summary += f"<li>… and {len(groups) - 30} more rules</li>"
+    if len(groups) * 2 > len(changes):  # a rule per change or so: the table says it all
+        summary = ""
+    else:
+        summary = f'<ul class="rules">{summary}</ul>'
     rows = []
     for c in changes[:MAX_CHANGES]:
         if c.key in view.after:
@@ -461,7 +332,7 @@ def _changes(view, pictures) -> str:
         link = f' data-n="{n}" data-side="{side}"' if n else ""
         into = f" → {html.escape(str(c.into))}" if c.into is not None else ""
         rows.append(
-            f'<tr{link}><td><span class="{_mark_class(c.kind)} tag">{c.kind}</span></td>'
+            f'<tr{link}><td><span class="{mark_class(c.kind)} tag">{c.kind}</span></td>'
             f"<td>{html.escape(c.name)}{into}</td><td>{html.escape(c.rule)}</td></tr>"
         )
     more = (
@@ -471,7 +342,7 @@ def _changes(view, pictures) -> str:
     )
     return (
         f'<div class="changes"><div class="panehead">Changes ({len(changes):,})</div>'
-        f'<ul class="rules">{summary}</ul><table>{"".join(rows)}</table>{more}</div>'
+        f"{summary}<table>{''.join(rows)}</table>{more}</div>"
     )
 
 
@@ -498,7 +369,8 @@ def _stats(view) -> str:
             f"<tr><th>{label}</th><td>{shown}</td>{_delta(value, before.get(key), fmt)}</tr>"
         )
     rows.append(
-        f"<tr><th>time of this step</th><td>{now.get('seconds', 0) * 1000:.1f} ms</td><td></td></tr>"
+        f"<tr><th>time of this step</th><td>{now.get('seconds', 0) * 1000:.1f} ms</td>"
+        "<td></td></tr>"
     )
     ops_now, ops_before = now.get("ops", {}), before.get("ops", {})
     ops = []

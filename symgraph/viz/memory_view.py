@@ -40,7 +40,7 @@ def nice_bytes(n: int) -> str:
 
 
 def live_bytes(intervals, length: int) -> np.ndarray:
-    """Bytes alive at each position 0..length (a value counts from its start to its end, both in)."""
+    """Bytes alive at each position 0..length (a value counts from its start to its end)."""
     change = np.zeros(length + 2, dtype=np.int64)
     for start, end, size, _ in intervals:
         change[start] += size
@@ -134,10 +134,13 @@ def memory_svg(plan, length: int, caption: str = "") -> str:
         else f"{len(chosen):,} of {len(intervals):,} values: those alive at the peak, "
         "then the largest"
     )
+    buffers = ""
+    if plan.buffers:
+        buffers = f"; {len(plan.buffers):,} reused buffers of {nice_bytes(plan.buffer_bytes)}"
     text = (
         f"Peak {nice_bytes(plan.peak_bytes)} alive at once, against "
         f"{nice_bytes(plan.naive_bytes)} if nothing were freed"
-        f"{f'; {len(plan.buffers)} reused buffers of {nice_bytes(plan.buffer_bytes)}' if plan.buffers else ''}."
+        f"{buffers}."
         f" Bars: {shown} (orange: alive at the peak). {caption}"
     )
     return f'<p class="memnote">{html.escape(text.strip())}</p>\n' + "".join(out)

@@ -96,11 +96,11 @@
   function fitInitially(section) {
     const figure = section.querySelector("figure.picture");
     if (!figure.dataset.zoom) {
-      // Fit the width when the text stays readable; else draw it at 70%, scrolled.
+      // Fit the width when the text stays readable (60% or more); else draw it at 70%.
       const box = figure.querySelector(".svgbox:not([hidden])");
       const svg = box && box.querySelector("svg");
       const scale = svg ? (box.clientWidth - 16) / Math.max(svg.width.baseVal.value, 1) : 1;
-      zoom(section, scale >= 0.7 ? "fit" : "0.7");
+      zoom(section, scale >= 0.6 ? "fit" : "0.7");
     }
     showFirstMark(section);
     // The listing starts a few lines above its first marked line.
@@ -197,8 +197,10 @@
   stopQuiet.addEventListener("change", function () { select(current, true); });
   document.addEventListener("keydown", function (event) {
     if (event.altKey || event.ctrlKey || event.metaKey) return;
-    const tag = event.target.tagName;
-    if (tag === "INPUT" || tag === "TEXTAREA" || tag === "SELECT") return;
+    const target = event.target, tag = target.tagName;
+    const typing = tag === "TEXTAREA" || tag === "SELECT" || target.isContentEditable ||
+      (tag === "INPUT" && target.type !== "checkbox");
+    if (typing) return;
     if (event.key === "ArrowRight") { go(+1); event.preventDefault(); }
     else if (event.key === "ArrowLeft") { go(-1); event.preventDefault(); }
     else if (event.key === "b" || event.key === "B") toggleSide(sections[current]);
