@@ -15,6 +15,7 @@ from symgraph.graph import (
     Placeholder,
     Variable,
     get_default_graph,
+    make_node,
     name_scope,
     reset_default_graph,
 )
@@ -76,7 +77,7 @@ __all__ = [
     "__version__",
     # graph building
     "Graph", "Node", "Placeholder", "Variable", "Constant",
-    "get_default_graph", "reset_default_graph", "name_scope", "Op",
+    "get_default_graph", "reset_default_graph", "name_scope", "Op", "make_node",
     # ops
     "add", "sub", "mul", "div", "neg", "pow", "exp", "log", "sqrt", "tanh", "sigmoid", "relu",
     "softplus", "abs", "maximum", "minimum", "clip", "where",

@@ -22,7 +22,7 @@ from symgraph.ops.state import assign, group
 
 
 class Optimizer:
-    """Base class. A subclass writes `_update(param, grad)`: the update Nodes for one parameter."""
+    """Base class. A subclass writes `update(param, grad)`: the update Nodes for one parameter."""
 
     def __init__(self, params=None, weight_decay=0.0):
         self.params = None if params is None else list(params)
@@ -67,13 +67,15 @@ class Optimizer:
                     raise GraphError(f"can only update Variables, got {param!r}")
                 if self.weight_decay:
                     grad = grad + self.weight_decay * param  # L2 penalty, as in PyTorch
-                updates.extend(self._update(param, grad))
+                updates.extend(self.update(param, grad))
             return group(*updates, name="step")
 
-    def _update(self, param: Variable, grad: Node) -> list[Node]:
-        raise NotImplementedError
+    def update(self, param: Variable, grad: Node) -> list[Node]:
+        """The update Nodes (sg.assign) for one parameter, given its gradient: what a
+        new optimizer writes. Called once per parameter, inside the optimizer's scope."""
+        raise NotImplementedError(f"{type(self).__name__} must define update(param, grad)")
 
-    def _state(self, param: Variable, what: str, value=0.0) -> Variable:
+    def state(self, param: Variable, what: str, value=0.0) -> Variable:
         """A non-trainable Variable shaped like param (momentum, Adam's moments): saved in checkpoints."""
         return Variable(
             np.full(param.shape, value, dtype=param.dtype), name=f"{param.name}/{what}", trainable=False
@@ -98,10 +100,10 @@ class SGD(Optimizer):
         self.lr = lr
         self.momentum = float(momentum)
 
-    def _update(self, param, grad):
+    def update(self, param, grad):
         if not self.momentum:
             return [assign(param, param - self.lr * grad)]
-        velocity = self._state(param, "momentum")
+        velocity = self.state(param, "momentum")
         new_velocity = velocity * self.momentum + grad
         return [assign(velocity, new_velocity), assign(param, param - self.lr * new_velocity)]
 
@@ -127,10 +129,10 @@ class Adam(Optimizer):
         self.beta1, self.beta2 = (float(b) for b in betas)
         self.eps = float(eps)
 
-    def _update(self, param, grad):
+    def update(self, param, grad):
         b1, b2 = self.beta1, self.beta2
-        m = self._state(param, "adam_m")
-        v = self._state(param, "adam_v")
+        m = self.state(param, "adam_m")
+        v = self.state(param, "adam_v")
         t = Variable(np.zeros((), dtype=param.dtype), name=f"{param.name}/adam_t", trainable=False)
         t_new = t + 1
         m_new = b1 * m + (1 - b1) * grad
