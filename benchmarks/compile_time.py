@@ -15,9 +15,13 @@ the per-step columns flat as T grows by 10x.
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 import time
 
-import symgraph as sg
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # a clone, uninstalled
+
+import symgraph as sg  # noqa: E402
 from symgraph.compiler import compile_steps
 
 HIDDEN, INPUT, BATCH = 128, 32, 8

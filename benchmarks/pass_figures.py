@@ -9,9 +9,14 @@ of the compile; the last line compares the planned peak memory of the
 intermediates with what keeping every intermediate to the end would take.
 """
 
+import os
+import sys
+
 import numpy as np
 
-import symgraph as sg
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # a clone, uninstalled
+
+import symgraph as sg  # noqa: E402
 
 
 def mlp():

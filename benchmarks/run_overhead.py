@@ -9,11 +9,15 @@ answer out. Reported in microseconds per call and as a ratio to NumPy.
 """
 
 import argparse
+import os
+import sys
 import timeit
 
 import numpy as np
 
-import symgraph as sg
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # a clone, uninstalled
+
+import symgraph as sg  # noqa: E402
 
 
 def main():
