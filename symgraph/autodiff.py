@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from symgraph.errors import GradientError, shape_str
-from symgraph.graph import GRADIENT, Constant, Node, as_node
+from symgraph.graph import GRADIENT, Constant, Node, as_node, paused_gc
 from symgraph.ops.base import is_float
 from symgraph.ops.math import cast
 from symgraph.ops.shape import scatter_slices, zeros_like
@@ -56,7 +56,8 @@ def gradients(y, xs, grad_y=None, unconnected="raise") -> list[Node]:
     graph = y.graph
     start = len(graph._nodes)
     try:
-        results = _build(y, xs_list, grad_y, unconnected)
+        with paused_gc():  # many new Nodes, none freed: see graph.paused_gc
+            results = _build(y, xs_list, grad_y, unconnected)
     except BaseException:
         graph._drop_unused_since(start, [])  # a failed call leaves no half-built gradient behind
         raise

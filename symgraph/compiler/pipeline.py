@@ -21,7 +21,7 @@ from symgraph.compiler.report import Report
 from symgraph.compiler.schedule import schedule
 from symgraph.compiler.specialize import specialize
 from symgraph.errors import FetchError, GraphError
-from symgraph.graph import Node
+from symgraph.graph import Node, paused_gc
 
 
 @dataclass
@@ -59,6 +59,11 @@ def compile_steps(fetches, feeds=(), disable=(), keep_steps=True, require_feeds=
     steps hold only their reports. With require_feeds, a Placeholder the
     fetches need but `feeds` lacks is a FeedError.
     """
+    with paused_gc():
+        return _compile_steps(fetches, feeds, disable, keep_steps, require_feeds)
+
+
+def _compile_steps(fetches, feeds, disable, keep_steps, require_feeds):
     fetch_list = _as_fetch_list(fetches)
     shapes = _fed_shapes(feeds)
     known = {name for name, _ in PASSES}
