@@ -68,8 +68,15 @@ class Session:
             self._check_fetch(f)
         feeds = self._check_feeds(feed_dict or {})
         program = self._program_for(flat, feeds)
-        values = {var: self._value(var) for _, var in program.variables}
-        fetched, updates = program.run(feeds, values, self.debug)
+        if program._generated and not self.debug:  # the quick path: lists, no dicts
+            own = self._values
+            fetched, updates = program.execute(
+                [feeds[node] for _, node in program.feeds],
+                [own[var] if var in own else self._value(var) for _, var in program.variables],
+            )
+        else:
+            values = {var: self._value(var) for _, var in program.variables}
+            fetched, updates = program.run(feeds, values, self.debug)
         answers = [_own_copy(v) for v in fetched]  # before the commit writes into Variables
         if updates:
             self._commit(updates, feeds)
@@ -120,10 +127,10 @@ class Session:
         return call
 
     def _program_for(self, flat, feeds):
-        key = (
-            tuple(f.id for f in flat),
-            tuple(sorted((n.id, v.shape, v.dtype.str) for n, v in feeds.items())),
-        )
+        signature = [(n.id, v.shape, v.dtype.str) for n, v in feeds.items()]
+        if len(signature) > 1:
+            signature.sort()  # the same feeds in another order are the same Program
+        key = (tuple(f.id for f in flat), tuple(signature))
         program = self._programs.get(key)
         if program is None:
             program, _ = compile_steps(
@@ -279,6 +286,14 @@ class Session:
 
 
 def _check_feed_value(node: Node, value) -> np.ndarray:
+    # the usual case, checked quickly: an array of the right dtype and shape
+    if (
+        type(value) is np.ndarray
+        and value.dtype == node.dtype
+        and value.ndim == len(node.shape)
+        and all(d is None or d == a for d, a in zip(node.shape, value.shape))
+    ):
+        return value
     try:
         array = np.asarray(value)
     except Exception as e:

@@ -114,10 +114,20 @@ class Program:
                 self._generate()
         if debug or self._fast is None:
             return self.run_loop(feed_values, variable_values, debug)
-        if self._buffers is None:
-            self._make_buffers()
         feeds = [feed_values[node] for _, node in self.feeds]
         variables = [variable_values[var] for _, var in self.variables]
+        return self.execute(feeds, variables)
+
+    def execute(self, feeds: list, variables: list):
+        """The generated function, given the fed values and Variable values as lists in
+        the order of `self.feeds` and `self.variables` (the Session's quick path)."""
+        if self._fast is None:
+            return self.run_loop(
+                {node: v for (_, node), v in zip(self.feeds, feeds)},
+                {var: v for (_, var), v in zip(self.variables, variables)},
+            )
+        if self._buffers is None:
+            self._make_buffers()
         try:
             fetched, new_values = self._fast(feeds, variables)
         except SymgraphError:
