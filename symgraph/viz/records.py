@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from symgraph.autodiff import ancestors
 from symgraph.errors import RenderError
 from symgraph.graph import Graph, Node, Placeholder, Variable
 
@@ -59,16 +60,8 @@ def _dtype_name(dtype) -> str | None:
     return None if dtype is None else np.dtype(dtype).name
 
 
-def ancestors(roots) -> list[Node]:
-    """The roots and every Node they depend on, in creation order (iterative, no recursion)."""
-    seen: set[Node] = set()
-    stack = list(roots)
-    while stack:
-        node = stack.pop()
-        if node not in seen:
-            seen.add(node)
-            stack.extend(node.inputs)
-    return sorted(seen, key=lambda n: n.id)
+# `ancestors(roots)`: the roots and every Node they depend on, in creation order;
+# autodiff's walk (iterative, no recursion), imported above so there is one of it.
 
 
 def from_nodes(nodes: list[Node], fetched=()) -> list[Vertex]:

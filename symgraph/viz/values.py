@@ -8,6 +8,7 @@ only those the feeds can compute: a Placeholder that was not fed is shown as
 
 from __future__ import annotations
 
+from symgraph.autodiff import ancestors
 from symgraph.errors import RenderError
 from symgraph.graph import Node, Placeholder
 
@@ -21,7 +22,7 @@ def computable(nodes: list[Node], fed) -> list[Node]:
     without running any update."""
     ok: dict[Node, bool] = {}
     # Walk every ancestor in creation order, so each Node is decided after its inputs.
-    order = _ancestors(nodes)
+    order = ancestors(nodes)
     for n in order:
         if n in fed:
             ok[n] = True
@@ -32,15 +33,6 @@ def computable(nodes: list[Node], fed) -> list[Node]:
     return [n for n in nodes if ok[n]]
 
 
-def _ancestors(roots) -> list[Node]:
-    seen: set[Node] = set()
-    stack = list(roots)
-    while stack:
-        n = stack.pop()
-        if n not in seen:
-            seen.add(n)
-            stack.extend(n.inputs)
-    return sorted(seen, key=lambda n: n.id)
 
 
 def run_values(session, nodes: list[Node], feed_dict=None) -> dict:
