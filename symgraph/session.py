@@ -79,7 +79,7 @@ class Session:
             fetched, updates = program.run(feeds, values, self.debug)
         answers = [_own_copy(v) for v in fetched]  # before the commit writes into Variables
         if updates:
-            self._commit(updates, feeds)
+            self._commit(updates, feeds, program)
         return rebuild(answers)
 
     def make_callable(self, fetches, feed_list=()):
@@ -121,7 +121,7 @@ class Session:
             fetched, updates = program.run(fed, var_values, self.debug)
             answers = [_own_copy(v) for v in fetched]
             if updates:
-                self._commit(updates, fed)
+                self._commit(updates, fed, program)
             return rebuild(answers)
 
         return call
@@ -147,14 +147,18 @@ class Session:
         off = [self.disable] if isinstance(self.disable, str) else list(self.disable)
         return off + [name for name, _ in PASSES if name in _DEBUG_OFF and name not in off]
 
-    def _commit(self, updates, feeds) -> None:
-        """Store the new values. Each Variable has an array of its own, written in place.
+    def _commit(self, updates, feeds, program=None) -> None:
+        """Store the new values. Each Variable has an array of its own.
 
         The new values may live in the Program's reused buffers, or be a feed, or
         another Variable's array: copying them into the Variable's own array keeps
         the Session's state apart from all of those. A value that overlaps an array
         being written (a swap, assign(a, b) with assign(b, a)) is copied first, so
         every update sees the values from before the commit.
+
+        When the new value sits in one of the Program's buffers, no copy is needed:
+        the Variable takes that buffer, and the Program takes the Variable's old
+        array in its place, to write the next run's value into (a swap of two arrays).
         """
         targets = [self._values.get(var) for var, _ in updates]
         staged = []
@@ -164,7 +168,10 @@ class Session:
             staged.append((var, value))
         for var, value in staged:
             own = self._values.get(var)
-            if own is None or own is var.initial_value or own.shape != value.shape:
+            owned = own is not None and own is not var.initial_value
+            if owned and program is not None and program.swap_buffer(value, own):
+                self._values[var] = value
+            elif not owned or own.shape != value.shape:
                 self._values[var] = np.array(value, dtype=var.dtype, copy=True)
             else:
                 np.copyto(own, value)

@@ -63,6 +63,7 @@ class Program:
         self.names: dict[int, str] = {}  # slot -> the name of the Node that fills it
         self.memory = None  # the MemoryPlan (memory.py)
         self._buffers = None  # the planned buffers themselves, made on the first run
+        self._buffer_of: dict[int, int] = {}  # id(buffer) -> its index, for swap_buffer
         self._fast = None  # the generated function (codegen.py), made on the second run
         self._source = None  # its Python source, to read
         self._generated = False
@@ -100,7 +101,32 @@ class Program:
             if self._names is not None:
                 self._names[f"b{i}"] = b
         self._buffers = buffers
+        self._buffer_of = {id(b): i for i, b in enumerate(buffers)}
         return buffers
+
+    def swap_buffer(self, value, replacement) -> bool:
+        """If `value` is one of this Program's buffers, hand it over and use `replacement`
+        (an array of the same shape and dtype) in its place from now on; else False.
+
+        The Session commits a new Variable value this way without copying it.
+        """
+        index = self._buffer_of.pop(id(value), None) if self._buffers is not None else None
+        if index is None:
+            return False
+        if (
+            self._buffers[index] is not value
+            or replacement.shape != value.shape
+            or replacement.dtype != value.dtype
+            or not replacement.flags.c_contiguous
+            or not replacement.flags.writeable
+        ):
+            self._buffer_of[id(self._buffers[index])] = index
+            return False
+        self._buffers[index] = replacement
+        self._buffer_of[id(replacement)] = index
+        if self._names is not None:
+            self._names[f"b{index}"] = replacement
+        return True
 
     def run(self, feed_values: dict, variable_values: dict, debug: bool = False):
         """Run once. Returns (fetched values, [(Variable, new value)]); changes nothing itself.
