@@ -60,6 +60,7 @@ class Program:
         self.updates: list[tuple[object, int]] = []  # (Variable, slot of its new value)
         self.update_slots: set[int] = set()  # slots of update Nodes: fetching one answers None
         self.n_slots = 0
+        self.feed_shapes: dict[int, tuple] = {}  # slot -> the shape the Program was planned for
         self.names: dict[int, str] = {}  # slot -> the name of the Node that fills it
         self.memory = None  # the MemoryPlan (memory.py)
         self._buffers = None  # the planned buffers themselves, made on the first run
@@ -130,6 +131,9 @@ class Program:
 
     def run(self, feed_values: dict, variable_values: dict, debug: bool = False):
         """Run once. Returns (fetched values, [(Variable, new value)]); changes nothing itself.
+
+        The arrays returned may live in the Program's reused buffers, which the next
+        run overwrites: copy what you keep (Session.run does this for you).
 
         The generated function runs it (see `print(program.source)`); debug mode, and
         Programs too long to generate, use `run_loop`, which checks every result.
@@ -204,7 +208,8 @@ class Program:
             f"{len(self.variables)} variables, {len(self.constants)} constants"
         ]
         for slot, node in self.feeds:
-            lines.append(_row(f"%{slot} = feed", _type(node), node.name))
+            shape = self.feed_shapes.get(slot, node.shape)
+            lines.append(_row(f"%{slot} = feed", f"{shape_str(shape)} {node.dtype.name}", node.name))
         for slot, var in self.variables:
             lines.append(_row(f"%{slot} = variable", _type(var), var.name))
         for slot, value in self.constants:

@@ -39,6 +39,7 @@ def schedule(ir: nx.DiGraph) -> Program:
         kind = data["kind"]
         if kind == "feed":
             program.feeds.append((slot[key], data["node"]))
+            program.feed_shapes[slot[key]] = data["shape"]  # as fed, when specialized
         elif kind == "variable":
             program.variables.append((slot[key], data["node"]))
         elif kind == "constant":
