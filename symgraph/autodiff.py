@@ -20,10 +20,11 @@ from __future__ import annotations
 import numpy as np
 
 from symgraph.errors import GradientError, shape_str
-from symgraph.graph import GRADIENT, Constant, Node, as_node, paused_gc
+from symgraph.graph import GRADIENT, Constant, Node, as_node, make_node, paused_gc
 from symgraph.ops.base import is_float
 from symgraph.ops.math import cast
-from symgraph.ops.shape import scatter_slices, zeros_like
+from symgraph.ops.nn import EmbeddingGrad
+from symgraph.ops.shape import concat, reshape, scatter_slices, zeros_like
 
 
 def ancestors(roots, stop=()) -> list[Node]:
@@ -151,6 +152,17 @@ def _add_all(parts: list[Node]) -> Node:
             slices[0].inputs[1], [p.inputs[0] for p in slices], [p.attrs["index"] for p in slices]
         )
         parts = [merged] + [p for p in parts if p.op.name != "getitem_grad"]
+    # Likewise the gradients of one embedding table looked up at every step of an
+    # RNN: one scatter-add of all the steps' rows, instead of one table per step.
+    tables = [p for p in parts if p.op.name == "embedding_grad"]
+    if len(tables) > 1 and len({p.inputs[2] for p in tables}) == 1:
+        like = tables[0].inputs[2]
+        rows = [p.inputs[0] if p.inputs[0].ndim == 2 else reshape(p.inputs[0], (-1, like.shape[1]))
+                for p in tables]
+        ids = [p.inputs[1] if p.inputs[1].ndim == 1 else reshape(p.inputs[1], (-1,))
+               for p in tables]
+        merged = make_node(EmbeddingGrad(), (concat(rows), concat(ids), like))
+        parts = [merged] + [p for p in parts if p.op.name != "embedding_grad"]
     total = parts[0]
     for p in parts[1:]:
         total = total + p
