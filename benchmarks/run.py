@@ -91,8 +91,9 @@ def main():
         return
 
     contenders = ["numpy", "symgraph"]
-    if importlib.util.find_spec("torch") is not None:
-        contenders.append("torch")
+    for optional in ("torch", "autograd"):  # the `bench` extra
+        if importlib.util.find_spec(optional) is not None:
+            contenders.append(optional)
     steps, repeats = (5, 3) if args.quick else (20, 7)
     print(f"{'workload':<10}{'dtype':<9}{'contender':<11}{'ms/step':>9}{'ratio':>8}"
           f"{'peak RSS MB':>13}{'traced MB':>11}  checked")

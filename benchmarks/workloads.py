@@ -248,3 +248,62 @@ def rnn_torch(dtype, steps=T, batch=B):
         return loss
 
     return step, forward_backward
+
+
+# -- HIPS autograd (optional: the `bench` extra) ---------------------------------------------------
+def _autograd_xent(anp, logits, labels):
+    z = logits - anp.max(logits, axis=1, keepdims=True)
+    logp = z - anp.log(anp.sum(anp.exp(z), axis=1, keepdims=True))
+    return -anp.mean(logp[anp.arange(len(labels)), labels])
+
+
+def mlp_autograd(dtype):
+    import autograd.numpy as anp
+    from autograd import value_and_grad
+
+    X, Y, params = mlp_data(dtype)
+
+    def loss_fn(ps):
+        W1, b1, W2, b2 = ps
+        return _autograd_xent(anp, anp.tanh(anp.dot(X, W1) + b1) @ W2 + b2, Y)
+
+    loss_and_grads = value_and_grad(loss_fn)
+
+    def forward_backward():
+        loss, grads = loss_and_grads(params)
+        return loss, grads
+
+    def step():
+        loss, grads = loss_and_grads(params)
+        params[:] = [p - LR * g for p, g in zip(params, grads)]
+        return loss
+
+    return step, forward_backward
+
+
+def rnn_autograd(dtype, steps=T, batch=B):
+    import autograd.numpy as anp
+    from autograd import value_and_grad
+
+    ids, params = rnn_data(dtype, steps=steps, batch=batch)
+
+    def loss_fn(ps):
+        emb, Wx, Wh, bh, Wo, bo = ps
+        h, states = anp.zeros((batch, H), dtype), []
+        for t in range(steps):
+            h = anp.tanh(anp.dot(emb[ids[t]], Wx) + anp.dot(h, Wh) + bh)
+            states.append(h)
+        logits = anp.dot(anp.reshape(anp.stack(states), (-1, H)), Wo) + bo
+        return _autograd_xent(anp, logits, ids[1:].reshape(-1))
+
+    loss_and_grads = value_and_grad(loss_fn)
+
+    def forward_backward():
+        return loss_and_grads(params)
+
+    def step():
+        loss, grads = loss_and_grads(params)
+        params[:] = [p - LR * g for p, g in zip(params, grads)]
+        return loss
+
+    return step, forward_backward
