@@ -23,7 +23,8 @@ import numpy as np
 
 FILENAME = "<symgraph program>"
 
-#: beyond this many instructions the source would take long to compile; use the loop
+#: beyond this many instructions, use the loop: measured on a 10,000-step RNN (110,000
+#: instructions), the generated function took 7 s to compile and then ran slower than the loop
 MAX_INSTRUCTIONS = 50_000
 
 
