@@ -11,18 +11,18 @@
 #      and stops);
 #   2. makes sure Graphviz's `dot` program is on PATH (apt-get install graphviz as root;
 #      otherwise it prints the command to run: `demo` goes on without pictures, `test` stops);
-#   3. with SYMGRAPH_BROWSER=1 (CI sets it), installs Debian's chromium and chromium-driver
-#      for the browser tests, or warns when it cannot;
-#   4. runs `pip install -e ".[dev]"` into .venv, but only when setup.cfg, setup.py or
-#      pyproject.toml changed since the last install (a checksum stamp in .venv), so a second
-#      run starts at once;
+#   3. for `test`, makes sure Debian's chromium and chromium-driver are there for the
+#      browser tests (apt-get install as root; otherwise it prints the command and goes on:
+#      those tests then skip, or fail under CI=true);
+#   4. runs `pip install -e ".[dev]"` (for `test`: ".[dev,docs]", what the whole suite needs)
+#      into .venv, but only when setup.cfg, setup.py or pyproject.toml changed since the last
+#      install (a checksum stamp in .venv), so a second run starts at once;
 #   5. runs the demo or pytest with .venv's python and exits with its exit code. pytest's
 #      exit 5 ("no tests collected") is passed on, so it fails like any other error.
 #
 # Environment:
 #   PYTHON=python3.12   the interpreter that creates .venv (default: python3)
-#   SYMGRAPH_BROWSER=1  also install chromium + chromium-driver (Debian/Ubuntu, as root)
-#   SYMGRAPH_EXTRAS=dev the extras to install (default: dev; e.g. "dev,docs")
+#   SYMGRAPH_EXTRAS=... the extras to install (default: dev for demo, dev,docs for test)
 #   SYMGRAPH_NO_DOT=1   let `test` run without dot (tests that need it skip, or fail if CI=true)
 
 # Started with `sh scripts/bootstrap.sh ...`? Switch to bash before any bash syntax is read.
@@ -34,7 +34,6 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="$ROOT/.venv"
 STAMP="$VENV/.symgraph-install-stamp"
 PYTHON="${PYTHON:-python3}"
-EXTRAS="${SYMGRAPH_EXTRAS:-dev}"
 
 log() { printf '==> %s\n' "$*" >&2; }
 warn() { printf 'WARNING: %s\n' "$*" >&2; }
@@ -166,10 +165,10 @@ ensure_dot() {
 and then this command again (or set SYMGRAPH_NO_DOT=1 to run without it; tests needing it skip)."
 }
 
-# ---------------------------------------------------------- chromium (SYMGRAPH_BROWSER=1)
+# ---------------------------------------------------------- chromium (for `test`)
 
 ensure_browser() {
-    [ "${SYMGRAPH_BROWSER:-}" = 1 ] || return 0
+    [ "$1" = test ] || return 0
     if have chromium && have chromedriver; then
         return 0
     fi
@@ -233,6 +232,13 @@ case "$MODE" in
     *) usage ;;
 esac
 
+# `test` installs what the whole suite needs: the dev tools and the docs builder.
+if [ "$MODE" = test ]; then
+    EXTRAS="${SYMGRAPH_EXTRAS:-dev,docs}"
+else
+    EXTRAS="${SYMGRAPH_EXTRAS:-dev}"
+fi
+
 cd "$ROOT"
 have "$PYTHON" || die "$PYTHON not found: install Python 3.10 or newer (or set PYTHON=...)"
 "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 10))' \
@@ -240,7 +246,7 @@ have "$PYTHON" || die "$PYTHON not found: install Python 3.10 or newer (or set P
 
 ensure_venv
 ensure_dot "$MODE"
-ensure_browser
+ensure_browser "$MODE"
 ensure_installed
 
 # Run as if .venv were activated, so subprocesses that call `python` get this one.
