@@ -67,20 +67,19 @@ class Session:
         for f in flat:
             self._check_fetch(f)
         feeds = self._check_feeds(feed_dict or {})
-        program = self._program_for(flat, feeds)
-        if program._generated and not self.debug:  # the quick path: lists, no dicts
-            own = self._values
-            fetched, updates = program.execute(
-                [feeds[node] for _, node in program.feeds],
-                [own[var] if var in own else self._value(var) for _, var in program.variables],
-            )
-        else:
-            values = {var: self._value(var) for _, var in program.variables}
-            fetched, updates = program.run(feeds, values, self.debug)
+        return rebuild(self._execute(self._program_for(flat, feeds), feeds))
+
+    def _execute(self, program, feeds: dict) -> list:
+        """Run `program` on checked feeds; commit its updates; return copies of its answers."""
+        fetched, updates = program.execute(
+            [feeds[node] for _, node in program.feeds],
+            [self._value(var) for _, var in program.variables],
+            self.debug,
+        )
         answers = [_own_copy(v) for v in fetched]  # before the commit writes into Variables
         if updates:
             self._commit(updates, feeds, program)
-        return rebuild(answers)
+        return answers
 
     def make_callable(self, fetches, feed_list=()):
         """TF1's `Session.make_callable`: `f = sess.make_callable(loss, [x, y]); f(xb, yb)`.
@@ -116,20 +115,7 @@ class Session:
                 if all(feeds[n] is v for n, v in zip(feed_list, values)):  # taken as they were
                     checked[signature] = program
                 values = [feeds[n] for n in feed_list]
-            fed = dict(zip(feed_list, values))
-            if program._generated and not self.debug:  # the quick path, as in run()
-                own = self._values
-                fetched, updates = program.execute(
-                    [fed[node] for _, node in program.feeds],
-                    [own[var] if var in own else self._value(var) for _, var in program.variables],
-                )
-            else:
-                var_values = {var: self._value(var) for _, var in program.variables}
-                fetched, updates = program.run(fed, var_values, self.debug)
-            answers = [_own_copy(v) for v in fetched]
-            if updates:
-                self._commit(updates, fed, program)
-            return rebuild(answers)
+            return rebuild(self._execute(program, dict(zip(feed_list, values))))
 
         return call
 

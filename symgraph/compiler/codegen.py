@@ -9,7 +9,7 @@ also written out as Python source, one line per instruction,
     v3 = None                        # free
 
 and compiled once with `compile()`. `print(program.source)` shows it. The
-plain loop (`Program.run(..., debug=True)`) stays as the readable reference
+plain loop (`Program.run_loop`, also what debug mode runs) stays as the readable reference
 and for debug mode.
 
 Safety: every identifier in the source is generated (`v` + slot, `k` +

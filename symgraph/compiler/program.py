@@ -73,8 +73,8 @@ class Program:
         self._names: dict | None = None
 
     def finish(self) -> None:
-        """Bind each instruction's attrs to its kernel once, and write the Program as
-        Python source (codegen.py), so a run is one call of straight-line code."""
+        """Bind each instruction's attrs to its kernel once, not on every run.
+        (The Python source, codegen.py, is written later: see _generate.)"""
         for inst in self.instructions:
             inst.kernel = inst.op.kernel(**inst.attrs)
 
@@ -98,9 +98,8 @@ class Program:
     # -- running ------------------------------------------------------------------
     def _make_buffers(self):
         buffers = [np.empty(s, d) for s, d in self.memory.buffers] if self.memory else []
-        for i, b in enumerate(buffers):
-            if self._names is not None:
-                self._names[f"b{i}"] = b
+        if self._names is not None:  # the generated code reads them by name
+            self._names.update((f"b{i}", b) for i, b in enumerate(buffers))
         self._buffers = buffers
         self._buffer_of = {id(b): i for i, b in enumerate(buffers)}
         return buffers
@@ -130,32 +129,33 @@ class Program:
         return True
 
     def run(self, feed_values: dict, variable_values: dict, debug: bool = False):
-        """Run once. Returns (fetched values, [(Variable, new value)]); changes nothing itself.
+        """Run once: `feed_values` maps each fed Node to its value, `variable_values`
+        each Variable. Returns (fetched values, [(Variable, new value)]) and changes
+        nothing itself.
 
         The arrays returned may live in the Program's reused buffers, which the next
         run overwrites: copy what you keep (Session.run does this for you).
+        """
+        return self.execute(
+            [feed_values[node] for _, node in self.feeds],
+            [variable_values[var] for _, var in self.variables],
+            debug,
+        )
 
-        The generated function runs it (see `print(program.source)`); debug mode, and
-        Programs too long to generate, use `run_loop`, which checks every result.
+    def execute(self, feeds: list, variables: list, debug: bool = False):
+        """`run`, given the values as lists in the order of `self.feeds` and
+        `self.variables` (what the Session passes: no dicts to build on every run).
+
+        The first run goes through `run_loop`; from the second on, the generated
+        function runs it (see `print(program.source)`). Debug mode, and Programs too
+        long to generate, always use `run_loop`, which can check every result.
         """
         if not self._generated:
             self._runs += 1
             if self._runs > 1:
                 self._generate()
         if debug or self._fast is None:
-            return self.run_loop(feed_values, variable_values, debug)
-        feeds = [feed_values[node] for _, node in self.feeds]
-        variables = [variable_values[var] for _, var in self.variables]
-        return self.execute(feeds, variables)
-
-    def execute(self, feeds: list, variables: list):
-        """The generated function, given the fed values and Variable values as lists in
-        the order of `self.feeds` and `self.variables` (the Session's quick path)."""
-        if self._fast is None:
-            return self.run_loop(
-                {node: v for (_, node), v in zip(self.feeds, feeds)},
-                {var: v for (_, var), v in zip(self.variables, variables)},
-            )
+            return self.run_loop(feeds, variables, debug)
         if self._buffers is None:
             self._make_buffers()
         try:
@@ -172,13 +172,13 @@ class Program:
             raise _kernel_error(self.instructions[index], env, e) from e
         return list(fetched), [(var, value) for (var, _), value in zip(self.updates, new_values)]
 
-    def run_loop(self, feed_values: dict, variable_values: dict, debug: bool = False):
+    def run_loop(self, feeds: list, variables: list, debug: bool = False):
         """The same run as a plain loop over the instructions: the reference, and debug mode."""
         env = [None] * self.n_slots
-        for slot, node in self.feeds:
-            env[slot] = feed_values[node]
-        for slot, var in self.variables:
-            env[slot] = variable_values[var]
+        for (slot, _), value in zip(self.feeds, feeds):
+            env[slot] = value
+        for (slot, _), value in zip(self.variables, variables):
+            env[slot] = value
         for slot, value in self.constants:
             env[slot] = value
         buffers = self._buffers if self._buffers is not None else self._make_buffers()
