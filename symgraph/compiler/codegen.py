@@ -9,8 +9,7 @@ also written out as Python source, one line per instruction,
     v3 = None                        # free
 
 and compiled once with `compile()`. `print(program.source)` shows it. The
-plain loop (`Program.run_loop`, also what debug mode runs) stays as the readable reference
-and for debug mode.
+plain loop (`Program.run_loop`) stays as the readable reference and for debug mode.
 
 Safety: every identifier in the source is generated (`v` + slot, `k` +
 slot, `b` + buffer, `c` + slot); the user's node names appear only inside
@@ -18,8 +17,6 @@ comments, escaped so that no name can end the comment line.
 """
 
 from __future__ import annotations
-
-import numpy as np
 
 FILENAME = "<symgraph program>"
 
@@ -35,7 +32,7 @@ def _comment(text: str) -> str:
 
 def generate(program) -> tuple[str, dict, dict]:
     """Source of `run(feeds, variables)`, the names it uses, and line -> instruction index."""
-    names: dict[str, object] = {"np": np}
+    names: dict[str, object] = {}
     lines = ["def run(feeds, variables):"]
     line_of: dict[int, int] = {}
     if program.feeds:
@@ -52,18 +49,22 @@ def generate(program) -> tuple[str, dict, dict]:
             continue
         names[f"k{inst.out}"] = inst.kernel
         args = ", ".join(f"v{a}" for a in inst.args)
-        if inst.buffer is not None:
-            names[f"b{inst.buffer}"] = None  # filled in when the buffers are made
+        if inst.buffer is not None:  # b0, b1, ... are put in `names` when the buffers are made
             args += (", " if args else "") + f"out=b{inst.buffer}"
         code = f"    v{inst.out} = k{inst.out}({args})"
         lines.append(f"{code:<44}# {inst.out}: {_comment(inst.name)} ({inst.op.name})")
         line_of[len(lines)] = index
-        if inst.free:
-            lines.append("    " + " = ".join(f"v{s}" for s in inst.free) + " = None")
+        _drop(lines, [f"v{s}" for s in inst.free])
     fetched = ", ".join("None" if s in program.update_slots else f"v{s}" for s in program.fetches)
     updates = ", ".join(f"v{slot}" for _, slot in program.updates)
-    lines.append(f"    return ({fetched}{',' if program.fetches else ''}), ({updates}{',' if program.updates else ''})")
+    lines.append(f"    return [{fetched}], [{updates}]")
     return "\n".join(lines) + "\n", names, line_of
+
+
+def _drop(lines, names) -> None:
+    """`a = b = None`: let go of values nothing reads any more, so their memory can go."""
+    if names:
+        lines.append("    " + " = ".join(names) + " = None")
 
 
 def _inline_fused(inst, lines, names, line_of, index) -> bool:
@@ -92,11 +93,8 @@ def _inline_fused(inst, lines, names, line_of, index) -> bool:
     lines.append(f"    v{inst.out} = b{inst.buffer}")
     # the other registers die with the instruction, as they do inside Fused.forward;
     # kept, each fused instruction's temporaries would stay alive to the end of the run
-    temporaries = [name for r, name in sorted(registers.items()) if r != 0]
-    if temporaries:
-        lines.append("    " + " = ".join(temporaries) + " = None")
-    if inst.free:
-        lines.append("    " + " = ".join(f"v{s}" for s in inst.free) + " = None")
+    _drop(lines, [name for r, name in sorted(registers.items()) if r != 0])
+    _drop(lines, [f"v{s}" for s in inst.free])
     return True
 
 

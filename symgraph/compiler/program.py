@@ -170,7 +170,7 @@ class Program:
             # a list like run_loop's env: a slot not yet (or no longer) set reads None
             env = [local_values.get(f"v{slot}") for slot in range(self.n_slots)]
             raise _kernel_error(self.instructions[index], env, e) from e
-        return list(fetched), [(var, value) for (var, _), value in zip(self.updates, new_values)]
+        return fetched, [(var, value) for (var, _), value in zip(self.updates, new_values)]
 
     def run_loop(self, feeds: list, variables: list, debug: bool = False):
         """The same run as a plain loop over the instructions: the reference, and debug mode."""
