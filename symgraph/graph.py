@@ -19,7 +19,7 @@ import threading
 
 import numpy as np
 
-from symgraph.errors import GraphError, ShapeError, SymgraphError, shape_str
+from symgraph.errors import GraphError, ShapeError, shape_str
 from symgraph.ops.base import LeafOp, Op, check_attrs
 
 FORWARD, GRADIENT, UPDATE = "forward", "gradient", "update"
@@ -204,7 +204,7 @@ class Graph:
         tail = self._nodes[start:]
         del self._nodes[start:]
         for node in tail:
-            if node in needed or node.is_leaf and node.op.name == "variable":
+            if node in needed or isinstance(node, Variable):  # a Variable stays: the graph lists it
                 self._nodes.append(node)
             else:
                 del self._names[node.name]
@@ -469,5 +469,5 @@ __all__ = [
     "FORWARD",
     "GRADIENT",
     "UPDATE",
-    "SymgraphError",
+    "paused_gc",
 ]

@@ -78,7 +78,7 @@ class Session:
         )
         answers = [_own_copy(v) for v in fetched]  # before the commit writes into Variables
         if updates:
-            self._commit(updates, feeds, program)
+            self._commit(updates, program)
         return answers
 
     def make_callable(self, fetches, feed_list=()):
@@ -114,8 +114,9 @@ class Session:
                 program = self._program_for(flat, feeds)
                 if all(feeds[n] is v for n, v in zip(feed_list, values)):  # taken as they were
                     checked[signature] = program
-                values = [feeds[n] for n in feed_list]
-            return rebuild(self._execute(program, dict(zip(feed_list, values))))
+            else:
+                feeds = dict(zip(feed_list, values))
+            return rebuild(self._execute(program, feeds))
 
         return call
 
@@ -140,7 +141,7 @@ class Session:
         off = [self.disable] if isinstance(self.disable, str) else list(self.disable)
         return off + [name for name, _ in PASSES if name in _DEBUG_OFF and name not in off]
 
-    def _commit(self, updates, feeds, program=None) -> None:
+    def _commit(self, updates, program) -> None:
         """Store the new values. Each Variable has an array of its own.
 
         The new values may live in the Program's reused buffers, or be a feed, or
@@ -162,7 +163,7 @@ class Session:
         for var, value in staged:
             own = self._values.get(var)
             owned = own is not None and own is not var.initial_value
-            if owned and program is not None and program.swap_buffer(value, own):
+            if owned and program.swap_buffer(value, own):
                 self._values[var] = value
             elif not owned or own.shape != value.shape:
                 self._values[var] = np.array(value, dtype=var.dtype, copy=True)
