@@ -255,6 +255,9 @@ class Node:
     # trying to treat the Node as an array element.
     __array_ufunc__ = None
 
+    #: True only for a Constant made from a Python number (see Constant)
+    weak = False
+
     def __init__(self, op: Op, inputs, attrs, shape, dtype, name, graph: Graph):
         self.op = op
         self.inputs: tuple[Node, ...] = tuple(inputs)

@@ -72,22 +72,18 @@ def plan_memory(program) -> MemoryPlan:
                 inst.buffer = len(plan.buffers)
                 plan.buffers.append(key)
             storage[inst.out] = (inst.buffer,)
-        elif getattr(inst.op, "fresh_output", False):
+        elif inst.op.fresh_output:
             storage[inst.out] = ()  # a new array of its own: it pins no buffer
         else:
             # It may return a view of an input (reshape, transpose, ...), so it may
             # see into every buffer its inputs see into.
-            seen = []
-            for a in inst.args:
-                for b in storage.get(a, ()):
-                    if b not in seen:
-                        seen.append(b)
-            storage[inst.out] = tuple(seen)
+            seen = dict.fromkeys(b for a in inst.args for b in storage.get(a, ()))
+            storage[inst.out] = tuple(seen)  # each buffer once, in a fixed order
         for b in storage[inst.out]:
             users[b] = users.get(b, 0) + 1
 
         # bytes: a view costs nothing new; everything else holds its own bytes
-        size = _nbytes(shape, dtype) if _known(shape) and not _is_view(inst, storage) else 0
+        size = _nbytes(shape, dtype) if _known(shape) and not _is_view(inst) else 0
         sizes[inst.out] = size
         produced_at[inst.out] = pos
         live_bytes += size
@@ -111,13 +107,9 @@ def plan_memory(program) -> MemoryPlan:
     return plan
 
 
-def _is_view(inst, storage) -> bool:
+def _is_view(inst) -> bool:
     """A result that only points into its inputs' memory (no buffer, not fresh) costs no bytes."""
-    return (
-        inst.buffer is None
-        and not getattr(inst.op, "fresh_output", False)
-        and inst.op.name in VIEW_OPS
-    )
+    return inst.buffer is None and not inst.op.fresh_output and inst.op.name in VIEW_OPS
 
 
 #: ops whose result is (usually) a view of their first input: no new memory

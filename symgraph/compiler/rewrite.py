@@ -144,4 +144,4 @@ def is_constant(ir, key, number) -> bool:
 
 def is_weak(ir, key) -> bool:
     data = ir.nodes[key]
-    return data["kind"] == "constant" and "value" not in data and getattr(data["node"], "weak", False)
+    return data["kind"] == "constant" and "value" not in data and data["node"].weak

@@ -43,6 +43,8 @@ class Op:
     differentiable: bool = True  # False: gradients stop here (argmax, comparisons, ...)
     writes_out: bool = False  # True: forward accepts out=
     fresh_output: bool = False  # True: forward never returns a view of an input (memory planning)
+    stateful: bool = False  # True: each run may differ (random numbers): never folded or merged
+    is_update: bool = False  # True: computes a Variable's next value (assign, group)
     registered: bool = True  # False: kept out of REGISTRY (the leaves; their values come from outside)
 
     def __init_subclass__(cls, **kwargs):
@@ -165,7 +167,7 @@ def operand(node):
     A weak Constant (a Python number) is given as its Python type, so NumPy 2
     promotes it the way the kernel will: float32 * 2.0 stays float32.
     """
-    if getattr(node, "weak", False):
+    if node.weak:
         return type(node.value)
     return node.dtype
 
@@ -186,7 +188,7 @@ def ufunc_dtype(ufunc, *nodes) -> np.dtype:
 
 def result_dtype(*nodes) -> np.dtype:
     """NumPy's promotion of the inputs' dtypes (weak Python numbers included)."""
-    return np.result_type(*(n.value if getattr(n, "weak", False) else n.dtype for n in nodes))
+    return np.result_type(*(n.value if n.weak else n.dtype for n in nodes))
 
 
 def normalize_axis(axis, ndim: int, what: str = "axis", of=None):

@@ -91,9 +91,9 @@ class Pow(Elementwise):
         a, b = node.inputs
         # A Python-number exponent stays a Python number here, so that
         # float32 ** 3 gives a float32 gradient, as the forward did.
-        p = b.value if getattr(b, "weak", False) else b
+        p = b.value if b.weak else b
         log_a = log(a)
-        if getattr(a, "weak", False):  # log(2.0) is a float64 Node: keep 2.0 ** x's dtype
+        if a.weak:  # log(2.0) is a float64 Node: keep 2.0 ** x's dtype
             log_a = cast(log_a, node.dtype)
         # d(a**b)/da = b * a**(b-1) ;  d(a**b)/db = log(a) * a**b (defined for a > 0)
         return (

@@ -67,7 +67,7 @@ class Group(Op):
 
     def infer(self, *updates):
         for u in updates:
-            if not getattr(u.op, "is_update", False):
+            if not u.op.is_update:
                 raise ShapeError(
                     f"group takes update Nodes (from sg.assign or an optimizer), got "
                     f"{u.name} ({u.op.name})"

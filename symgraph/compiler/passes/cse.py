@@ -38,7 +38,7 @@ def _signature(ir, key):
             return ("weak", type(value), repr(value))  # repr: keeps 0.0 and -0.0 apart
         array = np.asarray(value)
         return ("constant", array.dtype.str, array.shape, array.tobytes())
-    if kind != "op" or getattr(op, "stateful", False) or getattr(op, "is_update", False):
+    if kind != "op" or op.stateful or op.is_update:
         return None
     attrs = tuple(sorted(data["attrs"].items()))
     # The result's dtype too: attrs that compare equal may still differ in type, and

@@ -22,7 +22,7 @@ MAX_FOLDED_ELEMENTS = 1 << 20
 def _foldable(ir, key) -> bool:
     data = ir.nodes[key]
     op = data["op"]
-    if data["kind"] != "op" or getattr(op, "stateful", False) or getattr(op, "is_update", False):
+    if data["kind"] != "op" or op.stateful or op.is_update:
         return False
     return all(ir.nodes[i]["kind"] == "constant" for i in data["inputs"])
 

@@ -72,7 +72,7 @@ def _fusable(ir, key) -> bool:
         data["kind"] == "op"
         and op.elementwise
         and op.writes_out
-        and not getattr(op, "stateful", False)
+        and not op.stateful
         and type(op) is not Fused
     )
 
