@@ -20,11 +20,10 @@ from __future__ import annotations
 import numpy as np
 
 from symgraph.errors import GradientError, shape_str
-from symgraph.graph import GRADIENT, Constant, Node, as_node, make_node, paused_gc
+from symgraph.graph import GRADIENT, Constant, Node, as_node, paused_gc
 from symgraph.ops.base import is_float
 from symgraph.ops.math import cast
-from symgraph.ops.nn import EmbeddingGrad
-from symgraph.ops.shape import concat, reshape, scatter_slices, zeros_like
+from symgraph.ops.shape import zeros_like
 
 
 def ancestors(roots, stop=()) -> list[Node]:
@@ -142,27 +141,28 @@ def _in_dtype_of(x: Node, g: Node) -> Node:
 def _add_all(parts: list[Node]) -> Node:
     """Sum the contributions of a Node's consumers (fan-out).
 
-    Contributions that are slice gradients of one tensor (it was cut up by
-    sg.unstack or sg.split, and each piece sent its gradient back) are summed by
-    one scatter_slices op, so T pieces cost one full-size array, not T of them.
+    Contributions made by one op that knows a cheaper way to sum several of its
+    Nodes (Op.sum_gradients: slice and embedding gradients) are summed that way
+    first, standing where the first of them stood; the rest are added in order.
     """
-    slices = [p for p in parts if p.op.name == "getitem_grad"]
-    if len(slices) > 1 and len({p.inputs[1] for p in slices}) == 1:
-        merged = scatter_slices(
-            slices[0].inputs[1], [p.inputs[0] for p in slices], [p.attrs["index"] for p in slices]
-        )
-        parts = [merged] + [p for p in parts if p.op.name != "getitem_grad"]
-    # Likewise the gradients of one embedding table looked up at every step of an
-    # RNN: one scatter-add of all the steps' rows, instead of one table per step.
-    tables = [p for p in parts if p.op.name == "embedding_grad"]
-    if len(tables) > 1 and len({p.inputs[2] for p in tables}) == 1:
-        like = tables[0].inputs[2]
-        rows = [p.inputs[0] if p.inputs[0].ndim == 2 else reshape(p.inputs[0], (-1, like.shape[1]))
-                for p in tables]
-        ids = [p.inputs[1] if p.inputs[1].ndim == 1 else reshape(p.inputs[1], (-1,))
-               for p in tables]
-        merged = make_node(EmbeddingGrad(), (concat(rows), concat(ids), like))
-        parts = [merged] + [p for p in parts if p.op.name != "embedding_grad"]
+    groups: dict[type, list[Node]] = {}
+    for p in parts:
+        groups.setdefault(type(p.op), []).append(p)
+    summed = {}
+    for op_type, group in groups.items():
+        if len(group) > 1:
+            merged = op_type.sum_gradients(group)
+            if merged is not None:
+                summed[op_type] = merged
+    if summed:
+        kept = []
+        for p in parts:
+            kind = type(p.op)
+            if kind not in summed:
+                kept.append(p)
+            elif p is groups[kind][0]:  # the sum stands where the first of its group stood
+                kept.append(summed[kind])
+        parts = kept
     total = parts[0]
     for p in parts[1:]:
         total = total + p

@@ -78,6 +78,16 @@ class Op:
         """
         return functools.partial(self.forward, **attrs) if attrs else self.forward
 
+    @classmethod
+    def sum_gradients(cls, parts):
+        """The sum of several Nodes of this op that are gradients of one input, or None.
+
+        autodiff adds a value's gradient contributions one by one. An op whose
+        Nodes can be summed more cheaply as one Node (slice gradients, embedding
+        gradients: each is mostly zeros) says how here; None means "just add them".
+        """
+        return None
+
     def flops(self, node) -> int:
         """Default estimate: one operation per output element (None dims count as 1)."""
         return num_elements(node.shape)

@@ -16,6 +16,7 @@ from symgraph.ops.base import Op, checks_for, is_float, normalize_one_axis
 from symgraph.ops.math import cast, exp
 from symgraph.ops.reduce import ReducedCount, mean
 from symgraph.ops.reduce import sum as reduce_sum
+from symgraph.ops.shape import concat, reshape
 
 
 def _stable_softmax(x, axis, out=None):
@@ -187,6 +188,17 @@ class EmbeddingGrad(Op):
     def backward(self, node, grad):
         _, ids, _ = node.inputs
         return embedding_lookup(grad, ids), None, None
+
+    @classmethod
+    def sum_gradients(cls, parts):
+        # A table looked up at every step of an RNN gets one gradient table per step;
+        # one scatter-add of every step's rows makes the sum without them.
+        like = parts[0].inputs[2]
+        if any(p.inputs[2] is not like for p in parts):
+            return None
+        rows = [g if g.ndim == 2 else reshape(g, (-1, like.shape[1])) for g, _, _ in (p.inputs for p in parts)]
+        ids = [i if i.ndim == 1 else reshape(i, (-1,)) for _, i, _ in (p.inputs for p in parts)]
+        return make_node(EmbeddingGrad(), (concat(rows), concat(ids), like))
 
 
 class OneHot(Op):

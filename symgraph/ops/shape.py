@@ -324,14 +324,25 @@ class GetItemGrad(Op):
     def backward(self, node, grad):
         return (getitem(grad, _decode_index(node.attrs["index"])), None)
 
+    @classmethod
+    def sum_gradients(cls, parts):
+        # The pieces of a tensor cut up by sg.unstack or sg.split each send back a
+        # full-size array that is zero outside their slice: T pieces would hold T
+        # of them at once. One scatter_slices adds each piece into one array instead.
+        like = parts[0].inputs[1]
+        if any(p.inputs[1] is not like for p in parts):
+            return None
+        return scatter_slices(like, [p.inputs[0] for p in parts], [p.attrs["index"] for p in parts])
+
 
 class ScatterSlices(Op):
     """Several slice gradients summed: zeros shaped like `like`, each grad added at its index.
 
     The gradient of a tensor that was cut into pieces (sg.unstack, sg.split)
     is one getitem_grad per piece; summed one by one, each would be a full-size
-    array, and a sequence of T pieces would hold T of them at once. autodiff
-    sums them with this op instead: one array, each piece added in place.
+    array, and a sequence of T pieces would hold T of them at once. Summed with
+    this op instead (GetItemGrad.sum_gradients), they make one array, each piece
+    added in place.
     """
 
     name = "scatter_slices"
