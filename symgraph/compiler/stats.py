@@ -1,4 +1,4 @@
-"""Figures about an IR: how many vertices, which ops, and an estimate of the arithmetic.
+"""Figures about a Program: how many values, which ops, and an estimate of the arithmetic.
 
 Each op estimates its own FLOPs (`Op.flops`); the default is one per output
 element, matmul counts 2·m·n·k. The estimates are for comparing steps of a
@@ -14,43 +14,28 @@ import numpy as np
 
 
 class _Shape:
-    """What an op's flops() reads of a vertex and its inputs: shape, dtype, attrs, inputs."""
+    """What an op's flops() reads of a value and its inputs: shape, dtype, attrs, inputs."""
 
-    def __init__(self, data, inputs=()):
-        self.shape = data["shape"]
-        self.dtype = data["dtype"]
-        self.attrs = data["attrs"]
-        self.inputs = inputs
-
-
-def ir_stats(ir) -> dict:
-    ops = Counter()
-    flops = 0
-    for _, data in ir.nodes(data=True):
-        if data["kind"] != "op":
-            continue
-        ops[data["op"].name] += 1
-        inputs = [_Shape(ir.nodes[i]) for i in data["inputs"]]
-        with contextlib.suppress(Exception):  # an estimate that needs more than shapes counts as 0
-            flops += int(data["op"].flops(_Shape(data, inputs)))
-    return {"nodes": len(ir), "ops": dict(sorted(ops.items())), "flops": flops}
+    def __init__(self, shape, dtype, attrs=None, inputs=()):
+        self.shape, self.dtype, self.attrs, self.inputs = shape, dtype, attrs or {}, inputs
 
 
 def program_stats(program) -> dict:
-    """The same figures, read off a Program's instructions (every value has a slot)."""
+    """{"nodes": values, "ops": {op name: count}, "flops": estimate}, read off the instructions."""
     shapes = {}
-    for slot, node in program.feeds + program.variables:
-        shapes[slot] = {"shape": node.shape, "dtype": node.dtype, "attrs": {}}
+    for slot, node in program.feeds:
+        shapes[slot] = _Shape(program.feed_shapes.get(slot, node.shape), node.dtype)
+    for slot, var in program.variables:
+        shapes[slot] = _Shape(var.shape, var.dtype)
     for slot, value in program.constants:
         array = np.asarray(value)
-        shapes[slot] = {"shape": array.shape, "dtype": array.dtype, "attrs": {}}
+        shapes[slot] = _Shape(array.shape, array.dtype)
     ops = Counter()
     flops = 0
     for inst in program.instructions:
-        data = {"shape": inst.shape, "dtype": inst.dtype, "attrs": inst.attrs}
-        shapes[inst.out] = data
+        inputs = [shapes[a] for a in inst.args if a in shapes]
+        shapes[inst.out] = _Shape(inst.shape, inst.dtype, inst.attrs, inputs)
         ops[inst.op.name] += 1
-        inputs = [_Shape(shapes[a]) for a in inst.args if a in shapes]
-        with contextlib.suppress(Exception):
-            flops += int(inst.op.flops(_Shape(data, inputs)))
+        with contextlib.suppress(Exception):  # an estimate that needs more than shapes counts as 0
+            flops += int(inst.op.flops(shapes[inst.out]))
     return {"nodes": program.n_slots, "ops": dict(sorted(ops.items())), "flops": flops}
