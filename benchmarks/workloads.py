@@ -196,17 +196,14 @@ def _torch_params(params):
     return [torch.tensor(p, requires_grad=True) for p in params]
 
 
-def mlp_torch(dtype):
+def _torch_training(ps, loss_of):
+    """step() and forward_backward() for parameters `ps` and a function making the loss."""
     import torch
-
-    X, Y, params = mlp_data(dtype)
-    X, Y = torch.tensor(X), torch.tensor(Y)
-    W1, b1, W2, b2 = ps = _torch_params(params)
 
     def forward_backward():
         for p in ps:
             p.grad = None
-        loss = torch.nn.functional.cross_entropy(torch.tanh(X @ W1 + b1) @ W2 + b2, Y)
+        loss = loss_of()
         loss.backward()
         return loss.item(), [p.grad.numpy() for p in ps]
 
@@ -218,6 +215,17 @@ def mlp_torch(dtype):
         return loss
 
     return step, forward_backward
+
+
+def mlp_torch(dtype):
+    import torch
+
+    X, Y, params = mlp_data(dtype)
+    X, Y = torch.tensor(X), torch.tensor(Y)
+    W1, b1, W2, b2 = ps = _torch_params(params)
+    return _torch_training(
+        ps, lambda: torch.nn.functional.cross_entropy(torch.tanh(X @ W1 + b1) @ W2 + b2, Y)
+    )
 
 
 def rnn_torch(dtype, steps=T, batch=B):
@@ -228,26 +236,15 @@ def rnn_torch(dtype, steps=T, batch=B):
     emb, Wx, Wh, bh, Wo, bo = ps = _torch_params(params)
     zeros = torch.zeros((batch, H), dtype=emb.dtype)
 
-    def forward_backward():
-        for p in ps:
-            p.grad = None
+    def loss_of():
         h, states = zeros, []
         for t in range(steps):
             h = torch.tanh(emb[ids[t]] @ Wx + h @ Wh + bh)
             states.append(h)
         logits = torch.stack(states).reshape(-1, H) @ Wo + bo
-        loss = torch.nn.functional.cross_entropy(logits, ids[1:].reshape(-1))
-        loss.backward()
-        return loss.item(), [p.grad.numpy() for p in ps]
+        return torch.nn.functional.cross_entropy(logits, ids[1:].reshape(-1))
 
-    def step():
-        loss, _ = forward_backward()
-        with torch.no_grad():
-            for p in ps:
-                p -= LR * p.grad
-        return loss
-
-    return step, forward_backward
+    return _torch_training(ps, loss_of)
 
 
 # -- HIPS autograd (optional: the `bench` extra) ---------------------------------------------------
@@ -257,44 +254,9 @@ def _autograd_xent(anp, logits, labels):
     return -anp.mean(logp[anp.arange(len(labels)), labels])
 
 
-def mlp_autograd(dtype):
-    import autograd.numpy as anp
+def _autograd_training(params, loss_fn):
+    """step() and forward_backward() for a list of arrays and a loss function of them."""
     from autograd import value_and_grad
-
-    X, Y, params = mlp_data(dtype)
-
-    def loss_fn(ps):
-        W1, b1, W2, b2 = ps
-        return _autograd_xent(anp, anp.tanh(anp.dot(X, W1) + b1) @ W2 + b2, Y)
-
-    loss_and_grads = value_and_grad(loss_fn)
-
-    def forward_backward():
-        loss, grads = loss_and_grads(params)
-        return loss, grads
-
-    def step():
-        loss, grads = loss_and_grads(params)
-        params[:] = [p - LR * g for p, g in zip(params, grads)]
-        return loss
-
-    return step, forward_backward
-
-
-def rnn_autograd(dtype, steps=T, batch=B):
-    import autograd.numpy as anp
-    from autograd import value_and_grad
-
-    ids, params = rnn_data(dtype, steps=steps, batch=batch)
-
-    def loss_fn(ps):
-        emb, Wx, Wh, bh, Wo, bo = ps
-        h, states = anp.zeros((batch, H), dtype), []
-        for t in range(steps):
-            h = anp.tanh(anp.dot(emb[ids[t]], Wx) + anp.dot(h, Wh) + bh)
-            states.append(h)
-        logits = anp.dot(anp.reshape(anp.stack(states), (-1, H)), Wo) + bo
-        return _autograd_xent(anp, logits, ids[1:].reshape(-1))
 
     loss_and_grads = value_and_grad(loss_fn)
 
@@ -307,3 +269,32 @@ def rnn_autograd(dtype, steps=T, batch=B):
         return loss
 
     return step, forward_backward
+
+
+def mlp_autograd(dtype):
+    import autograd.numpy as anp
+
+    X, Y, params = mlp_data(dtype)
+
+    def loss_fn(ps):
+        W1, b1, W2, b2 = ps
+        return _autograd_xent(anp, anp.tanh(anp.dot(X, W1) + b1) @ W2 + b2, Y)
+
+    return _autograd_training(params, loss_fn)
+
+
+def rnn_autograd(dtype, steps=T, batch=B):
+    import autograd.numpy as anp
+
+    ids, params = rnn_data(dtype, steps=steps, batch=batch)
+
+    def loss_fn(ps):
+        emb, Wx, Wh, bh, Wo, bo = ps
+        h, states = anp.zeros((batch, H), dtype), []
+        for t in range(steps):
+            h = anp.tanh(anp.dot(emb[ids[t]], Wx) + anp.dot(h, Wh) + bh)
+            states.append(h)
+        logits = anp.dot(anp.reshape(anp.stack(states), (-1, H)), Wo) + bo
+        return _autograd_xent(anp, logits, ids[1:].reshape(-1))
+
+    return _autograd_training(params, loss_fn)
