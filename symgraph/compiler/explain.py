@@ -17,28 +17,35 @@ statistics, and what changed (the pass's Report, keyed by IR vertex).
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
 
 import networkx as nx
 
+from symgraph.compiler.passes import PASSES
 from symgraph.compiler.pipeline import compile_steps
 from symgraph.compiler.report import Report
 from symgraph.compiler.rewrite import start, topological
 from symgraph.compiler.schedule import schedule
 from symgraph.graph import FORWARD, GRADIENT
 
-#: what each step means, for people
+#: what the first three steps mean, for people; a pass's step is titled by its own docstring
 TITLES = {
     "forward": "the graph you built",
     "gradients": "plus the gradient graph autodiff added",
     "updates": "plus the update Nodes the optimizer added",
-    "prune": "keep only what the fetches need",
-    "stabilize": "rewrite unstable formulas (log(softmax) -> log_softmax, ...)",
-    "simplify": "remove algebra that does nothing (x * 1, x + 0, ...)",
-    "fold": "compute now what only depends on constants",
-    "cse": "compute each distinct value once",
-    "fuse": "run chains of elementwise ops as one in-place kernel",
 }
+
+
+def _pass_title(name: str) -> str:
+    """The first line of a pass's module docstring, after its name:
+    "simplify: remove the algebra that does nothing, ..." -> "remove the algebra ..."."""
+    for pass_name, run_pass in PASSES:
+        if pass_name == name:
+            doc = sys.modules[run_pass.__module__].__doc__ or ""
+            first = doc.strip().splitlines()[0] if doc.strip() else name
+            return first.split(": ", 1)[-1].rstrip(".")
+    return name
 
 
 @dataclass
@@ -54,7 +61,7 @@ class ExplainStep:
 
     @property
     def title(self) -> str:
-        return TITLES.get(self.name, self.name)
+        return TITLES.get(self.name) or _pass_title(self.name)
 
     @property
     def changed(self) -> bool:
