@@ -330,14 +330,42 @@ def make_node(op: Op, inputs, attrs=None, name=None) -> Node:
                 hint="build every Node of one model inside the same `with graph.as_default():`",
             )
     attrs = check_attrs(op, attrs or {})
-    try:
+    with checks_for(op, nodes, name):
         shape, dtype = op.infer(*nodes, **attrs)
-    except ShapeError as e:
-        # The Node does not exist yet: name the one that was about to be built.
-        file, line = _user_frame()
-        pending = _PendingNode(graph._scoped(name or op.name), op, file, line)
-        raise type(e)(e.headline, node=pending, hint=e.hint) from None
     return Node(op, nodes, attrs, shape, dtype, name, graph)
+
+
+def checks_for(op: Op, inputs=(), name=None) -> _ChecksFor:
+    """Name the Node about to be built in any ShapeError raised inside the block.
+
+    make_node wraps the shape rule in it; a public op function wraps the checks it
+    makes before make_node (an axis out of range, an index NumPy would not take):
+
+        with checks_for(Sum(), (x,), name):
+            axis = normalize_axis(axis, x.ndim, of=x)
+
+    Either way the error names the would-be Node, its op and the user's line.
+    """
+    return _ChecksFor(op, inputs, name)
+
+
+class _ChecksFor:
+    # A class, not @contextlib.contextmanager: the user's line is found by walking out of
+    # symgraph's own frames, and contextlib's frame would be taken for the user's.
+    def __init__(self, op, inputs, name):
+        self.op, self.inputs, self.name = op, inputs, name
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, error, traceback):
+        if not isinstance(error, ShapeError) or error.node is not None:
+            return False
+        graph = next((x.graph for x in self.inputs if isinstance(x, Node)), None)
+        graph = graph or get_default_graph()
+        file, line = _user_frame()
+        pending = _PendingNode(graph._scoped(self.name or self.op.name), self.op, file, line)
+        raise type(error)(error.headline, node=pending, hint=error.hint) from None
 
 
 class _PendingNode:
@@ -468,6 +496,7 @@ __all__ = [
     "reset_default_graph",
     "name_scope",
     "make_node",
+    "checks_for",
     "as_node",
     "FORWARD",
     "GRADIENT",

@@ -231,37 +231,5 @@ def normalize_one_axis(axis, ndim: int, of=None) -> int:
     return normalize_axis(axis, ndim, of=of)[0]
 
 
-def checks_for(op: Op, inputs=(), name=None) -> _ChecksFor:
-    """Wrap the checks a public function makes before make_node (an axis out of range, an
-    index NumPy would not take), so that a ShapeError they raise names the Node that was to
-    be built and the user's line, as the shape rule's errors do:
-
-        with checks_for(Sum(), (x,), name):
-            axis = normalize_axis(axis, x.ndim, of=x)
-    """
-    return _ChecksFor(op, inputs, name)
-
-
-class _ChecksFor:
-    # A class, not @contextlib.contextmanager: the user's line is found by walking out of
-    # symgraph's own frames, and contextlib's frame would be taken for the user's.
-    def __init__(self, op, inputs, name):
-        self.op, self.inputs, self.name = op, inputs, name
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, kind, error, traceback):
-        if not isinstance(error, ShapeError) or error.node is not None:
-            return False
-        from symgraph import graph as g  # here, not at the top: graph.py imports this module
-
-        graph = next((x.graph for x in self.inputs if isinstance(x, g.Node)), None)
-        graph = graph or g.get_default_graph()
-        file, line = g._user_frame()
-        pending = g._PendingNode(graph._scoped(self.name or self.op.name), self.op, file, line)
-        raise type(error)(error.headline, node=pending, hint=error.hint) from None
-
-
 def is_float(dtype) -> bool:
     return np.issubdtype(dtype, np.floating)

@@ -11,8 +11,8 @@ from __future__ import annotations
 import numpy as np
 
 from symgraph.errors import ShapeError, shape_str
-from symgraph.graph import Node, as_node, make_node
-from symgraph.ops.base import Op, checks_for, is_float, normalize_one_axis
+from symgraph.graph import Node, as_node, checks_for, make_node
+from symgraph.ops.base import Op, is_float, normalize_one_axis
 from symgraph.ops.math import cast, exp
 from symgraph.ops.reduce import ReducedCount, mean
 from symgraph.ops.reduce import sum as reduce_sum

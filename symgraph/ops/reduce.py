@@ -11,8 +11,8 @@ import functools
 
 import numpy as np
 
-from symgraph.graph import Node, as_node, make_node
-from symgraph.ops.base import Op, checks_for, normalize_axis, normalize_one_axis, num_elements
+from symgraph.graph import Node, as_node, checks_for, make_node
+from symgraph.ops.base import Op, normalize_axis, normalize_one_axis, num_elements
 from symgraph.ops.math import cast, equal, where
 from symgraph.ops.shape import broadcast_to, expand_dims, reshape
 

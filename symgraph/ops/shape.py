@@ -11,8 +11,8 @@ from __future__ import annotations
 import numpy as np
 
 from symgraph.errors import GradientError, ShapeError, shape_str
-from symgraph.graph import Node, as_node, make_node
-from symgraph.ops.base import Op, checks_for, normalize_axis, normalize_one_axis, result_dtype
+from symgraph.graph import Node, as_node, checks_for, make_node
+from symgraph.ops.base import Op, normalize_axis, normalize_one_axis, result_dtype
 
 
 def _known(shape) -> bool:
