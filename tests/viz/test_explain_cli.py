@@ -10,6 +10,7 @@ import textwrap
 import pytest
 
 from symgraph.__main__ import main
+from symgraph.compiler.passes import PASSES
 from symgraph.session import Session
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -62,7 +63,7 @@ def test_explain_writes_the_page_of_the_first_training_run_and_stops_there(
     assert "Session.run number 2, its first training run" in printed
     assert "Session.run number 2, its first training run" in _title(page)
     text = page.read_text(encoding="utf-8")
-    assert text.count('<section class="step') == 9  # forward, gradients, updates, 6 passes
+    assert text.count('<section class="step') == 3 + len(PASSES)  # forward, gradients, updates, then one per pass
     assert "SGD/step" in text  # the update Nodes are on the page
     assert "(4, 1) float32" in text  # shapes come from the fed values
     assert Session.run.__name__ == "run"  # Session.run is itself again

@@ -8,13 +8,16 @@ Why this order:
   stabilize  before simplify, while the patterns it looks for are still whole;
   simplify   removes the x * 1, x + 0, reshape-to-same-shape that autodiff leaves;
   fold       then computes what became constant;
-  cse        last of the rewrites, so the vertices it compares are in final form;
+  cse        so the vertices it compares are in final form;
+  merge_matmuls after cse, which has made the weight's transposes in each step's
+             gradient one vertex, so it sees that they all multiply the same W;
   fuse       after everything else, on the graph that will really run.
 """
 
 from symgraph.compiler.passes.cse import cse
 from symgraph.compiler.passes.fold import fold
 from symgraph.compiler.passes.fuse import fuse
+from symgraph.compiler.passes.merge_matmuls import merge_matmuls
 from symgraph.compiler.passes.prune import prune
 from symgraph.compiler.passes.simplify import simplify
 from symgraph.compiler.passes.stabilize import stabilize
@@ -26,7 +29,8 @@ PASSES = [
     ("simplify", simplify),
     ("fold", fold),
     ("cse", cse),
+    ("merge_matmuls", merge_matmuls),
     ("fuse", fuse),
 ]
 
-__all__ = ["PASSES", "cse", "fold", "fuse", "prune", "simplify", "stabilize"]
+__all__ = ["PASSES", "cse", "fold", "fuse", "merge_matmuls", "prune", "simplify", "stabilize"]

@@ -1,0 +1,322 @@
+"""merge_matmuls: turn many small matmuls into one big one.
+
+Backpropagation through an unrolled RNN gives each weight one gradient term
+per step, and autodiff adds them up:
+
+    dWh = h0.T @ g1  +  h1.T @ g2  +  ...  +  h31.T @ g32
+
+That is 32 small matrix products and 31 additions. But a sum of products is
+itself one product, of the operands laid side by side:
+
+    A1 @ B1 + A2 @ B2 + ...  ==  [A1 A2 ...] @ [B1; B2; ...]
+                             ==  concat(A, axis=1) @ concat(B, axis=0)
+
+One big matmul runs much closer to the machine's peak than many small ones
+(and can use every core), and the additions disappear. Two more rules follow
+the same idea:
+
+Rules (each named in the report):
+  sum-of-matmuls    A1 @ B1 + ... + An @ Bn        -> concat(A, 1) @ concat(B, 0)
+  sum-of-row-sums   sum_to(x1) + ... + sum_to(xn)  -> sum_to(concat(x, 0))
+                    (the bias gradient of the same RNN)
+  concat-of-matmuls concat(A1 @ W, ..., An @ W)    -> concat(A, 0) @ W
+                    (the embedding gradient: every step's term goes through W)
+
+A sum is found as a tree of `add` vertices, every one of the sum's own shape
+and dtype (no broadcasting), each read only by the next add. Its terms that
+qualify are merged; any other terms are added to the merged result as before.
+A term, or a concatenated matmul, must be read by nothing else: if it were, it
+would be computed anyway and merging would save nothing.
+
+When it pays: a concatenation copies its operands, and that is not free. A
+rule fires only when the copying costs less than what it saves, counted in
+elements touched (see `_worth_it`), so the sizes must be known (the Session
+compiles for the shapes it is fed, so they are). A concatenation of the same
+terms is made once and shared: the gradients of Wh, Wx and the bias above all
+concatenate the same g's. Rounding: products are summed in another order, so
+results can differ in the last bits, as they do between NumPy and PyTorch.
+"""
+
+from __future__ import annotations
+
+import math
+
+import networkx as nx
+
+from symgraph.compiler.report import Report
+from symgraph.compiler.rewrite import (
+    add_vertex,
+    position,
+    remove_dead,
+    replace_uses,
+    start,
+    topological,
+)
+from symgraph.ops.linalg import MatMul, Transpose
+from symgraph.ops.math import Add
+from symgraph.ops.shape import Concat, SumTo
+
+#: what one kernel call costs, counted as elements copied: a NumPy call on small
+#: arrays takes about 2 us, the time to copy some 2,000 float64 numbers
+CALL_COST = 2_000
+
+
+def _op(ir, key) -> str:
+    """The op's name; for a leaf (feed, Variable, constant: a folded vertex keeps
+    the op it had) its kind, so that it never matches an op rule."""
+    data = ir.nodes[key]
+    return data["op"].name if data["kind"] == "op" else data["kind"]
+
+
+def _known(shape) -> bool:
+    return None not in shape
+
+
+def _size(ir, key) -> int:
+    return math.prod(ir.nodes[key]["shape"])
+
+
+def _is_inner_add(ir, key, kept) -> bool:
+    """True for an add that is part of a larger sum: read by one add of its own type."""
+    if _op(ir, key) != "add" or key in kept or ir.out_degree(key) != 1:
+        return False
+    (consumer,) = ir.successors(key)
+    return _op(ir, consumer) == "add" and _same_type(ir, key, consumer)
+
+
+def _same_type(ir, a, b) -> bool:
+    return ir.nodes[a]["shape"] == ir.nodes[b]["shape"] and ir.nodes[a]["dtype"] == ir.nodes[b]["dtype"]
+
+
+def _leaves(ir, root, kept) -> list:
+    """The terms of the sum whose last add is `root`, in order (a loop, not recursion)."""
+    leaves, work = [], [root]
+    while work:
+        key = work.pop()
+        if key == root or _is_inner_add(ir, key, kept):
+            work.extend(reversed(ir.nodes[key]["inputs"]))  # reversed: pop keeps the order
+        else:
+            leaves.append(key)
+    return leaves
+
+
+def _private(ir, leaf, root, kept) -> bool:
+    """A term only this sum reads (else it must be computed anyway, and merging saves nothing)."""
+    return leaf not in kept and ir.out_degree(leaf) == 1 and _same_type(ir, leaf, root)
+
+
+def _is_2d_matmul(ir, key) -> bool:
+    if _op(ir, key) != "matmul":
+        return False
+    a, b = ir.nodes[key]["inputs"]
+    return len(ir.nodes[a]["shape"]) == 2 and len(ir.nodes[b]["shape"]) == 2
+
+
+def _is_row_sum(ir, key) -> bool:
+    """sum_to that sums a 2-D x over its first axis only: (r, n) -> (n,) or (1, n)."""
+    if _op(ir, key) != "sum_to":
+        return False
+    (x,) = ir.nodes[key]["inputs"]
+    shape = ir.nodes[x]["shape"]
+    target = ir.nodes[key]["attrs"]["shape"]
+    return len(shape) == 2 and tuple(target) in ((shape[1],), (1, shape[1])) and shape[1] != 1
+
+
+def _worth_it(copied: int, calls_saved: int, added_elements: int) -> bool:
+    """Merging copies `copied` elements and makes 2 new calls; it saves `calls_saved`
+    calls and `added_elements` elements of additions."""
+    return copied + 2 * CALL_COST <= added_elements + calls_saved * CALL_COST
+
+
+class _Builder:
+    """Makes the new vertices for one sum, where the sum stood, and reuses a
+    concatenation this pass already made for the same inputs (the gradient of
+    a weight and of its bias often concatenate the same terms)."""
+
+    def __init__(self, ir, report):
+        self.ir, self.report = ir, report
+        self.concats: dict = {}
+
+    def new(self, root, op, inputs, attrs, shape, dtype, suffix) -> int:
+        data = self.ir.nodes[root]
+        key = add_vertex(self.ir, op=op, inputs=inputs, attrs=attrs, shape=shape, dtype=dtype,
+                         name=f"{data['name']}/{suffix}", origin=data["origin"], order=root)
+        return key
+
+    def concat(self, root, parts, axis, rule, suffix="concat") -> int:
+        found = self.concats.get((tuple(parts), axis))
+        if found is not None and found in self.ir:
+            # made for a sum that runs later: run it here instead. That is safe, its
+            # inputs are terms of this sum too, so they are all computed by now
+            if position(self.ir, found) > position(self.ir, root):
+                self.ir.nodes[found]["order"] = position(self.ir, root)
+            return found
+        shapes = [self.ir.nodes[p]["shape"] for p in parts]
+        shape = list(shapes[0])
+        shape[axis] = sum(s[axis] for s in shapes)
+        key = self.new(root, Concat(), parts, {"axis": axis}, tuple(shape),
+                       self.ir.nodes[parts[0]]["dtype"], suffix)
+        self.report.add("added", key, self.ir.nodes[key]["name"], rule)
+        self.concats[(tuple(parts), axis)] = key
+        return key
+
+    def has_concat(self, parts, axis) -> bool:
+        found = self.concats.get((tuple(parts), axis))
+        return found is not None and found in self.ir
+
+    def transpose(self, root, x, rule) -> int:
+        data = self.ir.nodes[x]
+        key = self.new(root, Transpose(), [x], {"axes": None}, data["shape"][::-1],
+                       data["dtype"], "transpose")
+        self.report.add("added", key, self.ir.nodes[key]["name"], rule)
+        return key
+
+
+def _untransposed(ir, key):
+    """x when `key` is x.T of a 2-D x, else None."""
+    if _op(ir, key) != "transpose" or ir.nodes[key]["attrs"]["axes"] not in (None, (1, 0)):
+        return None
+    (x,) = ir.nodes[key]["inputs"]
+    return x
+
+
+def _side(ir, build, root, operands, axis, rule, suffix) -> int:
+    """concat(operands, axis), made cheap when they are transposes.
+
+    Concatenating transposed views x.T column-wise is a strided copy; the same
+    values come out of concatenating the x row-wise (one block copy each) and
+    transposing the result, which is a free view. So when most operands are
+    transposes, that is what is built.
+    """
+    inner = [_untransposed(ir, k) for k in operands]
+    if sum(x is not None for x in inner) * 2 < len(operands):
+        return build.concat(root, operands, axis, rule, suffix)
+    rows = [x if x is not None else build.transpose(root, k, rule) for x, k in zip(inner, operands)]
+    return build.transpose(root, build.concat(root, rows, 1 - axis, rule, suffix), rule)
+
+
+def _merge_matmuls(ir, build, root, terms):
+    """One matmul for the matmul terms, or None when it would not pay."""
+    if len(terms) < 2:
+        return None
+    a_parts = [ir.nodes[t]["inputs"][0] for t in terms]
+    b_parts = [ir.nodes[t]["inputs"][1] for t in terms]
+    for parts in (a_parts, b_parts):
+        if not all(_known(ir.nodes[p]["shape"]) for p in parts):
+            return None
+        if len({ir.nodes[p]["dtype"] for p in parts}) != 1:
+            return None
+    copied = sum(_size(ir, a) + _size(ir, b) for a, b in zip(a_parts, b_parts))
+    if not _worth_it(copied, 2 * (len(terms) - 1), (len(terms) - 1) * _size(ir, root)):
+        return None
+    rule = "sum-of-matmuls"
+    a = _side(ir, build, root, a_parts, 1, rule, "concat_lhs")
+    b = _side(ir, build, root, b_parts, 0, rule, "concat_rhs")
+    data = ir.nodes[root]
+    key = build.new(root, MatMul(), [a, b], {}, data["shape"], data["dtype"], "merged_matmul")
+    build.report.add("added", key, ir.nodes[key]["name"], rule)
+    return key
+
+
+def _merge_row_sums(ir, build, root, terms):
+    """One sum_to for the row-sum terms, or None when it would not pay."""
+    if len(terms) < 2:
+        return None
+    xs = [ir.nodes[t]["inputs"][0] for t in terms]
+    if not all(_known(ir.nodes[x]["shape"]) for x in xs) or len({ir.nodes[x]["dtype"] for x in xs}) != 1:
+        return None
+    if len({ir.nodes[t]["attrs"]["shape"] for t in terms}) != 1:
+        return None
+    copied = 0 if build.has_concat(xs, 0) else sum(_size(ir, x) for x in xs)
+    if not _worth_it(copied, 2 * (len(terms) - 1), (len(terms) - 1) * _size(ir, root)):
+        return None
+    rule = "sum-of-row-sums"
+    x = build.concat(root, xs, 0, rule)
+    data = ir.nodes[root]
+    key = build.new(root, SumTo(), [x], dict(ir.nodes[terms[0]]["attrs"]), data["shape"],
+                    data["dtype"], "merged_sum")
+    build.report.add("added", key, ir.nodes[key]["name"], rule)
+    return key
+
+
+def _merge_concat(ir, build, key, kept):
+    """concat(A1 @ W, ..., An @ W, axis=0) -> concat(A, 0) @ W, or None."""
+    data = ir.nodes[key]
+    parts = data["inputs"]
+    if data["attrs"]["axis"] != 0 or len(parts) < 2 or len(set(parts)) != len(parts):
+        return None
+    if not all(_is_2d_matmul(ir, p) and p not in kept and ir.out_degree(p) == 1 for p in parts):
+        return None
+    shared = {ir.nodes[p]["inputs"][1] for p in parts}
+    a_parts = [ir.nodes[p]["inputs"][0] for p in parts]
+    if len(shared) != 1 or not all(_known(ir.nodes[a]["shape"]) for a in a_parts):
+        return None
+    if len({ir.nodes[a]["dtype"] for a in a_parts}) != 1 or not _known(data["shape"]):
+        return None
+    (w,) = shared
+    # before: n matmuls, and the concat copies their results; after: one matmul,
+    # and the concat copies the A's (nothing, if a sum above already made it)
+    copied = 0 if build.has_concat(a_parts, 0) else sum(_size(ir, a) for a in a_parts)
+    if not _worth_it(copied, len(parts) - 1, _size(ir, key)):
+        return None
+    rule = "concat-of-matmuls"
+    a = build.concat(key, a_parts, 0, rule, "concat_lhs")
+    merged = build.new(key, MatMul(), [a, w], {}, data["shape"], data["dtype"], "merged_matmul")
+    build.report.add("added", merged, ir.nodes[merged]["name"], rule)
+    return merged
+
+
+def _sums(ir, kept) -> list:
+    """(root, terms) of every sum of 3 or more terms, in run order."""
+    found = []
+    for key in topological(ir):
+        if _op(ir, key) == "add" and not _is_inner_add(ir, key, kept) and _known(ir.nodes[key]["shape"]):
+            leaves = _leaves(ir, key, kept)
+            if len(leaves) >= 3:
+                found.append((key, leaves))
+    return found
+
+
+def merge_matmuls(ir: nx.DiGraph):
+    report = Report("merge_matmuls")
+    ir = start(ir)
+    kept = set(ir.graph["fetches"]) | set(ir.graph["updates"])
+    build = _Builder(ir, report)
+    sums = _sums(ir, kept)
+    concats = [k for k in topological(ir) if _op(ir, k) == "concat"]
+    # matmuls first, everywhere, so that a row sum can reuse their concatenations
+    for rule, qualifies, merge in (
+        ("sum-of-matmuls", _is_2d_matmul, _merge_matmuls),
+        ("sum-of-row-sums", _is_row_sum, _merge_row_sums),
+    ):
+        for index, (root, leaves) in enumerate(sums):
+            terms = [t for t in leaves if _private(ir, t, root, kept) and qualifies(ir, t)]
+            if len(set(terms)) != len(terms):  # x + x: a term read twice; leave it alone
+                continue
+            merged = merge(ir, build, root, terms)
+            if merged is None:
+                continue
+            chosen = set(terms)
+            rest = [t for t in leaves if t not in chosen]
+            total = merged
+            for term in rest:  # the terms that did not qualify are added as before
+                total = build.new(root, Add(), [total, term], {}, ir.nodes[root]["shape"],
+                                  ir.nodes[root]["dtype"], "add")
+                report.add("added", total, ir.nodes[total]["name"], rule)
+            report.add("replaced", root, ir.nodes[root]["name"], rule, into=ir.nodes[total]["name"])
+            replace_uses(ir, root, total)
+            new_root = total
+            # the sum now ends at new_root; its remaining terms are `rest` (+ merged)
+            sums[index] = (new_root, [merged, *rest])
+            if root in kept:  # an update or fetch that was the sum: keep the new one
+                kept.add(new_root)
+    for key in concats:
+        merged = _merge_concat(ir, build, key, kept)
+        if merged is not None:
+            report.add("replaced", key, ir.nodes[key]["name"], "concat-of-matmuls",
+                       into=ir.nodes[merged]["name"])
+            replace_uses(ir, key, merged)
+            if key in kept:
+                kept.add(merged)
+    remove_dead(ir, report, "merged into one bigger operation")
+    return ir, report
