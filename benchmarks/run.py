@@ -1,20 +1,30 @@
-"""Speed of symgraph against hand-written NumPy (and PyTorch, when installed), as ratios.
+"""Speed and memory of symgraph against hand-written NumPy (and others, when installed), as ratios.
 
-    python benchmarks/run.py                 # W1 and W2, float64 and float32
-    python benchmarks/run.py --quick         # fewer repeats
+    python benchmarks/run.py                 # W1 and W2, float64 and float32, 3 rounds
+    python benchmarks/run.py --quick         # one round, fewer repeats
+    python benchmarks/run.py --rounds 5      # more rounds, for a noisy machine
 
 Each contender runs in a fresh process (allocator state leaks between
-contenders otherwise), a few warm-up steps first, then the median time of
-one training step over several measurements. Before timing, every contender's
-loss and gradients are checked against the NumPy version's.
+contenders otherwise): a few warm-up steps first, then the median time of one
+training step over several measurements. Before timing, every contender's
+loss and gradients are checked against the NumPy version's. A round runs every
+contender once, NumPy first; the ratio is contender / NumPy within a round
+(below 1 is faster than NumPy), and the table shows the median over rounds,
+which keeps a slow moment of a busy machine from deciding a figure.
 
 W1: MLP 784 -> 256 (tanh) -> 10, softmax cross-entropy, batch 128, one SGD step.
 W2: RNN, vocab 64, embedding 32, hidden 128, tanh cell, 32 steps unrolled,
     batch 32, cross-entropy at every step, full BPTT, one SGD step.
-The ratio is contender time / NumPy time, measured in the same invocation:
-below 1 is faster than NumPy. Memory: the process's peak resident set
-(getrusage) and the peak of memory allocated through Python during one step
-(tracemalloc; NumPy reports its arrays to it).
+
+Memory is measured in another fresh process per contender, because tracing
+allocations slows every step down:
+  peak RSS       the process's peak resident set (getrusage), imports included;
+  above imports  the same, less the resident set right after the imports: what
+                 the model itself, its compile and its training steps cost;
+  traced         the peak of memory allocated through Python (tracemalloc, which
+                 NumPy reports its arrays to) from before the model is built to
+                 after three training steps: data, parameters, graph, compiled
+                 program and its buffers, and every temporary.
 """
 
 from __future__ import annotations
@@ -33,14 +43,31 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 
 
-def measure(workload, contender, dtype, steps, repeats):
-    """Run in a child process: check, warm up, time; print JSON."""
-    sys.path[:0] = [HERE, ROOT]
-    import numpy as np
+def _load(workload, contender, dtype):
+    """(step, forward_backward) of one contender, and NumPy's forward_backward."""
     import workloads as w
 
     step, forward_backward = getattr(w, f"{workload}_{contender}")(dtype)
     _, reference = getattr(w, f"{workload}_numpy")(dtype)
+    return step, forward_backward, reference
+
+
+def _import_contender(contender):
+    """Import what the contender needs before anything is measured, so that the
+    resident set 'after imports' includes its libraries."""
+    import numpy  # noqa: F401
+
+    sys.path[:0] = [HERE, ROOT]  # symgraph from this clone, and workloads.py
+    if contender != "numpy":
+        importlib.import_module(contender)
+
+
+def measure(workload, contender, dtype, steps, repeats):
+    """Run in a child process: check, warm up, time; print JSON."""
+    import numpy as np
+
+    _import_contender(contender)
+    step, forward_backward, reference = _load(workload, contender, dtype)
     loss, grads = forward_backward()
     ref_loss, ref_grads = reference()
     tol = 1e-8 if dtype == "float64" else 2e-3
@@ -59,18 +86,31 @@ def measure(workload, contender, dtype, steps, repeats):
             step()
         times.append((time.perf_counter() - start) / steps)
     times.sort()
-    peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    print(json.dumps({"median": times[len(times) // 2], "first": first, "ok": ok}))
+
+
+def measure_memory(workload, contender, dtype):
+    """Run in a child process: the memory one contender's model and 3 steps take; print JSON."""
+    _import_contender(contender)
+    imported = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     tracemalloc.start()
-    step()
+    import workloads as w
+
+    step, _ = getattr(w, f"{workload}_{contender}")(dtype)
+    for _ in range(3):
+        step()
     _, traced_peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    print(json.dumps({"median": times[len(times) // 2], "first": first, "ok": ok,
-                      "rss_mb": peak_rss_mb, "traced_mb": traced_peak / 1e6}))
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
+    # PyTorch allocates its tensors outside Python's allocator: tracemalloc cannot see them
+    traced = None if contender == "torch" else traced_peak / 1e6
+    print(json.dumps({"rss_mb": peak / 1024, "above_imports_mb": (peak - imported) / 1024,
+                      "traced_mb": traced}))
 
 
-def run_child(workload, contender, dtype, steps, repeats):
+def run_child(*args):
     out = subprocess.run(
-        [sys.executable, __file__, "--child", workload, contender, dtype, str(steps), str(repeats)],
+        [sys.executable, __file__, "--child", *map(str, args)],
         capture_output=True, text=True, check=False,
     )
     if out.returncode != 0:
@@ -78,16 +118,25 @@ def run_child(workload, contender, dtype, steps, repeats):
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def _median(values):
+    values = sorted(values)
+    return values[len(values) // 2]
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="fewer repeats")
+    parser.add_argument("--quick", action="store_true", help="one round, fewer repeats")
+    parser.add_argument("--rounds", type=int, default=None, help="rounds (default 3; 1 with --quick)")
     parser.add_argument("--workloads", default="mlp,rnn")
     parser.add_argument("--dtypes", default="float64,float32")
-    parser.add_argument("--child", nargs=5, help=argparse.SUPPRESS)
+    parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        workload, contender, dtype, steps, repeats = args.child
-        measure(workload, contender, dtype, int(steps), int(repeats))
+        if args.child[0] == "memory":
+            measure_memory(*args.child[1:])
+        else:
+            workload, contender, dtype, steps, repeats = args.child
+            measure(workload, contender, dtype, int(steps), int(repeats))
         return
 
     contenders = ["numpy", "symgraph"]
@@ -95,22 +144,40 @@ def main():
         if importlib.util.find_spec(optional) is not None:
             contenders.append(optional)
     steps, repeats = (5, 3) if args.quick else (20, 7)
+    rounds = args.rounds or (1 if args.quick else 3)
     print(f"{'workload':<10}{'dtype':<9}{'contender':<11}{'ms/step':>9}{'ratio':>8}"
-          f"{'peak RSS MB':>13}{'traced MB':>11}  checked")
+          f"{'peak RSS MB':>13}{'above imports':>15}{'traced MB':>11}  checked")
     for workload in args.workloads.split(","):
         for dtype in args.dtypes.split(","):
-            base = None
+            timings = {c: [] for c in contenders}
+            ratios = {c: [] for c in contenders}
+            errors, ok = {}, {c: True for c in contenders}
+            for _ in range(rounds):
+                base = None
+                for contender in contenders:
+                    r = run_child(workload, contender, dtype, steps, repeats)
+                    if "error" in r:
+                        errors[contender] = r["error"]
+                        continue
+                    ok[contender] &= r["ok"]
+                    timings[contender].append(r["median"])
+                    base = r["median"] if contender == "numpy" else base
+                    if base:
+                        ratios[contender].append(r["median"] / base)
             for contender in contenders:
-                r = run_child(workload, contender, dtype, steps, repeats)
-                if "error" in r:
-                    print(f"{workload:<10}{dtype:<9}{contender:<11}  error: {r['error']}")
+                if contender in errors:
+                    print(f"{workload:<10}{dtype:<9}{contender:<11}  error: {errors[contender]}")
                     continue
-                ms = r["median"] * 1000
-                base = ms if contender == "numpy" else base
-                ratio = f"{ms / base:.2f}" if base else "-"
-                print(f"{workload:<10}{dtype:<9}{contender:<11}{ms:9.2f}{ratio:>8}"
-                      f"{r['rss_mb']:13.1f}{r['traced_mb']:11.2f}  "
-                      f"{'same loss and gradients' if r['ok'] else 'MISMATCH'}")
+                m = run_child("memory", workload, contender, dtype)
+                ms = _median(timings[contender]) * 1000
+                ratio = f"{_median(ratios[contender]):.2f}" if ratios[contender] else "-"
+                if "error" in m:
+                    memory = f"  memory: {m['error']}"
+                else:
+                    traced = "n/a" if m["traced_mb"] is None else f"{m['traced_mb']:.2f}"
+                    memory = f"{m['rss_mb']:13.1f}{m['above_imports_mb']:15.1f}{traced:>11}"
+                print(f"{workload:<10}{dtype:<9}{contender:<11}{ms:9.2f}{ratio:>8}{memory}  "
+                      f"{'same loss and gradients' if ok[contender] else 'MISMATCH'}")
 
 
 if __name__ == "__main__":
