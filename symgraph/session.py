@@ -9,7 +9,9 @@ succeeded, so a run that fails part-way changes nothing.
 
 The first run of a set of fetches compiles them; the Program is cached by
 (fetches, fed Nodes, and the fed values' shapes and dtypes), so later runs
-just check the feeds and execute.
+just check the feeds and execute. A run with the same fetches and fed Nodes as
+an earlier one checks even less: only that each fed value is an array of the
+shape and dtype that passed before (see _Runner); `make_callable` does the same.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import numpy as np
 from symgraph.compiler.passes import PASSES
 from symgraph.compiler.pipeline import compile_steps
 from symgraph.errors import CheckpointError, FeedError, FetchError, GraphError, shape_str
-from symgraph.graph import Graph, Node, Variable, get_default_graph
+from symgraph.graph import Graph, Node, get_default_graph
 
 #: passes that take a Node's work out of its own checked instruction (fold runs it while
 #: compiling, fuse runs several Nodes as one); debug mode turns them off
@@ -39,8 +41,9 @@ class Session:
         self.graph = graph or get_default_graph()
         self.debug = debug
         self.disable = disable
-        self._values: dict[Variable, np.ndarray] = {}
+        self._values = _Values()  # Variable -> its current value
         self._programs: dict[tuple, object] = {}
+        self._runners: dict[tuple, _Runner] = {}  # run()'s quick path: see _runner_key
         self._closed = False
 
     def __enter__(self):
@@ -53,33 +56,31 @@ class Session:
     def close(self) -> None:
         self._closed = True
         self._programs.clear()
+        self._runners.clear()
 
     # -- running ------------------------------------------------------------------
     def run(self, fetches, feed_dict=None):
         """Compute `fetches` (a Node, or a list, tuple or dict of them), answered in
         the same structure; an update Node answers None."""
-        if self._closed:
-            raise GraphError("this Session is closed", hint="open a new sg.Session()")
-        if isinstance(fetches, Node):  # the commonest case, kept quick
-            flat, rebuild = [fetches], _only
-        else:
-            flat, rebuild = _flatten(fetches)
-        for f in flat:
-            self._check_fetch(f)
-        feeds = self._check_feeds(feed_dict or {})
-        return rebuild(self._execute(self._program_for(flat, feeds), feeds))
-
-    def _execute(self, program, feeds: dict) -> list:
-        """Run `program` on checked feeds; commit its updates; return copies of its answers."""
-        fetched, updates = program.execute(
-            [feeds[node] for _, node in program.feeds],
-            [self._value(var) for _, var in program.variables],
-            self.debug,
-        )
-        answers = [_own_copy(v) for v in fetched]  # before the commit writes into Variables
-        if updates:
-            self._commit(updates, program)
-        return answers
+        # The quick path. A training loop runs the same fetches with the same fed Nodes
+        # thousands of times, and their checks (is each a Node of this Session's Graph?)
+        # would give the same answer every time: a Node never changes its Graph. So the
+        # first run keeps a _Runner for them, which from then on checks only the values.
+        key = _runner_key(fetches, feed_dict)
+        runner = self._runners.get(key)
+        if runner is not None:
+            return runner.call(*feed_dict.values()) if feed_dict else runner.call()
+        flat, rebuild = self._checked_fetches(fetches)
+        feed_dict = feed_dict or {}
+        if not isinstance(feed_dict, dict):
+            raise FeedError(
+                f"feed_dict must be a dict of Node -> value, got {type(feed_dict).__name__}"
+            )
+        runner = _Runner(self, flat, rebuild, list(feed_dict))
+        answer = runner.call(*feed_dict.values())  # its first call checks every feed
+        if key is not None:  # all checks passed: later runs like this one take the quick path
+            self._runners[key] = runner
+        return answer
 
     def make_callable(self, fetches, feed_list=()):
         """TF1's `Session.make_callable`: `f = sess.make_callable(loss, [x, y]); f(xb, yb)`.
@@ -89,36 +90,23 @@ class Session:
         same shape and dtype as then (anything else goes through the full check
         again). What is left per call is running the Program and committing.
         """
-        if self._closed:
-            raise GraphError("this Session is closed", hint="open a new sg.Session()")
-        flat, rebuild = _flatten(fetches)
-        for f in flat:
-            self._check_fetch(f)
+        flat, rebuild = self._checked_fetches(fetches)
         feed_list = list(feed_list)
         for node in feed_list:
             self._check_feed_node(node)
-        checked = {}  # (shape, dtype) of each value -> the Program, once a call passed the checks
+        return _Runner(self, flat, rebuild, feed_list).call
 
-        def call(*values):
-            if len(values) != len(feed_list):
-                raise FeedError(
-                    f"this callable takes {len(feed_list)} value(s), for "
-                    f"{', '.join(n.name for n in feed_list) or 'no Nodes'}; got {len(values)}"
-                )
-            signature = tuple(
-                (v.shape, v.dtype) if type(v) is np.ndarray else None for v in values
-            )
-            program = checked.get(signature)
-            if program is None:  # values of a new shape or dtype: check everything
-                feeds = self._check_feeds(dict(zip(feed_list, values)))
-                program = self._program_for(flat, feeds)
-                if all(feeds[n] is v for n, v in zip(feed_list, values)):  # taken as they were
-                    checked[signature] = program
-            else:
-                feeds = dict(zip(feed_list, values))
-            return rebuild(self._execute(program, feeds))
-
-        return call
+    def _checked_fetches(self, fetches):
+        """The fetched Nodes, each checked, and a function that answers in their structure."""
+        if self._closed:
+            raise GraphError("this Session is closed", hint="open a new sg.Session()")
+        if isinstance(fetches, Node):  # the commonest case, kept quick
+            flat, rebuild = [fetches], _only
+        else:
+            flat, rebuild = _flatten(fetches)
+        for f in flat:
+            self._check_fetch(f)
+        return flat, rebuild
 
     def _program_for(self, flat, feeds):
         signature = [(n.id, v.shape, v.dtype.str) for n, v in feeds.items()]
@@ -170,13 +158,6 @@ class Session:
             else:
                 np.copyto(own, value)
 
-    def _value(self, var: Variable) -> np.ndarray:
-        """A Variable's current value; a Variable new to this Session starts at its initial value."""
-        value = self._values.get(var)
-        if value is None:
-            value = self._values[var] = var.initial_value
-        return value
-
     def initialize(self, vars=None) -> None:  # noqa: A002 - TF1-style name
         """Reset the given Variables (all of the graph's when None) to their initial values."""
         for var in self.graph.variables if vars is None else vars:
@@ -197,9 +178,8 @@ class Session:
                 "inside `with graph.as_default():`",
             )
 
-    def _check_feeds(self, feed_dict) -> dict:
-        if not isinstance(feed_dict, dict):
-            raise FeedError(f"feed_dict must be a dict of Node -> value, got {type(feed_dict).__name__}")
+    def _check_feeds(self, feed_dict: dict) -> dict:
+        """Each fed Node and its value, in order: the value as an array of the Node's dtype."""
         feeds = {}
         for node, value in feed_dict.items():
             self._check_feed_node(node)
@@ -223,7 +203,7 @@ class Session:
         path = os.fspath(path)
         arrays = {_FORMAT_KEY: np.asarray(CHECKPOINT_FORMAT)}
         for var in self.graph.variables:
-            arrays[var.name] = self._value(var)
+            arrays[var.name] = self._values[var]
         folder = os.path.dirname(os.path.abspath(path))
         tmp = None
         try:
@@ -286,6 +266,126 @@ class Session:
             self._values[var] = value  # a fresh array from the file: the Session's own
 
 
+class _Values(dict):
+    """Variable -> its value in this Session.
+
+    A Variable new to the Session (even one created after it opened) starts at its
+    initial value, so `values[var]` always answers. `changes` counts the arrays stored,
+    so a _Runner can keep the list of values it read until one of them is replaced.
+    """
+
+    changes = 0
+
+    def __setitem__(self, var, value):
+        super().__setitem__(var, value)
+        self.changes += 1
+
+    def __missing__(self, var):
+        value = self[var] = var.initial_value
+        return value
+
+
+class _Runner:
+    """Runs one set of fetches, fed with values for a fixed list of Nodes, checking as
+    little as is safe. `make_callable` hands out its `call`; `run` keeps one per
+    (fetches, fed Nodes) it has seen.
+
+    The fetches and the fed Nodes were checked when the runner was made. A call's
+    values get the full check, unless they are arrays of the same shapes and dtypes
+    as those of the last call whose values the full check took as they were: those
+    would pass again, unchanged, so that call's Program runs them as they are.
+    """
+
+    def __init__(self, session, flat, rebuild, feed_list):
+        self.session = session
+        self.flat = flat  # the fetched Nodes
+        self.rebuild = rebuild  # values -> the structure the fetches were asked in
+        self.feed_list = feed_list  # the fed Nodes, in the order their values come
+        self.program = None  # the Program of the last call that passed as it was,
+        self.shapes = self.dtypes = ()  # the shapes and dtypes of its values,
+        self.order = None  # and where its Program's feeds are in them, if not in order
+        self.current, self.read_at = [], -1  # its Variables' values, read at _Values.changes
+
+    def call(self, *values):
+        """Run with `values` for the fed Nodes, in order; answer as Session.run does."""
+        session = self.session
+        if session._closed:
+            raise GraphError("this Session is closed", hint="open a new sg.Session()")
+        program, shapes, dtypes = self.program, self.shapes, self.dtypes
+        if len(values) != len(shapes):
+            program = None
+        else:
+            # the quick check: arrays of exactly the shapes and dtypes that passed last time
+            # (a plain loop: zip() over three sequences or any() cost more, measured)
+            for i, value in enumerate(values):
+                if (
+                    type(value) is not np.ndarray
+                    or value.shape != shapes[i]
+                    or value.dtype != dtypes[i]
+                ):
+                    program = None
+                    break
+        variables = session._values
+        if program is None:
+            program, values = self._check(values)
+            current = [variables[var] for _, var in program.variables]
+        else:
+            if self.order is not None:
+                values = [values[i] for i in self.order]
+            # the Variables' values, read again only when one was replaced since last time
+            current = self.current
+            if self.read_at != variables.changes:
+                current = self.current = [variables[var] for _, var in program.variables]
+                self.read_at = variables.changes
+        fetched, updates = program.execute(values, current, session.debug)
+        # copies, made before the commit writes into Variables; one fetch needs no loop
+        if len(fetched) == 1:
+            answers = [_own_copy(fetched[0])]
+        else:
+            answers = [_own_copy(v) for v in fetched]
+        if updates:
+            session._commit(updates, program)
+        return self.rebuild(answers)
+
+    def _check(self, values):
+        """The full check of a call's values: (the Program to run, its feed values in the
+        order of `program.feeds`). Remembers the Program when every value was taken as it was."""
+        if len(values) != len(self.feed_list):
+            raise FeedError(
+                f"this callable takes {len(self.feed_list)} value(s), for "
+                f"{', '.join(n.name for n in self.feed_list) or 'no Nodes'}; got {len(values)}"
+            )
+        feeds = self.session._check_feeds(dict(zip(self.feed_list, values)))
+        program = self.session._program_for(self.flat, feeds)
+        if all(feeds[node] is value for node, value in zip(self.feed_list, values)):
+            self.program, self.read_at = program, -1
+            self.shapes = tuple(value.shape for value in values)
+            self.dtypes = tuple(value.dtype for value in values)
+            # where each of the Program's feeds is in a call's values (a Node fed twice: the last)
+            where = {node: i for i, node in enumerate(self.feed_list)}
+            order = [where[node] for _, node in program.feeds]
+            self.order = None if order == list(range(len(values))) else order
+        return program, [feeds[node] for _, node in program.feeds]
+
+
+def _runner_key(fetches, feed_dict):
+    """What run() finds its _Runner by: the fetches and the fed Nodes, in order.
+
+    None (no quick path) unless the fetches are one Node, or a list or tuple of Nodes,
+    and the feed_dict is a dict or None. A list of Nodes is keyed by its type and a
+    tuple of its items, so that later changes to the list cannot reach the key.
+    """
+    if feed_dict is None:
+        feed_dict = ()
+    elif type(feed_dict) is not dict:
+        return None
+    if isinstance(fetches, Node):
+        return (fetches, *feed_dict)
+    if type(fetches) in (list, tuple) and all(isinstance(f, Node) for f in fetches):
+        return (type(fetches), tuple(fetches), *feed_dict)
+    return None
+
+
 def _check_feed_value(node: Node, value) -> np.ndarray:
     # the usual case, checked quickly: an array of the right dtype and shape
     if (
@@ -341,6 +441,8 @@ def _own_copy(value):
         return None
     if isinstance(value, np.ndarray):
         return value[()] if value.ndim == 0 else value.copy()
+    if isinstance(value, np.number | np.bool_):  # a NumPy scalar cannot change: no copy needed
+        return value
     return np.asarray(value)[()]
 
 

@@ -85,15 +85,25 @@ def test_a_fetched_value_is_not_fused_away():
     same_as_unfused([e, y], {x: np.linspace(-2, 2, 5)})
 
 
-def test_zero_dimensional_values_fuse():
-    x = sg.Placeholder((), dtype="float64", name="x")
+@pytest.mark.parametrize("shape", [(), (1,), (1, 1)])
+def test_one_element_values_are_not_fused(shape):
+    # fusing saves no memory for one element, and NumPy's in-place path is slower there
+    x = sg.Placeholder(shape, dtype="float64", name="x")
+    y = sg.tanh(sg.exp(x) * 2.0 + 1.0)
+    new, _ = fuse(lower([y], [x]))
+    assert fused_vertices(new) == []
+    value_in = np.full(shape, 0.25)
+    with sg.Session() as sess:
+        value = sess.run(y, {x: value_in})
+    assert np.shape(value) == shape and np.all(value == np.tanh(np.exp(0.25) * 2 + 1))
+
+
+def test_two_element_values_fuse():
+    x = sg.Placeholder((2,), dtype="float64", name="x")
     y = sg.tanh(sg.exp(x) * 2.0 + 1.0)
     new, _ = fuse(lower([y], [x]))
     assert len(fused_vertices(new)) == 1
-    same_as_unfused([y], {x: 0.25})
-    with sg.Session() as sess:
-        value = sess.run(y, {x: 0.25})
-    assert np.shape(value) == () and value == np.tanh(np.exp(0.25) * 2 + 1)
+    same_as_unfused([y], {x: np.array([0.25, -1.0])})
 
 
 def test_inputs_from_outside_may_broadcast():

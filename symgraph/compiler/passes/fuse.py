@@ -82,6 +82,13 @@ def _fusable(ir, key) -> bool:
 MAX_GROUP = 16
 
 
+def _one_element(shape) -> bool:
+    """A value of exactly one element is left unfused: fusing saves no memory there,
+    and NumPy's ufuncs take a slow path when a one-element output is also an input
+    (measured: np.add(o, b, out=o) 1.3 us, np.add(a, b) 0.3 us)."""
+    return None not in shape and int(np.prod(shape, dtype=np.int64)) == 1
+
+
 def _groups(ir, order):
     """Map each vertex to the root (last op) of its fusion group, walking consumers first."""
     fetched = set(ir.graph["fetches"])
@@ -93,7 +100,7 @@ def _groups(ir, order):
         root_of[key] = key
         size[key] = 1
         consumers = list(ir.successors(key))
-        if key in fetched or len(consumers) != 1:
+        if key in fetched or len(consumers) != 1 or _one_element(ir.nodes[key]["shape"]):
             continue
         (c,) = consumers
         data, cdata = ir.nodes[key], ir.nodes[c]
