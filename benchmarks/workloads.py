@@ -3,6 +3,7 @@
 W1: MLP 784 -> 256 (tanh) -> 10, softmax cross-entropy, batch 128, one SGD step.
 W2: RNN, vocab 64, embedding 32, hidden 128, tanh cell, 32 steps, batch 32,
     cross-entropy at every step, full BPTT, one SGD step.
+W3: W2's RNN at batch 8, unrolled 10 to 10,000 steps (benchmarks/compile_time.py).
 
 The NumPy versions are what a careful person writes: plain expressions, no
 `out=` or other tricks. Each returns a `step()` function that runs one
@@ -154,7 +155,8 @@ def rnn_numpy(dtype, steps=T, batch=B):
     return step, forward_backward
 
 
-def rnn_symgraph(dtype, steps=T, batch=B, disable=()):
+def rnn_graph(dtype, steps=T, batch=B):
+    """The W2 forward graph, unrolled `steps` steps: (graph, loss, parameters, feed_dict)."""
     import symgraph as sg
 
     ids, params = rnn_data(dtype, steps=steps, batch=batch)
@@ -172,12 +174,19 @@ def rnn_symgraph(dtype, steps=T, batch=B, disable=()):
             states.append(h)
         logits = sg.reshape(sg.stack(states), (-1, H)) @ Wo + bo
         loss = sg.softmax_cross_entropy(logits, sg.reshape(targets, (-1,)))
-        params_ = [emb, Wx, Wh, bh, Wo, bo]
-        grads = sg.gradients(loss, params_)
-        train = sg.optim.SGD(lr=LR, params=params_).minimize(loss)
-    sess = sg.Session(graph, disable=disable)
     feed = {xs[t]: ids[t] for t in range(steps)}
     feed[targets] = ids[1:]
+    return graph, loss, [emb, Wx, Wh, bh, Wo, bo], feed
+
+
+def rnn_symgraph(dtype, steps=T, batch=B, disable=()):
+    import symgraph as sg
+
+    graph, loss, params, feed = rnn_graph(dtype, steps=steps, batch=batch)
+    with graph.as_default():
+        grads = sg.gradients(loss, params)
+        train = sg.optim.SGD(lr=LR, params=params).minimize(loss)
+    sess = sg.Session(graph, disable=disable)
 
     def step():
         return sess.run([loss, train], feed)[0]

@@ -79,8 +79,8 @@ class Program:
             inst.kernel = inst.op.kernel(**inst.attrs)
 
     @property
-    def source(self) -> str | None:
-        """The Program as Python source (None for one too long to write out)."""
+    def source(self) -> str:
+        """The Program as Python source: the function a Session calls from the second run on."""
         self._generate()
         return self._source
 
@@ -147,14 +147,14 @@ class Program:
         `self.variables` (what the Session passes: no dicts to build on every run).
 
         The first run goes through `run_loop`; from the second on, the generated
-        function runs it (see `print(program.source)`). Debug mode, and Programs too
-        long to generate, always use `run_loop`, which can check every result.
+        function runs it (see `print(program.source)`). Debug mode always uses
+        `run_loop`, which can check every result.
         """
         if not self._generated:
             self._runs += 1
             if self._runs > 1:
                 self._generate()
-        if debug or self._fast is None:
+        if debug or not self._generated:
             return self.run_loop(feeds, variables, debug)
         if self._buffers is None:
             self._make_buffers()
@@ -163,13 +163,13 @@ class Program:
         except SymgraphError:
             raise
         except Exception as e:
-            found = codegen.failing_instruction(e, self._line_of)
+            found = codegen.failing_instruction(e, self._line_of, self.n_slots)
             if found is None:
                 raise
-            index, local_values = found
-            # a list like run_loop's env: a slot not yet (or no longer) set reads None
-            env = [local_values.get(f"v{slot}") for slot in range(self.n_slots)]
+            index, env = found  # env: each slot's value, as in run_loop
             raise _kernel_error(self.instructions[index], env, e) from e
+        if not new_values:  # no updates: skip building an empty list (0.3 us on a tiny run)
+            return fetched, []
         return fetched, [(var, value) for (var, _), value in zip(self.updates, new_values)]
 
     def run_loop(self, feeds: list, variables: list, debug: bool = False):

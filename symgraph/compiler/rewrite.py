@@ -2,7 +2,8 @@
 
 - `add_vertex` makes a new vertex with a fresh key (larger than every other,
   so the schedule's tie-break by key puts it after the user's Nodes);
-- `replace_uses` points every consumer of one vertex (and the fetch list) at another;
+- `replace_uses` points every consumer of one vertex (and the fetch list) at another,
+  `replace_all` does that for many at once;
 - `remove_dead` drops vertices nothing needs any more, and reports them;
 - `constant_value` / `is_constant` read Constants.
 """
@@ -97,14 +98,27 @@ def set_inputs(ir, key, inputs) -> None:
 
 def replace_uses(ir, old, new) -> None:
     """Every consumer of `old` now reads `new`; a fetch of `old` now fetches `new`."""
-    if old == new:
-        return
-    for consumer in list(ir.successors(old)):
+    if old != new:
+        replace_all(ir, {old: new})
+
+
+def replace_all(ir, new_of: dict) -> None:
+    """`replace_uses` for many vertices at once (no new vertex may itself be replaced).
+
+    Each consumer's inputs are rewritten once, however many of them are replaced:
+    replaced one by one, the 10,000 inputs of an unrolled RNN's concatenation
+    would each cost a pass over all 10,000, a quadratic compile.
+    """
+    consumers = {}  # an ordered set
+    for old, new in new_of.items():
+        for consumer in list(ir.successors(old)):
+            consumers[consumer] = None
+            ir.remove_edge(old, consumer)
+            ir.add_edge(new, consumer)
+    for consumer in consumers:
         data = ir.nodes[consumer]
-        data["inputs"] = [new if i == old else i for i in data["inputs"]]
-        ir.remove_edge(old, consumer)
-        ir.add_edge(new, consumer)
-    ir.graph["fetches"] = [new if f == old else f for f in ir.graph["fetches"]]
+        data["inputs"] = [new_of.get(i, i) for i in data["inputs"]]
+    ir.graph["fetches"] = [new_of.get(f, f) for f in ir.graph["fetches"]]
 
 
 def remove_dead(ir, report, rule="no longer used") -> None:

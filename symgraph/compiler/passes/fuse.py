@@ -25,7 +25,7 @@ from symgraph.compiler.rewrite import (
     constant_value,
     is_weak,
     remove_dead,
-    replace_uses,
+    replace_all,
     start,
     topological,
 )
@@ -176,6 +176,7 @@ def fuse(ir: nx.DiGraph):
     for key in order:  # topological order within each group
         if key in root_of:
             members.setdefault(root_of[key], []).append(key)
+    new_of = {}  # root -> its fused vertex: the uses are redirected all at once, at the end
     for root, group in members.items():
         if len(group) < 2:
             continue
@@ -193,6 +194,7 @@ def fuse(ir: nx.DiGraph):
         for key in group:
             report.add("merged", key, ir.nodes[key]["name"], f"fused: {readable}",
                        into=ir.nodes[new]["name"])
-        replace_uses(ir, root, new)
+        new_of[root] = new
+    replace_all(ir, new_of)
     remove_dead(ir, report, "fused")
     return ir, report
