@@ -78,8 +78,8 @@ class _Source:
         if not self._inline_fused(index, inst):
             self.names[f"k{inst.out}"] = inst.kernel
             args = ", ".join(self.ref(a) for a in inst.args)
-            if inst.buffer is not None:  # b0, b1, ... are put in `names` when the buffers are made
-                args += (", " if args else "") + f"out=b{inst.buffer}"
+            if inst.view is not None:  # b0, b1, ... are put in `names` when the buffers are made
+                args += (", " if args else "") + f"out=b{inst.view}"
             code = f"    {self.ref(inst.out)} = k{inst.out}({args})"
             self.add(_commented(code, f"{inst.out}: {_comment(inst.name)} ({inst.op.name})"), index)
         self.drop([self.ref(s) for s in inst.free])
@@ -91,9 +91,9 @@ class _Source:
         made by their first step. Only done when the buffer is known and not 0-d
         (a 0-d result would come back as a NumPy scalar, which cannot be written into).
         """
-        if inst.op.name != "fused" or inst.buffer is None or inst.shape == ():
+        if inst.op.name != "fused" or inst.view is None or inst.shape == ():
             return False
-        registers = {0: f"b{inst.buffer}"}
+        registers = {0: f"b{inst.view}"}
         formula = inst.attrs["formula"].format(*(f"%{a}" for a in inst.args))
         self.add(f"    # {inst.out}: {_comment(inst.name)} (fused: {_comment(formula)})")
         for j, (op, args, attrs, target) in enumerate(inst.attrs["steps"]):
@@ -105,7 +105,7 @@ class _Source:
                 registers[target] = f"t{inst.out}_{target}"
                 code = f"    {registers[target]} = k{inst.out}_{j}({', '.join(words)})"
             self.add(_commented(code, op.name), index)
-        self.add(f"    {self.ref(inst.out)} = b{inst.buffer}")
+        self.add(f"    {self.ref(inst.out)} = b{inst.view}")
         # the other registers die with the instruction, as they do inside Fused.forward;
         # kept, each fused instruction's temporaries would stay alive to the end of the run
         self.drop([name for r, name in sorted(registers.items()) if r != 0])

@@ -7,6 +7,11 @@ shape in advance, so it can do better: give each result a buffer, and hand a
 buffer to a later instruction as soon as nothing reads its value any more.
 The buffers are made once, on the first run, and reused on every run after.
 
+A buffer is a flat block of memory of one dtype, not an array of one shape:
+each result is written into the start of its block, seen in its own shape (a
+view, `plan.views`). So a block freed by a (1024, 128) value can take a
+(1024, 64) one, and the blocks add up to little more than the peak.
+
 Only ops that can write into a given array (`writes_out = True`) get a buffer.
 A value that may be a *view* of a buffer (reshape, transpose, slicing: they
 return views, not copies) keeps that buffer alive, so a buffer is recycled
@@ -21,6 +26,7 @@ value were ever freed.
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -28,7 +34,9 @@ import numpy as np
 
 @dataclass
 class MemoryPlan:
-    buffers: list[tuple[tuple, np.dtype]] = field(default_factory=list)  # (shape, dtype) each
+    buffers: list[tuple[tuple, np.dtype]] = field(default_factory=list)  # ((elements,), dtype) each
+    dtypes: dict[int, np.dtype] = field(default_factory=dict)  # buffer id -> its dtype
+    views: list[tuple[int, tuple, np.dtype]] = field(default_factory=list)  # (buffer, shape, dtype)
     peak_bytes: int = 0  # the most bytes of intermediates alive at once
     naive_bytes: int = 0  # bytes if every intermediate were kept to the end
     intervals: list[tuple[int, int, int, str]] = field(default_factory=list)  # (start, end, bytes, name)
@@ -47,30 +55,50 @@ def _known(shape) -> bool:
 
 
 def plan_memory(program) -> MemoryPlan:
-    """Assign `inst.buffer` for each instruction (or None) and measure the plan."""
+    """Assign `inst.buffer` for each instruction (or None) and measure the plan.
+
+    A buffer is a flat block of one dtype; an instruction writes into the first
+    elements of its block, seen in its own shape (`Program` makes those views).
+    So one block serves values of any shapes over the run, as long as their
+    lives do not overlap: a (1024, 64) softmax gradient can reuse the memory of a
+    (1024, 128) concatenation that died before it.
+
+    Which block (greedy, along the schedule): the smallest free block that is big
+    enough; else the largest free block, grown to fit; else a new block. One
+    exception: a value that leaves the run as a Variable's new value gets a block
+    of exactly its size, never grown later, because the Session hands that whole
+    block to the Variable and gives the Program the Variable's old array in
+    exchange (see `Program.swap_buffer`).
+    """
     plan = MemoryPlan()
-    free_pool: dict[tuple, list[int]] = {}  # (shape, dtype) -> buffer ids ready for reuse
+    sizes_of: list[int] = []  # block id -> its size in elements
+    exact: set[int] = set()  # blocks that must keep their size
+    free_pool: dict[np.dtype, list[tuple[int, int]]] = {}  # dtype -> sorted (size, id) of free blocks
     storage: dict[int, tuple[int, ...]] = {}  # slot -> buffer ids its value may point into
     users: dict[int, int] = {}  # buffer id -> live values that may point into it
     produced_at: dict[int, int] = {}
     live_bytes = 0
     sizes: dict[int, int] = {}  # slot -> bytes, for values still alive
+    # the values Variables are given: an update instruction (assign) reads the new value
+    # as its last argument and passes it on
+    update_slots = {slot for _, slot in program.updates}
+    committed = {inst.args[-1] for inst in program.instructions if inst.out in update_slots}
+    view_index: dict[tuple, int] = {}  # (buffer, shape, dtype) -> its index in plan.views
 
     for pos, inst in enumerate(program.instructions):
         shape, dtype = inst.shape, inst.dtype
-        inst.buffer = None
+        inst.buffer = inst.view = None
         if (
             inst.op.writes_out
             and _known(shape)
             and dtype != np.dtype(object)
         ):
-            key = (tuple(shape), np.dtype(dtype))
-            pool = free_pool.get(key)
-            if pool:
-                inst.buffer = pool.pop()
-            else:
-                inst.buffer = len(plan.buffers)
-                plan.buffers.append(key)
+            inst.buffer = _take_block(free_pool.setdefault(np.dtype(dtype), []), sizes_of, exact,
+                                      _elements(shape), inst.out in committed)
+            view = (inst.buffer, tuple(shape), np.dtype(dtype))
+            inst.view = view_index.setdefault(view, len(plan.views))
+            if inst.view == len(plan.views):
+                plan.views.append(view)
             storage[inst.out] = (inst.buffer,)
         elif inst.op.fresh_output:
             storage[inst.out] = ()  # a new array of its own: it pins no buffer
@@ -81,6 +109,8 @@ def plan_memory(program) -> MemoryPlan:
             storage[inst.out] = tuple(seen)  # each buffer once, in a fixed order
         for b in storage[inst.out]:
             users[b] = users.get(b, 0) + 1
+            if inst.buffer == b:
+                plan.dtypes.setdefault(b, np.dtype(dtype))
 
         # bytes: a view costs nothing new; everything else holds its own bytes
         size = _nbytes(shape, dtype) if _known(shape) and not _is_view(inst) else 0
@@ -98,13 +128,45 @@ def plan_memory(program) -> MemoryPlan:
             for b in storage.pop(slot, ()):
                 users[b] -= 1
                 if users[b] == 0:
-                    free_pool.setdefault(plan.buffers[b], []).append(b)
+                    bisect.insort(free_pool[plan.dtypes[b]], (sizes_of[b], b))
     end = len(program.instructions)
     for slot, size in sizes.items():  # alive to the end: fetched values and new Variable values
         if size:
             plan.intervals.append((produced_at[slot], end, size, _name(program, slot)))
     plan.intervals.sort()
+    plan.buffers = [((n,), plan.dtypes[b]) for b, n in enumerate(sizes_of)]
     return plan
+
+
+def _elements(shape) -> int:
+    return int(np.prod(shape, dtype=np.int64))
+
+
+def _take_block(pool: list, sizes_of: list, exact: set, n: int, must_be_exact: bool) -> int:
+    """A free block of this dtype for a value of n elements (see plan_memory).
+
+    `pool` holds the free blocks as (size, id), kept sorted, so the smallest block
+    that fits is found by bisection: planning stays fast for programs of a
+    hundred thousand instructions.
+    """
+    at = bisect.bisect_left(pool, (n, -1))  # the first free block of n elements or more
+    if at < len(pool) and (not must_be_exact or pool[at][0] == n):
+        block = pool.pop(at)[1]
+        if must_be_exact:
+            exact.add(block)
+        return block
+    if not must_be_exact:
+        # none big enough: grow the largest one that may grow (the last in the pool)
+        for i in range(len(pool) - 1, -1, -1):
+            if pool[i][1] not in exact:
+                block = pool.pop(i)[1]
+                sizes_of[block] = n
+                return block
+    block = len(sizes_of)
+    sizes_of.append(n)
+    if must_be_exact:
+        exact.add(block)
+    return block
 
 
 def _is_view(inst) -> bool:

@@ -33,6 +33,7 @@ class Instruction:
     node: object  # the user's Node (None for a vertex a pass made)
     free: tuple = ()  # slots whose last reader this is
     buffer: int | None = None  # the planned buffer the kernel writes into (memory.py), if any
+    view: int | None = None  # which view of that buffer, in this instruction's shape
     kernel: object = None  # op.forward with the attrs bound, set by Program.finish()
 
     def listing(self) -> str:
@@ -63,8 +64,9 @@ class Program:
         self.feed_shapes: dict[int, tuple] = {}  # slot -> the shape the Program was planned for
         self.names: dict[int, str] = {}  # slot -> the name of the Node that fills it
         self.memory = None  # the MemoryPlan (memory.py)
-        self._buffers = None  # the planned buffers themselves, made on the first run
-        self._buffer_of: dict[int, int] = {}  # id(buffer) -> its index, for swap_buffer
+        self._blocks = None  # the planned buffers themselves, made on the first run
+        self._buffers = None  # each instruction's view of its buffer, by Instruction.view
+        self._buffer_of: dict[int, int] = {}  # id(view) -> its index, for swap_buffer
         self._fast = None  # the generated function (codegen.py), made on the second run
         self._source = None  # its Python source, to read
         self._generated = False
@@ -97,35 +99,54 @@ class Program:
 
     # -- running ------------------------------------------------------------------
     def _make_buffers(self):
-        buffers = [np.empty(s, d) for s, d in self.memory.buffers] if self.memory else []
-        if self._names is not None:  # the generated code reads them by name
-            self._names.update((f"b{i}", b) for i, b in enumerate(buffers))
-        self._buffers = buffers
-        self._buffer_of = {id(b): i for i, b in enumerate(buffers)}
-        return buffers
+        """Make the planned buffers (flat blocks) and every instruction's view of them."""
+        plan = self.memory
+        self._blocks = [np.empty(s, d) for s, d in plan.buffers] if plan else []
+        self._views_of = {}  # buffer -> the indices of the views into it
+        for index, (block, _, _) in enumerate(plan.views if plan else ()):
+            self._views_of.setdefault(block, []).append(index)
+        self._buffers = [None] * (len(plan.views) if plan else 0)
+        for block in self._views_of:
+            self._remake_views(block)
+        return self._buffers
+
+    def _remake_views(self, block) -> None:
+        """The views into one block: its first elements, in each instruction's shape."""
+        flat = self._blocks[block]
+        for index in self._views_of[block]:
+            _, shape, _ = self.memory.views[index]
+            view = flat[: int(np.prod(shape, dtype=np.int64))].reshape(shape)
+            old = self._buffers[index]
+            if old is not None:
+                self._buffer_of.pop(id(old), None)
+            self._buffers[index] = view
+            self._buffer_of[id(view)] = index
+            if self._names is not None:  # the generated code reads them by name
+                self._names[f"b{index}"] = view
 
     def swap_buffer(self, value, replacement) -> bool:
         """If `value` is one of this Program's buffers, hand it over and use `replacement`
         (an array of the same shape and dtype) in its place from now on; else False.
 
-        The Session commits a new Variable value this way without copying it.
+        The Session commits a new Variable value this way without copying it. The
+        value's whole block goes to the Variable, so the block must be exactly the
+        value's size (the memory plan makes it so for new Variable values), and every
+        view into it is made again from `replacement`.
         """
-        index = self._buffer_of.pop(id(value), None) if self._buffers is not None else None
-        if index is None:
+        index = self._buffer_of.get(id(value)) if self._buffers is not None else None
+        if index is None or self._buffers[index] is not value:
             return False
+        block = self.memory.views[index][0]
         if (
-            self._buffers[index] is not value
+            self._blocks[block].size != value.size
             or replacement.shape != value.shape
             or replacement.dtype != value.dtype
             or not replacement.flags.c_contiguous
             or not replacement.flags.writeable
         ):
-            self._buffer_of[id(self._buffers[index])] = index
             return False
-        self._buffers[index] = replacement
-        self._buffer_of[id(replacement)] = index
-        if self._names is not None:
-            self._names[f"b{index}"] = replacement
+        self._blocks[block] = replacement.reshape(-1)  # a view of the same memory
+        self._remake_views(block)
         return True
 
     def run(self, feed_values: dict, variable_values: dict, debug: bool = False):
@@ -187,7 +208,7 @@ class Program:
                 if inst.buffer is None:
                     result = inst.kernel(*[env[a] for a in inst.args])
                 else:
-                    result = inst.kernel(*[env[a] for a in inst.args], out=buffers[inst.buffer])
+                    result = inst.kernel(*[env[a] for a in inst.args], out=buffers[inst.view])
             except SymgraphError:
                 raise
             except Exception as e:

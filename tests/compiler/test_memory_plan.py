@@ -67,22 +67,60 @@ def test_fused_the_same_chain_needs_one_buffer():
     assert len(program.instructions) == 1 and len(program.memory.buffers) == 1
 
 
-def test_buffers_are_only_reused_for_the_same_shape_and_dtype():
+def test_a_buffer_holds_values_of_one_dtype_and_any_shape_that_fits():
     x = sg.Placeholder((4, 5), dtype="float64", name="x")
     a = sg.exp(x)  # (4, 5) float64
     b = sg.sum(a, axis=0)  # (5,): a dies here
-    c = sg.tanh(b) * 2.0  # (5,)
-    d = sg.cast(c, "float32") * 3.0  # (5,) float32: not c's buffer
+    c = sg.tanh(b) * 2.0  # (5,): fits in a's block
+    d = sg.cast(c, "float32") * 3.0  # (5,) float32: never in a float64 block
     program = sg.compile([d], {x: np.zeros((4, 5))}, disable=["fuse"])
-    shapes = {
-        inst.name: program.memory.buffers[inst.buffer]
-        for inst in program.instructions
-        if inst.buffer is not None
-    }
-    for name, (shape, dtype) in shapes.items():
-        inst = next(i for i in program.instructions if i.name == name)
-        assert (shape, dtype) == (tuple(inst.shape), inst.dtype)
+    shapes_in = {}
+    for inst in program.instructions:
+        if inst.buffer is None:
+            continue
+        (size,), dtype = program.memory.buffers[inst.buffer]
+        assert dtype == inst.dtype
+        assert size >= int(np.prod(inst.shape))
+        assert program.memory.views[inst.view] == (inst.buffer, tuple(inst.shape), inst.dtype)
+        shapes_in.setdefault(inst.buffer, set()).add(tuple(inst.shape))
+    assert {(4, 5), (5,)} in shapes_in.values()  # one block, two shapes over the run
     check_plan(program)
+    same_as_plain([d], {x: np.linspace(-1, 1, 20).reshape(4, 5)})
+
+
+def test_a_block_grows_to_the_largest_value_it_holds():
+    x = sg.Placeholder((3,), dtype="float64", name="x")
+    small = sg.exp(x)  # (3,)
+    big = sg.tanh(sg.reshape(sg.concat([small, small, small, small]), (2, 6)))  # (2, 6) later
+    program = sg.compile([sg.sum(big)], {x: np.zeros(3)}, disable=["fuse"])
+    sizes = [size for (size,), _ in program.memory.buffers]
+    assert program.memory.buffer_bytes == 8 * sum(sizes)
+    check_plan(program)
+    same_as_plain([sg.sum(big)], {x: np.array([0.1, 0.2, 0.3])})
+
+
+def test_a_new_variable_value_gets_a_block_of_exactly_its_size():
+    # the Session hands that whole block to the Variable (Program.swap_buffer)
+    x = sg.Placeholder((8,), dtype="float64", name="x")
+    w = sg.Variable(np.linspace(0.1, 0.5, 4), name="w")
+    wide = sg.exp(x)  # a bigger float64 value, dead before the update is computed
+    loss = sg.sum(sg.tanh(sg.reshape(wide, (2, 4)) * w))
+    train = sg.optim.SGD(lr=0.1).minimize(loss)
+    program = sg.compile([loss, train], {x: np.zeros(8)})
+    update_slots = {slot for _, slot in program.updates}
+    new_values = {i.args[-1] for i in program.instructions if i.out in update_slots}
+    checked = 0
+    for inst in program.instructions:
+        if inst.out in new_values and inst.buffer is not None:
+            (size,), _ = program.memory.buffers[inst.buffer]
+            assert size == int(np.prod(inst.shape))
+            checked += 1
+    assert checked == 1
+    with sg.Session() as a, sg.Session(disable="all") as b:
+        for step in range(4):
+            feed = {x: np.linspace(-1, 1, 8) * (step + 1)}
+            np.testing.assert_allclose(a.run([loss, train], feed)[0], b.run([loss, train], feed)[0])
+        np.testing.assert_allclose(a.run(w), b.run(w), rtol=1e-12)
 
 
 # -- views -----------------------------------------------------------------------------------------
