@@ -36,7 +36,7 @@ import numpy as np
 class MemoryPlan:
     buffers: list[tuple[tuple, np.dtype]] = field(default_factory=list)  # ((elements,), dtype) each
     dtypes: dict[int, np.dtype] = field(default_factory=dict)  # buffer id -> its dtype
-    views: list[tuple[int, tuple, np.dtype]] = field(default_factory=list)  # (buffer, shape, dtype)
+    views: list[tuple[int, int, tuple, np.dtype]] = field(default_factory=list)  # (buffer, offset, shape, dtype)
     peak_bytes: int = 0  # the most bytes of intermediates alive at once
     naive_bytes: int = 0  # bytes if every intermediate were kept to the end
     intervals: list[tuple[int, int, int, str]] = field(default_factory=list)  # (start, end, bytes, name)
@@ -83,22 +83,48 @@ def plan_memory(program) -> MemoryPlan:
     # as its last argument and passes it on
     update_slots = {slot for _, slot in program.updates}
     committed = {inst.args[-1] for inst in program.instructions if inst.out in update_slots}
-    view_index: dict[tuple, int] = {}  # (buffer, shape, dtype) -> its index in plan.views
+    view_index: dict[tuple, int] = {}  # (buffer, offset, shape, dtype) -> its index in plan.views
+    placed, gathers = _gathers_in_place(program, committed)
+    block_of_gather: dict[int, int] = {}  # gather slot -> its block, once its first part is made
+
+    def add_view(inst, offset):
+        view = (inst.buffer, offset, tuple(inst.shape), np.dtype(inst.dtype))
+        inst.view = view_index.setdefault(view, len(plan.views))
+        if inst.view == len(plan.views):
+            plan.views.append(view)
 
     for pos, inst in enumerate(program.instructions):
         shape, dtype = inst.shape, inst.dtype
         inst.buffer = inst.view = None
-        if (
+        inst.in_place = False
+        charge = None  # bytes this value holds (None: its own size)
+        if inst.out in placed:  # a part of a gather: written straight into its place
+            gather, offset = placed[inst.out]
+            if gather not in block_of_gather:  # the first part made: the whole block now
+                g = gathers[gather]
+                block_of_gather[gather] = _take_block(
+                    free_pool.setdefault(np.dtype(g.dtype), []), sizes_of, exact,
+                    _elements(g.shape), False)
+                charge = _nbytes(g.shape, g.dtype)  # counted once, here, for all the parts
+                produced_at[gather] = pos
+            else:
+                charge = 0
+            inst.buffer = block_of_gather[gather]
+            add_view(inst, offset)
+            storage[inst.out] = (inst.buffer,)
+        elif inst.out in gathers:  # its parts are already in place: nothing to copy
+            inst.buffer = block_of_gather[inst.out]
+            inst.in_place = True
+            add_view(inst, 0)
+            storage[inst.out] = (inst.buffer,)
+        elif (
             inst.op.writes_out
             and _known(shape)
             and dtype != np.dtype(object)
         ):
             inst.buffer = _take_block(free_pool.setdefault(np.dtype(dtype), []), sizes_of, exact,
                                       _elements(shape), inst.out in committed)
-            view = (inst.buffer, tuple(shape), np.dtype(dtype))
-            inst.view = view_index.setdefault(view, len(plan.views))
-            if inst.view == len(plan.views):
-                plan.views.append(view)
+            add_view(inst, 0)
             storage[inst.out] = (inst.buffer,)
         elif inst.op.fresh_output:
             storage[inst.out] = ()  # a new array of its own: it pins no buffer
@@ -114,11 +140,19 @@ def plan_memory(program) -> MemoryPlan:
 
         # bytes: a view costs nothing new; everything else holds its own bytes
         size = _nbytes(shape, dtype) if _known(shape) and not _is_view(inst) else 0
-        sizes[inst.out] = size
-        produced_at[inst.out] = pos
-        live_bytes += size
-        plan.naive_bytes += size
-        plan.peak_bytes = max(plan.peak_bytes, live_bytes)
+        if inst.in_place:  # its bytes were counted when its first part was made
+            sizes[inst.out] = size
+            plan.naive_bytes += size
+        else:
+            if charge is not None:  # a gather's part: the gather's block holds it
+                sizes[inst.out] = 0
+                size = charge
+            else:
+                sizes[inst.out] = size
+            produced_at[inst.out] = pos
+            live_bytes += size
+            plan.naive_bytes += size if charge is None else 0
+            plan.peak_bytes = max(plan.peak_bytes, live_bytes)
 
         for slot in inst.free:  # values read for the last time by this instruction
             size_freed = sizes.pop(slot, 0)
@@ -136,6 +170,59 @@ def plan_memory(program) -> MemoryPlan:
     plan.intervals.sort()
     plan.buffers = [((n,), plan.dtypes[b]) for b, n in enumerate(sizes_of)]
     return plan
+
+
+@dataclass
+class _Gather:
+    shape: tuple
+    dtype: np.dtype
+
+
+def _gathers_in_place(program, committed):
+    """Concatenations (and stacks) along axis 0 whose parts can be computed straight
+    into their places in the result, so that joining them copies nothing.
+
+    Joining C-ordered arrays along axis 0 lays them end to end in memory: part i
+    starts where the parts before it end. So each part's instruction can write into
+    that slice of the result's block, and the concat has nothing left to do. An
+    RNN's stacked hidden states and the gradient terms merge_matmuls concatenates
+    are made this way. A part qualifies if its instruction writes into a buffer,
+    it is not a new Variable value (those need blocks of their own), and it is not
+    already a part of another such concat (the first one claims it); otherwise the
+    concat copies as usual.
+
+    Returns ({part slot: (gather slot, offset in elements)}, {gather slot: _Gather}).
+    """
+    producer = {inst.out: inst for inst in program.instructions}
+    placed: dict[int, tuple[int, int]] = {}
+    gathers: dict[int, _Gather] = {}
+    for inst in program.instructions:
+        if (
+            inst.op.name not in ("concat", "stack")
+            or inst.attrs.get("axis") != 0
+            or not _known(inst.shape)
+            or inst.dtype == np.dtype(object)
+            or len(set(inst.args)) != len(inst.args)
+        ):
+            continue
+        parts = [producer.get(a) for a in inst.args]
+        if not all(
+            p is not None
+            and p.op.writes_out
+            and _known(p.shape)
+            and p.dtype == inst.dtype
+            and p.out not in committed
+            and p.out not in placed
+            and p.out not in gathers
+            for p in parts
+        ):
+            continue
+        offset = 0
+        for p in parts:
+            placed[p.out] = (inst.out, offset)
+            offset += _elements(p.shape)
+        gathers[inst.out] = _Gather(tuple(inst.shape), np.dtype(inst.dtype))
+    return placed, gathers
 
 
 def _elements(shape) -> int:

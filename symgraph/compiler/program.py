@@ -34,6 +34,7 @@ class Instruction:
     free: tuple = ()  # slots whose last reader this is
     buffer: int | None = None  # the planned buffer the kernel writes into (memory.py), if any
     view: int | None = None  # which view of that buffer, in this instruction's shape
+    in_place: bool = False  # a concat whose parts were written straight into it (memory.py)
     kernel: object = None  # op.forward with the attrs bound, set by Program.finish()
 
     def listing(self) -> str:
@@ -44,6 +45,8 @@ class Instruction:
             line += "   = " + self.attrs["formula"].format(*(f"%{a}" for a in self.args))
         if self.buffer is not None:
             line += f"   -> buf{self.buffer}"
+            if self.in_place:
+                line += " (parts written in place)"
         if self.free:
             line += "   free " + ", ".join(f"%{s}" for s in self.free)
         return line
@@ -78,7 +81,7 @@ class Program:
         """Bind each instruction's attrs to its kernel once, not on every run.
         (The Python source, codegen.py, is written later: see _generate.)"""
         for inst in self.instructions:
-            inst.kernel = inst.op.kernel(**inst.attrs)
+            inst.kernel = _parts_in_place if inst.in_place else inst.op.kernel(**inst.attrs)
 
     @property
     def source(self) -> str:
@@ -103,7 +106,7 @@ class Program:
         plan = self.memory
         self._blocks = [np.empty(s, d) for s, d in plan.buffers] if plan else []
         self._views_of = {}  # buffer -> the indices of the views into it
-        for index, (block, _, _) in enumerate(plan.views if plan else ()):
+        for index, (block, _, _, _) in enumerate(plan.views if plan else ()):
             self._views_of.setdefault(block, []).append(index)
         self._buffers = [None] * (len(plan.views) if plan else 0)
         for block in self._views_of:
@@ -114,8 +117,8 @@ class Program:
         """The views into one block: its first elements, in each instruction's shape."""
         flat = self._blocks[block]
         for index in self._views_of[block]:
-            _, shape, _ = self.memory.views[index]
-            view = flat[: int(np.prod(shape, dtype=np.int64))].reshape(shape)
+            _, offset, shape, _ = self.memory.views[index]
+            view = flat[offset : offset + int(np.prod(shape, dtype=np.int64))].reshape(shape)
             old = self._buffers[index]
             if old is not None:
                 self._buffer_of.pop(id(old), None)
@@ -260,6 +263,12 @@ class Program:
 
     def __repr__(self):
         return f"<Program: {len(self.instructions)} instructions>"
+
+
+def _parts_in_place(*parts, out):
+    """The kernel of a concat whose parts were computed straight into their places in
+    `out` (memory.py, _gathers_in_place): there is nothing left to copy."""
+    return out
 
 
 def _row(head: str, type_: str, name: str = "") -> str:

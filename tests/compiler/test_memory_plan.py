@@ -11,21 +11,29 @@ from symgraph.compiler.memory import VIEW_OPS
 
 
 def check_plan(program):
-    """No instruction is given a buffer that a value still alive may point into.
+    """No instruction writes into memory that a value still alive may point into.
 
-    An independent replay of the plan: a value sees its own buffer, or (for an op
-    that may return a view) every buffer its inputs see; it is alive from its
-    instruction until the one that frees it (fetched values: to the end).
+    An independent replay of the plan: a value sees the part of a buffer its view
+    covers, (buffer, first element, end); an op that may return a view sees every
+    part its inputs see. A value is alive from its instruction until the one that
+    frees it (fetched values: to the end). The one allowed overlap: a concat whose
+    parts were written in place covers those parts, which is the point.
     """
+    views = program.memory.views if program.memory else []
     sees, live = {}, set()
     for inst in program.instructions:
         if inst.buffer is not None:
-            for slot in live:  # the instruction's own inputs are still alive here
-                assert inst.buffer not in sees[slot], (
-                    f"{inst.name} is given buf{inst.buffer}, which "
-                    f"{program.names[slot]} may still point into"
-                )
-            sees[inst.out] = {inst.buffer}
+            block, offset, shape, _ = views[inst.view]
+            mine = (block, offset, offset + int(np.prod(shape, dtype=np.int64)))
+            if not inst.in_place:
+                for slot in live:  # the instruction's own inputs are still alive here
+                    for block2, start, end in sees[slot]:
+                        overlap = block2 == block and start < mine[2] and mine[1] < end
+                        assert not overlap, (
+                            f"{inst.name} writes into buf{block}[{mine[1]}:{mine[2]}], which "
+                            f"{program.names[slot]} may still point into"
+                        )
+            sees[inst.out] = {mine}
         elif getattr(inst.op, "fresh_output", False):
             sees[inst.out] = set()
         else:
@@ -81,7 +89,7 @@ def test_a_buffer_holds_values_of_one_dtype_and_any_shape_that_fits():
         (size,), dtype = program.memory.buffers[inst.buffer]
         assert dtype == inst.dtype
         assert size >= int(np.prod(inst.shape))
-        assert program.memory.views[inst.view] == (inst.buffer, tuple(inst.shape), inst.dtype)
+        assert program.memory.views[inst.view] == (inst.buffer, 0, tuple(inst.shape), inst.dtype)
         shapes_in.setdefault(inst.buffer, set()).add(tuple(inst.shape))
     assert {(4, 5), (5,)} in shapes_in.values()  # one block, two shapes over the run
     check_plan(program)
@@ -278,3 +286,58 @@ def test_unknown_shapes_get_no_buffer_and_still_run():
     assert program.memory.buffers == []
     fetched, _ = program.run({x: np.ones((2, 3))}, {})
     np.testing.assert_allclose(fetched[0], np.tanh(2.0) + 1.0)
+
+
+# -- concatenations whose parts are written in place ------------------------------------------------
+def test_the_parts_of_a_stack_are_computed_straight_into_it():
+    x = sg.Placeholder((4, 3), dtype="float64", name="x")
+    w = sg.Variable(np.linspace(-1, 1, 9).reshape(3, 3), name="w")
+    h, states = x, []
+    for _ in range(5):  # an RNN's hidden states, stacked for one output layer
+        h = sg.tanh(h @ w)
+        states.append(h)
+    stacked = sg.stack(states)
+    loss = sg.sum(stacked * stacked)
+    train = sg.optim.SGD(lr=0.1).minimize(loss)
+    program = sg.compile([loss, train], {x: np.zeros((4, 3))})
+    (stack,) = [i for i in program.instructions if i.op.name == "stack"]
+    assert stack.in_place and "(parts written in place)" in stack.listing()
+    parts = {i.out: i for i in program.instructions if i.out in stack.args}
+    offsets = [program.memory.views[parts[a].view][1] for a in stack.args]
+    assert {parts[a].buffer for a in stack.args} == {stack.buffer}
+    assert offsets == [0, 12, 24, 36, 48]  # end to end, 4 x 3 elements each
+    check_plan(program)
+    feed = {x: np.linspace(-2, 2, 12).reshape(4, 3)}
+    with sg.Session() as a, sg.Session(disable="all") as b:
+        for _ in range(3):  # the buffers are reused from the second run on
+            np.testing.assert_allclose(a.run([loss, train], feed)[0], b.run([loss, train], feed)[0],
+                                       rtol=1e-12)
+        np.testing.assert_allclose(a.run(w), b.run(w), rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(a.run(stacked, feed), b.run(stacked, feed), rtol=1e-11, atol=1e-13)
+
+
+def test_a_part_is_placed_in_one_concat_only_and_feeds_are_copied():
+    x = sg.Placeholder((2, 3), dtype="float64", name="x")
+    a = sg.exp(x)
+    b = sg.tanh(x)
+    first = sg.concat([a, b])  # claims a and b
+    second = sg.concat([b, a])  # a and b are taken: this one copies
+    third = sg.concat([a * 2.0, x])  # x is a feed: copied, so this one copies too
+    fetches = [sg.sum(first * 1.5) + sg.sum(second * second) + sg.sum(third)]
+    program = sg.compile(fetches, {x: np.zeros((2, 3))})
+    in_place = [i.in_place for i in program.instructions if i.op.name == "concat"]
+    assert in_place == [True, False, False]
+    check_plan(program)
+    same_as_plain(fetches, {x: np.arange(6.0).reshape(2, 3) / 4})
+
+
+def test_peak_bytes_count_a_concat_in_place_once():
+    x = sg.Placeholder((1000,), dtype="float64", name="x")
+    parts = [sg.exp(x * float(i)) for i in range(4)]
+    total = sg.sum(sg.concat(parts))
+    program = sg.compile(total, {x: np.zeros(1000)})
+    (concat,) = [i for i in program.instructions if i.op.name == "concat"]
+    assert concat.in_place
+    # the four parts live in the concat's block: 32,000 bytes, not 64,000 (+ 8: the sum)
+    assert program.memory.peak_bytes == 4 * 8000 + 8
+    same_as_plain([total], {x: np.linspace(0, 0.001, 1000)})
