@@ -75,7 +75,11 @@ class _Source:
             self.add("    " + " = ".join(names) + " = None")
 
     def instruction(self, index: int, inst) -> None:
-        if not self._inline_fused(index, inst):
+        if inst.in_place:  # a concat whose parts were computed into it: no call at all
+            code = f"    {self.ref(inst.out)} = b{inst.view}"
+            self.add(_commented(code, f"{inst.out}: {_comment(inst.name)} ({inst.op.name}, "
+                                      "parts written in place)"), index)
+        elif not self._inline_fused(index, inst):
             self.names[f"k{inst.out}"] = inst.kernel
             args = ", ".join(self.ref(a) for a in inst.args)
             if inst.view is not None:  # b0, b1, ... are put in `names` when the buffers are made
