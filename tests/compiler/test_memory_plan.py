@@ -302,6 +302,7 @@ def test_the_parts_of_a_stack_are_computed_straight_into_it():
     program = sg.compile([loss, train], {x: np.zeros((4, 3))})
     (stack,) = [i for i in program.instructions if i.op.name == "stack"]
     assert stack.in_place and "(parts written in place)" in stack.listing()
+    assert f"v{stack.out} = b{stack.view}" in program.source  # no call: nothing to copy
     parts = {i.out: i for i in program.instructions if i.out in stack.args}
     offsets = [program.memory.views[parts[a].view][1] for a in stack.args]
     assert {parts[a].buffer for a in stack.args} == {stack.buffer}
