@@ -11,6 +11,8 @@ loss and gradients are checked against the NumPy version's. A round runs every
 contender once, NumPy first; the ratio is contender / NumPy within a round
 (below 1 is faster than NumPy), and the table shows the median over rounds,
 which keeps a slow moment of a busy machine from deciding a figure.
+Compiling is not timed: PyTensor compiles when the model is built and at the
+first call (minutes the first time; it caches in ~/.pytensor after that).
 
 W1: MLP 784 -> 256 (tanh) -> 10, softmax cross-entropy, batch 128, one SGD step.
 W2: RNN, vocab 64, embedding 32, hidden 128, tanh cell, 32 steps unrolled,
@@ -60,6 +62,12 @@ def _import_contender(contender):
     sys.path[:0] = [HERE, ROOT]  # symgraph from this clone, and workloads.py
     if contender != "numpy":
         importlib.import_module(contender)
+    if contender == "pytensor":  # its default (Numba) backend imports numba at the first compile
+        from pytensor.compile.mode import get_default_mode
+        from pytensor.link.numba.linker import NumbaLinker
+
+        if isinstance(get_default_mode().linker, NumbaLinker):
+            import numba  # noqa: F401
 
 
 def measure(workload, contender, dtype, steps, repeats):
@@ -140,7 +148,7 @@ def main():
         return
 
     contenders = ["numpy", "symgraph"]
-    for optional in ("torch", "autograd"):  # the `bench` extra
+    for optional in ("torch", "autograd", "pytensor"):  # the `bench` extra
         if importlib.util.find_spec(optional) is not None:
             contenders.append(optional)
     steps, repeats = (5, 3) if args.quick else (20, 7)

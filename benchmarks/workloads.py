@@ -307,3 +307,60 @@ def rnn_autograd(dtype, steps=T, batch=B):
         return _autograd_xent(anp, logits, ids[1:].reshape(-1))
 
     return _autograd_training(params, loss_fn)
+
+
+# -- PyTensor (optional: the `bench` extra) ---------------------------------------------------------
+# PyTensor's default mode: in PyTensor 3 that is its Numba backend; PYTENSOR_FLAGS=linker=cvm
+# selects its C backend instead. Both functions are compiled when built, not at their first call.
+def _pytensor_xent(pt, logits, labels):
+    z = logits - pt.max(logits, axis=1, keepdims=True)
+    logp = z - pt.log(pt.sum(pt.exp(z), axis=1, keepdims=True))
+    return -pt.mean(logp[pt.arange(labels.shape[0]), labels])
+
+
+def _pytensor_training(inputs, values, params, loss, dtype):
+    """step() and forward_backward() for shared `params` and a symbolic `loss` of `inputs`,
+    which every call feeds with the arrays `values`."""
+    import pytensor
+
+    grads = pytensor.grad(loss, params)
+    lr = np.asarray(LR, dtype)  # a Python float would upcast float32 parameters to float64
+    train = pytensor.function(inputs, loss, updates=[(p, p - lr * g) for p, g in zip(params, grads)])
+    loss_and_grads = pytensor.function(inputs, [loss, *grads])
+
+    def forward_backward():
+        loss_value, *grad_values = loss_and_grads(*values)
+        return loss_value, grad_values
+
+    def step():
+        return train(*values)
+
+    return step, forward_backward
+
+
+def mlp_pytensor(dtype):
+    import pytensor
+    import pytensor.tensor as pt
+
+    X, Y, params = mlp_data(dtype)
+    W1, b1, W2, b2 = ps = [pytensor.shared(p, name=n) for p, n in zip(params, ["W1", "b1", "W2", "b2"])]
+    x, y = pt.matrix("x", dtype=dtype), pt.vector("y", dtype=Y.dtype)
+    loss = _pytensor_xent(pt, pt.tanh(x @ W1 + b1) @ W2 + b2, y)
+    return _pytensor_training([x, y], [X, Y], ps, loss, dtype)
+
+
+def rnn_pytensor(dtype, steps=T, batch=B):
+    import pytensor
+    import pytensor.tensor as pt
+
+    ids, params = rnn_data(dtype, steps=steps, batch=batch)
+    names = ["emb", "Wx", "Wh", "bh", "Wo", "bo"]
+    emb, Wx, Wh, bh, Wo, bo = ps = [pytensor.shared(p, name=n) for p, n in zip(params, names)]
+    ids_in = pt.matrix("ids", dtype=ids.dtype)
+    h, states = pt.zeros((batch, H), dtype=dtype), []
+    for t in range(steps):  # unrolled by Python, not scan
+        h = pt.tanh(emb[ids_in[t]] @ Wx + h @ Wh + bh)
+        states.append(h)
+    logits = pt.stack(states).reshape((-1, H)) @ Wo + bo
+    loss = _pytensor_xent(pt, logits, ids_in[1:].reshape((-1,)))
+    return _pytensor_training([ids_in], [ids], ps, loss, dtype)
