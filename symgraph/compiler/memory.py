@@ -35,7 +35,6 @@ import numpy as np
 @dataclass
 class MemoryPlan:
     buffers: list[tuple[tuple, np.dtype]] = field(default_factory=list)  # ((elements,), dtype) each
-    dtypes: dict[int, np.dtype] = field(default_factory=dict)  # buffer id -> its dtype
     views: list[tuple[int, int, tuple, np.dtype]] = field(default_factory=list)  # (buffer, offset, shape, dtype)
     peak_bytes: int = 0  # the most bytes of intermediates alive at once
     naive_bytes: int = 0  # bytes if every intermediate were kept to the end
@@ -71,9 +70,7 @@ def plan_memory(program) -> MemoryPlan:
     exchange (see `Program.swap_buffer`).
     """
     plan = MemoryPlan()
-    sizes_of: list[int] = []  # block id -> its size in elements
-    exact: set[int] = set()  # blocks that must keep their size
-    free_pool: dict[np.dtype, list[tuple[int, int]]] = {}  # dtype -> sorted (size, id) of free blocks
+    blocks = _Blocks()
     storage: dict[int, tuple[int, ...]] = {}  # slot -> buffer ids its value may point into
     users: dict[int, int] = {}  # buffer id -> live values that may point into it
     produced_at: dict[int, int] = {}
@@ -97,24 +94,26 @@ def plan_memory(program) -> MemoryPlan:
         shape, dtype = inst.shape, inst.dtype
         inst.buffer = inst.view = None
         inst.in_place = False
-        charge = None  # bytes this value holds (None: its own size)
+        # bytes: a view costs nothing new; everything else holds its own bytes
+        holds = _nbytes(shape, dtype) if _known(shape) and not _is_view_op(inst) else 0
+        arrives = holds  # the bytes that become live now (a gather's count at its first part)
         if inst.out in placed:  # a part of a gather: written straight into its place
             gather, offset = placed[inst.out]
             if gather not in block_of_gather:  # the first part made: the whole block now
                 g = gathers[gather]
-                block_of_gather[gather] = _take_block(
-                    free_pool.setdefault(np.dtype(g.dtype), []), sizes_of, exact,
-                    _elements(g.shape), False)
-                charge = _nbytes(g.shape, g.dtype)  # counted once, here, for all the parts
+                block_of_gather[gather] = blocks.take(_elements(g.shape), g.dtype)
+                arrives = _nbytes(g.shape, g.dtype)  # counted once, here, for all the parts
                 produced_at[gather] = pos
             else:
-                charge = 0
+                arrives = 0
+            holds = 0  # the gather's block holds it
             inst.buffer = block_of_gather[gather]
             add_view(inst, offset)
             storage[inst.out] = (inst.buffer,)
         elif inst.out in gathers:  # its parts are already in place: nothing to copy
             inst.buffer = block_of_gather[inst.out]
             inst.in_place = True
+            arrives = 0  # counted when its first part was made
             add_view(inst, 0)
             storage[inst.out] = (inst.buffer,)
         elif (
@@ -122,8 +121,7 @@ def plan_memory(program) -> MemoryPlan:
             and _known(shape)
             and dtype != np.dtype(object)
         ):
-            inst.buffer = _take_block(free_pool.setdefault(np.dtype(dtype), []), sizes_of, exact,
-                                      _elements(shape), inst.out in committed)
+            inst.buffer = blocks.take(_elements(shape), dtype, exact=inst.out in committed)
             add_view(inst, 0)
             storage[inst.out] = (inst.buffer,)
         elif inst.op.fresh_output:
@@ -135,24 +133,12 @@ def plan_memory(program) -> MemoryPlan:
             storage[inst.out] = tuple(seen)  # each buffer once, in a fixed order
         for b in storage[inst.out]:
             users[b] = users.get(b, 0) + 1
-            if inst.buffer == b:
-                plan.dtypes.setdefault(b, np.dtype(dtype))
 
-        # bytes: a view costs nothing new; everything else holds its own bytes
-        size = _nbytes(shape, dtype) if _known(shape) and not _is_view(inst) else 0
-        if inst.in_place:  # its bytes were counted when its first part was made
-            sizes[inst.out] = size
-            plan.naive_bytes += size
-        else:
-            if charge is not None:  # a gather's part: the gather's block holds it
-                sizes[inst.out] = 0
-                size = charge
-            else:
-                sizes[inst.out] = size
-            produced_at[inst.out] = pos
-            live_bytes += size
-            plan.naive_bytes += size if charge is None else 0
-            plan.peak_bytes = max(plan.peak_bytes, live_bytes)
+        sizes[inst.out] = holds  # released when the value dies
+        produced_at.setdefault(inst.out, pos)  # a gather's life starts at its first part
+        live_bytes += arrives
+        plan.naive_bytes += holds
+        plan.peak_bytes = max(plan.peak_bytes, live_bytes)
 
         for slot in inst.free:  # values read for the last time by this instruction
             size_freed = sizes.pop(slot, 0)
@@ -162,20 +148,14 @@ def plan_memory(program) -> MemoryPlan:
             for b in storage.pop(slot, ()):
                 users[b] -= 1
                 if users[b] == 0:
-                    bisect.insort(free_pool[plan.dtypes[b]], (sizes_of[b], b))
+                    blocks.give_back(b)
     end = len(program.instructions)
     for slot, size in sizes.items():  # alive to the end: fetched values and new Variable values
         if size:
             plan.intervals.append((produced_at[slot], end, size, _name(program, slot)))
     plan.intervals.sort()
-    plan.buffers = [((n,), plan.dtypes[b]) for b, n in enumerate(sizes_of)]
+    plan.buffers = [((n,), dtype) for n, dtype in zip(blocks.sizes, blocks.dtypes)]
     return plan
-
-
-@dataclass
-class _Gather:
-    shape: tuple
-    dtype: np.dtype
 
 
 def _gathers_in_place(program, committed):
@@ -191,11 +171,11 @@ def _gathers_in_place(program, committed):
     already a part of another such concat (the first one claims it); otherwise the
     concat copies as usual.
 
-    Returns ({part slot: (gather slot, offset in elements)}, {gather slot: _Gather}).
+    Returns ({part slot: (gather slot, offset in elements)}, {gather slot: its instruction}).
     """
     producer = {inst.out: inst for inst in program.instructions}
     placed: dict[int, tuple[int, int]] = {}
-    gathers: dict[int, _Gather] = {}
+    gathers: dict[int, object] = {}
     for inst in program.instructions:
         if (
             inst.op.name not in ("concat", "stack")
@@ -221,7 +201,7 @@ def _gathers_in_place(program, committed):
         for p in parts:
             placed[p.out] = (inst.out, offset)
             offset += _elements(p.shape)
-        gathers[inst.out] = _Gather(tuple(inst.shape), np.dtype(inst.dtype))
+        gathers[inst.out] = inst
     return placed, gathers
 
 
@@ -229,36 +209,56 @@ def _elements(shape) -> int:
     return int(np.prod(shape, dtype=np.int64))
 
 
-def _take_block(pool: list, sizes_of: list, exact: set, n: int, must_be_exact: bool) -> int:
-    """A free block of this dtype for a value of n elements (see plan_memory).
+class _Blocks:
+    """The planned blocks: each one's size (in elements) and dtype, and the free ones.
 
-    `pool` holds the free blocks as (size, id), kept sorted, so the smallest block
-    that fits is found by bisection: planning stays fast for programs of a
-    hundred thousand instructions.
+    The free blocks of each dtype are kept as a sorted list of (size, id), so the
+    smallest block that fits is found by bisection: planning stays fast for
+    programs of a hundred thousand instructions.
     """
-    at = bisect.bisect_left(pool, (n, -1))  # the first free block of n elements or more
-    if at < len(pool) and (not must_be_exact or pool[at][0] == n):
-        block = pool.pop(at)[1]
-        if must_be_exact:
-            exact.add(block)
+
+    def __init__(self):
+        self.sizes: list[int] = []  # block id -> its size in elements
+        self.dtypes: list[np.dtype] = []  # block id -> its dtype
+        self.exact: set[int] = set()  # blocks that must keep their size
+        self.free: dict[np.dtype, list[tuple[int, int]]] = {}  # dtype -> sorted (size, id)
+
+    def take(self, n: int, dtype, exact: bool = False) -> int:
+        """A block for a value of n elements: the smallest free one that fits; else the
+        largest free one that may grow, grown; else a new one. With `exact`, only a
+        block of exactly n elements, which then never grows (see plan_memory)."""
+        dtype = np.dtype(dtype)
+        pool = self.free.setdefault(dtype, [])
+        at = bisect.bisect_left(pool, (n, -1))  # the first free block of n elements or more
+        if at < len(pool) and (not exact or pool[at][0] == n):
+            block = pool.pop(at)[1]
+        else:
+            block = None if exact else self._largest_growable(pool)
+            if block is None:
+                block = len(self.sizes)
+                self.sizes.append(n)
+                self.dtypes.append(dtype)
+            self.sizes[block] = n
+        if exact:
+            self.exact.add(block)
         return block
-    if not must_be_exact:
-        # none big enough: grow the largest one that may grow (the last in the pool)
+
+    def _largest_growable(self, pool):
+        """Take the largest free block that may grow (the last such in the sorted pool), or None."""
         for i in range(len(pool) - 1, -1, -1):
-            if pool[i][1] not in exact:
-                block = pool.pop(i)[1]
-                sizes_of[block] = n
-                return block
-    block = len(sizes_of)
-    sizes_of.append(n)
-    if must_be_exact:
-        exact.add(block)
-    return block
+            if pool[i][1] not in self.exact:
+                return pool.pop(i)[1]
+        return None
+
+    def give_back(self, block: int) -> None:
+        """Nothing can see into `block` any more: it is free for the next value."""
+        bisect.insort(self.free[self.dtypes[block]], (self.sizes[block], block))
 
 
-def _is_view(inst) -> bool:
-    """A result that only points into its inputs' memory (no buffer, not fresh) costs no bytes."""
-    return inst.buffer is None and not inst.op.fresh_output and inst.op.name in VIEW_OPS
+def _is_view_op(inst) -> bool:
+    """A result that only points into its inputs' memory costs no bytes: an op that
+    returns a view (not a fresh array) and is given no buffer to write into."""
+    return not inst.op.writes_out and not inst.op.fresh_output and inst.op.name in VIEW_OPS
 
 
 #: ops whose result is (usually) a view of their first input: no new memory
