@@ -5,7 +5,8 @@
 - `replace_uses` points every consumer of one vertex (and the fetch list) at another,
   `replace_all` does that for many at once;
 - `remove_dead` drops vertices nothing needs any more, and reports them;
-- `constant_value` / `is_constant` read Constants.
+- `constant_value` / `is_constant` read Constants;
+- `op_name` says which op computes a vertex, for rules that match patterns.
 """
 
 from __future__ import annotations
@@ -137,6 +138,17 @@ def remove_dead(ir, report, rule="no longer used") -> None:
             report.add("removed", key, ir.nodes[key]["name"], rule)
         ir.remove_node(key)
         work.extend(inputs)
+
+
+def op_name(ir, key) -> str:
+    """The name of the op that computes `key` in this run, for a rule to match on.
+
+    For a feed, Variable or constant it is the vertex's kind instead: a Node the user
+    feeds keeps its op (say, softmax) but is not computed, and has no inputs, so no
+    rule may treat it as that op; nor a vertex fold has made a constant.
+    """
+    data = ir.nodes[key]
+    return data["op"].name if data["kind"] == "op" else data["kind"]
 
 
 def constant_value(ir, key):

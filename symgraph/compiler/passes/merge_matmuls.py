@@ -46,6 +46,7 @@ import networkx as nx
 from symgraph.compiler.report import Report
 from symgraph.compiler.rewrite import (
     add_vertex,
+    op_name,
     position,
     remove_dead,
     replace_uses,
@@ -61,13 +62,6 @@ from symgraph.ops.shape import Concat, SumTo
 CALL_COST = 2_000
 
 
-def _op(ir, key) -> str:
-    """The op's name; for a leaf (feed, Variable, constant: a folded vertex keeps
-    the op it had) its kind, so that it never matches an op rule."""
-    data = ir.nodes[key]
-    return data["op"].name if data["kind"] == "op" else data["kind"]
-
-
 def _known(shape) -> bool:
     return None not in shape
 
@@ -78,10 +72,10 @@ def _size(ir, key) -> int:
 
 def _is_inner_add(ir, key, kept) -> bool:
     """True for an add that is part of a larger sum: read by one add of its own type."""
-    if _op(ir, key) != "add" or key in kept or ir.out_degree(key) != 1:
+    if op_name(ir, key) != "add" or key in kept or ir.out_degree(key) != 1:
         return False
     (consumer,) = ir.successors(key)
-    return _op(ir, consumer) == "add" and _same_type(ir, key, consumer)
+    return op_name(ir, consumer) == "add" and _same_type(ir, key, consumer)
 
 
 def _same_type(ir, a, b) -> bool:
@@ -106,7 +100,7 @@ def _private(ir, leaf, root, kept) -> bool:
 
 
 def _is_2d_matmul(ir, key) -> bool:
-    if _op(ir, key) != "matmul":
+    if op_name(ir, key) != "matmul":
         return False
     a, b = ir.nodes[key]["inputs"]
     return len(ir.nodes[a]["shape"]) == 2 and len(ir.nodes[b]["shape"]) == 2
@@ -114,7 +108,7 @@ def _is_2d_matmul(ir, key) -> bool:
 
 def _is_row_sum(ir, key) -> bool:
     """sum_to that sums a 2-D x over its first axis only: (r, n) -> (n,) or (1, n)."""
-    if _op(ir, key) != "sum_to":
+    if op_name(ir, key) != "sum_to":
         return False
     (x,) = ir.nodes[key]["inputs"]
     shape = ir.nodes[x]["shape"]
@@ -174,7 +168,7 @@ class _Builder:
 
 def _untransposed(ir, key):
     """x when `key` is x.T of a 2-D x, else None."""
-    if _op(ir, key) != "transpose" or ir.nodes[key]["attrs"]["axes"] not in (None, (1, 0)):
+    if op_name(ir, key) != "transpose" or ir.nodes[key]["attrs"]["axes"] not in (None, (1, 0)):
         return None
     (x,) = ir.nodes[key]["inputs"]
     return x
@@ -270,7 +264,7 @@ def _sums(ir, kept) -> list:
     """(root, terms) of every sum of 3 or more terms, in run order."""
     found = []
     for key in topological(ir):
-        if _op(ir, key) == "add" and not _is_inner_add(ir, key, kept) and _known(ir.nodes[key]["shape"]):
+        if op_name(ir, key) == "add" and not _is_inner_add(ir, key, kept) and _known(ir.nodes[key]["shape"]):
             leaves = _leaves(ir, key, kept)
             if len(leaves) >= 3:
                 found.append((key, leaves))
@@ -283,7 +277,7 @@ def merge_matmuls(ir: nx.DiGraph):
     kept = set(ir.graph["fetches"]) | set(ir.graph["updates"])
     build = _Builder(ir, report)
     sums = _sums(ir, kept)
-    concats = [k for k in topological(ir) if _op(ir, k) == "concat"]
+    concats = [k for k in topological(ir) if op_name(ir, k) == "concat"]
     # matmuls first, everywhere, so that a row sum can reuse their concatenations
     for rule, qualifies, merge in (
         ("sum-of-matmuls", _is_2d_matmul, _merge_matmuls),

@@ -21,7 +21,14 @@ from __future__ import annotations
 import networkx as nx
 
 from symgraph.compiler.report import Report
-from symgraph.compiler.rewrite import is_constant, remove_dead, replace_uses, start, topological
+from symgraph.compiler.rewrite import (
+    is_constant,
+    op_name,
+    remove_dead,
+    replace_uses,
+    start,
+    topological,
+)
 
 
 def _same_type(ir, key, other) -> bool:
@@ -36,7 +43,7 @@ def _same_type_any_dims(ir, key, other) -> bool:
 
 
 def _is_ones_like(ir, key) -> bool:
-    return ir.nodes[key]["op"].name == "ones_like" or is_constant(ir, key, 1)
+    return op_name(ir, key) == "ones_like" or is_constant(ir, key, 1)
 
 
 def _rule(ir, key):
@@ -61,9 +68,9 @@ def _rule(ir, key):
         return "add-zero", inputs[0]
     if op == "div" and is_constant(ir, inputs[1], 1) and _same_type_any_dims(ir, key, inputs[0]):
         return "div-by-one", inputs[0]
-    if op == "neg" and ir.nodes[inputs[0]]["op"].name == "neg":
+    if op == "neg" and op_name(ir, inputs[0]) == "neg":
         return "neg-neg", ir.nodes[inputs[0]]["inputs"][0]
-    if op == "transpose" and ir.nodes[inputs[0]]["op"].name == "transpose":
+    if op == "transpose" and op_name(ir, inputs[0]) == "transpose":
         inner = ir.nodes[inputs[0]]
         x = inner["inputs"][0]
         ndim = len(ir.nodes[x]["shape"])

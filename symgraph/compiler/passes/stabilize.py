@@ -23,14 +23,17 @@ from __future__ import annotations
 import networkx as nx
 
 from symgraph.compiler.report import Report
-from symgraph.compiler.rewrite import add_vertex, remove_dead, replace_uses, start, topological
+from symgraph.compiler.rewrite import (
+    add_vertex,
+    op_name,
+    remove_dead,
+    replace_uses,
+    start,
+    topological,
+)
 from symgraph.ops.math import Mul, Neg, Softplus, Sub
 from symgraph.ops.nn import LogSoftmax, SoftmaxCrossEntropy
 from symgraph.ops.reduce import Sum
-
-
-def _op(ir, key) -> str:
-    return ir.nodes[key]["op"].name
 
 
 def _new(ir, key, op, inputs, attrs, suffix, like=None):
@@ -44,7 +47,7 @@ def _new(ir, key, op, inputs, attrs, suffix, like=None):
 
 def _log_softmax(ir, key):
     (s,) = ir.nodes[key]["inputs"]
-    if _op(ir, s) != "softmax":
+    if op_name(ir, s) != "softmax":
         return None
     (x,) = ir.nodes[s]["inputs"]
     return "log-softmax", _new(ir, key, LogSoftmax(), [x], dict(ir.nodes[s]["attrs"]), "log_softmax")
@@ -53,7 +56,7 @@ def _log_softmax(ir, key):
 def _log_sigmoid(ir, key):
     """-x has x's dtype, but softplus(-x) has the log's (an int x gives floats)."""
     (s,) = ir.nodes[key]["inputs"]
-    if _op(ir, s) != "sigmoid":
+    if op_name(ir, s) != "sigmoid":
         return None
     (x,) = ir.nodes[s]["inputs"]
     minus_x = _new(ir, key, Neg(), [x], {}, "neg_x", like=x)
@@ -71,18 +74,18 @@ def _softmax_xent(ir, key):
     if data["attrs"].get("axis") is not None or data["attrs"].get("keepdims"):
         return None
     (n,) = data["inputs"]
-    if _op(ir, n) != "neg":
+    if op_name(ir, n) != "neg":
         return None
     (s,) = ir.nodes[n]["inputs"]
-    if _op(ir, s) != "sum" or ir.nodes[s]["attrs"]["keepdims"]:
+    if op_name(ir, s) != "sum" or ir.nodes[s]["attrs"]["keepdims"]:
         return None
     (m,) = ir.nodes[s]["inputs"]
-    if _op(ir, m) != "mul":
+    if op_name(ir, m) != "mul":
         return None
     a, b = ir.nodes[m]["inputs"]
-    if _op(ir, a) == "log_softmax":
+    if op_name(ir, a) == "log_softmax":
         a, b = b, a
-    if _op(ir, a) != "one_hot" or _op(ir, b) != "log_softmax":
+    if op_name(ir, a) != "one_hot" or op_name(ir, b) != "log_softmax":
         return None
     last = len(ir.nodes[b]["shape"]) - 1
     if ir.nodes[s]["attrs"]["axis"] != (last,) or ir.nodes[b]["attrs"]["axis"] != last:
@@ -107,15 +110,15 @@ def _log_softmax_grad(ir, key):
     """
     data = ir.nodes[key]
     s, diff = data["inputs"]
-    if _op(ir, s) != "softmax" or _op(ir, diff) != "sub":
+    if op_name(ir, s) != "softmax" or op_name(ir, diff) != "sub":
         return None
     d, r = ir.nodes[diff]["inputs"]
-    if _op(ir, d) != "div" or _op(ir, r) != "sum":
+    if op_name(ir, d) != "div" or op_name(ir, r) != "sum":
         return None
     g, s2 = ir.nodes[d]["inputs"]
     (m,) = ir.nodes[r]["inputs"]
     axis = ir.nodes[s]["attrs"]["axis"]
-    if s2 != s or _op(ir, m) != "mul" or sorted(ir.nodes[m]["inputs"]) != sorted([d, s]):
+    if s2 != s or op_name(ir, m) != "mul" or sorted(ir.nodes[m]["inputs"]) != sorted([d, s]):
         return None
     if ir.nodes[r]["attrs"] != {"axis": (axis,), "keepdims": True}:
         return None
@@ -139,7 +142,7 @@ def stabilize(ir: nx.DiGraph):
     for key in list(topological(ir)):
         if key not in ir or ir.nodes[key]["kind"] != "op":
             continue
-        for rule in RULES.get(_op(ir, key), ()):
+        for rule in RULES.get(op_name(ir, key), ()):
             first_new = ir.graph["next_key"]
             found = rule(ir, key)
             if found is None:
