@@ -9,18 +9,12 @@ import numpy as np
 import pytest
 
 import symgraph as sg
+from _ir import snapshot
 from symgraph.compiler.ir import lower
 from symgraph.compiler.passes import fold
 
 fold_module = importlib.import_module("symgraph.compiler.passes.fold")  # the name is the function
 
-
-def snapshot(ir):
-    nodes = {
-        k: (d["name"], d["op"].name, tuple(d["inputs"]), d["shape"], d["kind"])
-        for k, d in ir.nodes(data=True)
-    }
-    return nodes, sorted(ir.edges), list(ir.graph["fetches"]), list(ir.graph["updates"])
 
 
 def test_an_op_of_constants_becomes_a_constant_holding_its_value():

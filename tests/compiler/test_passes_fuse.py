@@ -9,18 +9,12 @@ import numpy as np
 import pytest
 
 import symgraph as sg
+from _ir import snapshot
 from symgraph.compiler.ir import lower
 from symgraph.compiler.passes import fuse
 
 fuse_module = importlib.import_module("symgraph.compiler.passes.fuse")  # the name is the function
 
-
-def snapshot(ir):
-    nodes = {
-        k: (d["name"], d["op"].name, tuple(d["inputs"]), d["shape"], d["kind"])
-        for k, d in ir.nodes(data=True)
-    }
-    return nodes, sorted(ir.edges), list(ir.graph["fetches"]), list(ir.graph["updates"])
 
 
 def fused_vertices(ir):

@@ -5,18 +5,10 @@ from __future__ import annotations
 import numpy as np
 
 import symgraph as sg
+from _ir import snapshot
 from symgraph.compiler import compile_steps
 from symgraph.compiler.ir import lower
 from symgraph.compiler.passes import prune
-
-
-def snapshot(ir):
-    """Everything a pass could change in an IR, as plain values, to compare before and after."""
-    nodes = {
-        k: (d["name"], d["op"].name, tuple(d["inputs"]), d["shape"], d["kind"])
-        for k, d in ir.nodes(data=True)
-    }
-    return nodes, sorted(ir.edges), list(ir.graph["fetches"]), list(ir.graph["updates"])
 
 
 def names(ir):

@@ -7,18 +7,10 @@ import numpy as np
 import pytest
 
 import symgraph as sg
+from _ir import snapshot
 from symgraph.compiler.ir import lower
 from symgraph.compiler.passes import simplify
 from symgraph.ops.shape import sum_to
-
-
-def snapshot(ir):
-    nodes = {
-        k: (d["name"], d["op"].name, tuple(d["inputs"]), d["shape"], d["kind"])
-        for k, d in ir.nodes(data=True)
-    }
-    return nodes, sorted(ir.edges), list(ir.graph["fetches"]), list(ir.graph["updates"])
-
 
 #: (id, rule, build(x) -> the Node simplify should replace by x); x is float64 (3, 4)
 IDENTITIES = [

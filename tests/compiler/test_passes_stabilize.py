@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import symgraph as sg
+from _ir import snapshot
 from symgraph.compiler.ir import lower
 from symgraph.compiler.passes import fuse, stabilize
 from symgraph.compiler.rewrite import add_vertex, replace_uses, topological
@@ -15,13 +16,6 @@ from symgraph.compiler.schedule import schedule
 EXTREME = np.array([[1000.0, -1000.0, 0.0], [-1000.0, 1000.0, 999.0]])
 LABELS = np.array([0, 2])
 
-
-def snapshot(ir):
-    nodes = {
-        k: (d["name"], d["op"].name, tuple(d["inputs"]), d["shape"], d["kind"])
-        for k, d in ir.nodes(data=True)
-    }
-    return nodes, sorted(ir.edges), list(ir.graph["fetches"]), list(ir.graph["updates"])
 
 
 def changes(report):
