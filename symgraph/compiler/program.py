@@ -69,6 +69,7 @@ class Program:
         self.memory = None  # the MemoryPlan (memory.py)
         self._blocks = None  # the planned buffers themselves, made on the first run
         self._buffers = None  # each instruction's view of its buffer, by Instruction.view
+        self._views_of: dict[int, list[int]] = {}  # buffer -> the views into it, for swap_buffer
         self._buffer_of: dict[int, int] = {}  # id(view) -> its index, for swap_buffer
         self._fast = None  # the generated function (codegen.py), made on the second run
         self._source = None  # its Python source, to read
@@ -105,7 +106,7 @@ class Program:
         """Make the planned buffers (flat blocks) and every instruction's view of them."""
         plan = self.memory
         self._blocks = [np.empty(s, d) for s, d in plan.buffers] if plan else []
-        self._views_of = {}  # buffer -> the indices of the views into it
+        self._views_of = {}
         for index, (block, _, _, _) in enumerate(plan.views if plan else ()):
             self._views_of.setdefault(block, []).append(index)
         self._buffers = [None] * (len(plan.views) if plan else 0)
