@@ -163,6 +163,58 @@ class SoftmaxCrossEntropyGrad(Op):
         return (s * (grad - reduce_sum(grad * s, axis=-1, keepdims=True)) / n, None)
 
 
+# The compiler's share_softmax pass (compiler/passes/share_softmax.py) runs a training
+# step's loss and its gradient from one set of exponentials instead of two:
+#
+#     m = max(logits, -1)        e = exp(logits - m)        s = sum(e, -1)
+#     loss = cross_entropy_from_sums(logits, labels, m, s)
+#     grad = cross_entropy_grad_from_sums(e, labels, s)
+#
+# The two ops below are those last two lines. Only that pass makes them, after
+# gradients are built, so they need no gradient of their own.
+
+
+class CrossEntropyFromSums(Op):
+    """The mean cross-entropy, given each row's max m and sum s of exp(logits - m):
+    -log softmax(logits)[label] = log(s) - (logits[label] - m)."""
+
+    registered = False  # made only by the share_softmax pass, never by users
+    differentiable = False
+    fresh_output = True  # returns a new array, never a view of an input
+
+    def infer(self, logits, labels, row_max, row_sums):
+        raise NotImplementedError("made by the compiler, with its shape")
+
+    def forward(self, logits, labels, row_max, row_sums):
+        labels = _check_ids(labels, logits.shape[-1], "label")
+        picked = np.take_along_axis(logits, labels[..., None], axis=-1)  # (..., 1)
+        # the same operations, in the same order, as SoftmaxCrossEntropy: the same loss
+        per_position = np.log(row_sums) - (picked - row_max)
+        return np.asarray(np.mean(per_position), dtype=logits.dtype)
+
+
+class CrossEntropyGradFromSums(Op):
+    """The cross-entropy's gradient, given the exponentials e = exp(logits - max) and
+    their row sums s: (e / s - onehot(labels)) / N, N the number of positions."""
+
+    registered = False  # made only by the share_softmax pass, never by users
+    differentiable = False
+    writes_out = True  # forward accepts out=, a buffer to write the result into
+    fresh_output = True  # returns a new array, never a view of an input
+
+    def infer(self, exps, labels, row_sums):
+        raise NotImplementedError("made by the compiler, with its shape")
+
+    def forward(self, exps, labels, row_sums, out=None):
+        labels = _check_ids(labels, exps.shape[-1], "label")
+        # the same operations, in the same order, as SoftmaxCrossEntropyGrad: the same gradient
+        out = np.divide(exps, row_sums, out=out)  # the softmax
+        rows = out.reshape(-1, out.shape[-1])  # a view: every position, one row each
+        rows[np.arange(rows.shape[0]), labels.reshape(-1)] -= 1  # minus the one-hot
+        out /= max(labels.size, 1)  # the loss is a mean over positions
+        return out
+
+
 class EmbeddingLookup(Op):
     """Rows of params picked by integer ids: params (vocab, dim), ids (...) -> (..., dim)."""
 

@@ -9,6 +9,8 @@ Why this order:
   simplify   removes the x * 1, x + 0, reshape-to-same-shape that autodiff leaves;
   fold       then computes what became constant;
   cse        so the vertices it compares are in final form;
+  share_softmax after cse, which has made a loss's and its gradient's logits (and
+             labels) one vertex each, so the pair is found by its inputs;
   merge_matmuls after cse, which has made the weight's transposes in each step's
              gradient one vertex, so it sees that they all multiply the same W;
   fuse       after everything else, on the graph that will really run.
@@ -19,6 +21,7 @@ from symgraph.compiler.passes.fold import fold
 from symgraph.compiler.passes.fuse import fuse
 from symgraph.compiler.passes.merge_matmuls import merge_matmuls
 from symgraph.compiler.passes.prune import prune
+from symgraph.compiler.passes.share_softmax import share_softmax
 from symgraph.compiler.passes.simplify import simplify
 from symgraph.compiler.passes.stabilize import stabilize
 
@@ -29,8 +32,9 @@ PASSES = [
     ("simplify", simplify),
     ("fold", fold),
     ("cse", cse),
+    ("share_softmax", share_softmax),
     ("merge_matmuls", merge_matmuls),
     ("fuse", fuse),
 ]
 
-__all__ = ["PASSES", "cse", "fold", "fuse", "merge_matmuls", "prune", "simplify", "stabilize"]
+__all__ = ["PASSES", "cse", "fold", "fuse", "merge_matmuls", "prune", "share_softmax", "simplify", "stabilize"]
