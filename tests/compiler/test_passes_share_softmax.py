@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from _ir import snapshot
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import symgraph as sg
+from _ir import snapshot
 from symgraph.compiler import compile_steps
 from symgraph.compiler.passes import share_softmax
 from symgraph.errors import RunError
