@@ -11,10 +11,12 @@ also written out as Python source, one line per instruction,
 and compiled once with `compile()`. `print(program.source)` shows it. The
 plain loop (`Program.run_loop`) stays as the readable reference and for debug mode.
 
-A long Program is written as a sequence of functions, `chunk0`, `chunk1`, ...,
-of at most CHUNK instructions each, which `run` calls in turn. Python's own
-compiler slows down, per line, as one function grows, so chunks keep compiling
-linear in the Program's length, however long it is. A value read outside the
+A longer Program is written as a sequence of functions, `chunk0`, `chunk1`, ...,
+of at most CHUNK instructions each, which `run` calls in turn, and each function
+is compiled on its own. That keeps two costs of Python's own compiler bounded by
+one chunk, however long the Program: its time per line, which grows with the
+function's length, and its memory, which it holds for the whole of what it is
+given at once (see build). A value read outside the
 chunk that makes it (and every feed, Variable, fetched value and new Variable
 value) lives in one list `s` at its slot, `s[9]` where a local would be `v9`, and
 is let go the same way, `s[9] = None` after its last reader; constants are read
@@ -28,14 +30,20 @@ no name can end the comment line.
 
 from __future__ import annotations
 
+import re
+from types import CodeType
+
 FILENAME = "<symgraph program>"
 
 #: the most instructions in one generated function; a longer Program is cut into chunks
 #: of this many. Measured with Python 3.11 on code like this: one function compiles at
 #: 46 us an instruction for 20,000 instructions and 69 us for 240,000; chunks, at 40 to
 #: 45 us for every length. On a 10,000-step RNN (70,000 instructions) chunks of 250 to
-#: 10,000 all cost the same to write and compile, and run as fast as one function.
-CHUNK = 2_000
+#: 10,000 all cost the same to write and compile, and run as fast as one function; on a
+#: 1,000-step one, so do chunks of 100, and the W2 RNN runs as fast in chunks of 100 as
+#: in one function. Small chunks keep compile()'s memory small (see build): about 1 MB
+#: for 100 instructions, where W2's 266 instructions in one function took 2.8 MB.
+CHUNK = 100
 
 
 def _comment(text: str) -> str:
@@ -204,11 +212,36 @@ def _shared(program, chunk: int, constants) -> set[int]:
 
 
 def build(program):
-    """Compile the generated source: (function, source, line -> instruction, names it reads)."""
+    """Compile the generated source: (function, source, line -> instruction, names it reads).
+
+    compile() holds about 4 KB for each line of source while it works (its tokens,
+    syntax tree, symbol tables and bytecode being assembled; more for a line of many
+    arguments), and lets it all go when done. Compiled whole, a 19,000-line source (a
+    1,000-step RNN) held 94 MB at once; compiled one function at a time, it holds one
+    function's worth, at most CHUNK instructions.
+    """
     source, names, line_of = generate(program)
-    code = compile(source, FILENAME, "exec")
-    exec(code, names)  # defines names["run"]; the source is ours, built from generated names
+    first = 1  # the line of the whole source that this function starts on
+    for function in _functions(source):
+        code = compile(function, FILENAME, "exec")
+        # compiled alone, its lines count from 1: number them as in the whole source,
+        # so that line_of and a traceback's line numbers still match program.source
+        exec(_moved(code, first - 1), names)  # the source is ours, built from generated names
+        first += function.count("\n")
     return names["run"], source, line_of, names
+
+
+def _functions(source: str) -> list[str]:
+    """The source cut into its functions. Every other line of a function is indented
+    or blank, so each function starts at a line that starts with `def `."""
+    return [text for text in re.split(r"^(?=def )", source, flags=re.MULTILINE) if text]
+
+
+def _moved(code, lines: int):
+    """`code`, and the code of the functions it defines, `lines` lines further down.
+    Python stores every line number relative to a code object's first line."""
+    consts = tuple(_moved(c, lines) if isinstance(c, CodeType) else c for c in code.co_consts)
+    return code.replace(co_firstlineno=code.co_firstlineno + lines, co_consts=consts)
 
 
 def failing_instruction(exc, line_of, n_slots: int):

@@ -1,20 +1,24 @@
-"""The memory plan: which buffer each instruction writes into, reused along the schedule.
+"""The memory plan: where in memory each instruction writes, reused along the schedule.
 
 NumPy allocates a fresh array for every result, and for arrays of a few
 hundred kilobytes that allocation (and the page faults of touching new
 memory) can cost as much as the arithmetic. A compiled Program knows every
-shape in advance, so it can do better: give each result a buffer, and hand a
-buffer to a later instruction as soon as nothing reads its value any more.
-The buffers are made once, on the first run, and reused on every run after.
+shape in advance, so it can do better: give each result a place in a buffer,
+and hand that place to a later instruction as soon as nothing reads its value
+any more. The buffers are made once and reused on every run after.
 
-A buffer is a flat block of memory of one dtype, not an array of one shape:
-each result is written into the start of its block, seen in its own shape (a
-view, `plan.views`). So a block freed by a (1024, 128) value can take a
-(1024, 64) one, and the blocks add up to little more than the peak.
+The way a C compiler lays out a function's stack frame, or TensorFlow Lite its
+tensors: a flat buffer (an *arena*) per dtype, and each result a *region* of
+it, at an offset, seen in its own shape (a view, `plan.views`). Regions that
+die free their memory for later ones, and free neighbours join, so a (1024,
+128) region can later hold a (1024, 64) value and a (1024, 32) one side by
+side. (Small values get a second arena, so that they do not break up the
+holes big values need; a new Variable value gets a buffer of its own, see
+plan_memory.)
 
-Only ops that can write into a given array (`writes_out = True`) get a buffer.
-A value that may be a *view* of a buffer (reshape, transpose, slicing: they
-return views, not copies) keeps that buffer alive, so a buffer is recycled
+Only ops that can write into a given array (`writes_out = True`) get a region.
+A value that may be a *view* of a region (reshape, transpose, slicing: they
+return views, not copies) keeps that region alive, so a region is reused
 only when no live value can still see into it. Values that leave the run
 (fetches, new Variable values) may sit in buffers: the Session copies them
 out before the next run can overwrite them.
@@ -54,25 +58,25 @@ def _known(shape) -> bool:
 
 
 def plan_memory(program) -> MemoryPlan:
-    """Assign `inst.buffer` for each instruction (or None) and measure the plan.
+    """Assign each instruction its buffer and view (`inst.buffer`, `inst.view`, or
+    None) and measure the plan.
 
-    A buffer is a flat block of one dtype; an instruction writes into the first
-    elements of its block, seen in its own shape (`Program` makes those views).
-    So one block serves values of any shapes over the run, as long as their
-    lives do not overlap: a (1024, 64) softmax gradient can reuse the memory of a
-    (1024, 128) concatenation that died before it.
+    Walking the schedule, each result takes a region of its dtype's arena (the
+    smallest free region it fits in, see _Arena), seen in its own shape
+    (`Program` makes those views), and gives it back when it dies. So the
+    arena serves values of any shapes over the run: a (1024, 64) softmax
+    gradient can reuse part of the memory of a (1024, 128) concatenation that
+    died before it.
 
-    Which block (greedy, along the schedule): the smallest free block that is big
-    enough; else the largest free block, grown to fit; else a new block. One
-    exception: a value that leaves the run as a Variable's new value gets a block
-    of exactly its size, never grown later, because the Session hands that whole
-    block to the Variable and gives the Program the Variable's old array in
+    One exception: a value that leaves the run as a Variable's new value gets a
+    buffer of its own, exactly its size, because the Session hands that whole
+    buffer to the Variable and gives the Program the Variable's old array in
     exchange (see `Program.swap_buffer`).
     """
     plan = MemoryPlan()
-    blocks = _Blocks()
-    storage: dict[int, tuple[int, ...]] = {}  # slot -> buffer ids its value may point into
-    users: dict[int, int] = {}  # buffer id -> live values that may point into it
+    buffers = _Buffers()
+    storage: dict[int, tuple[int, ...]] = {}  # slot -> the regions its value may point into
+    users: dict[int, int] = {}  # region id -> live values that may point into it
     produced_at: dict[int, int] = {}
     live_bytes = 0
     sizes: dict[int, int] = {}  # slot -> bytes, for values still alive
@@ -82,57 +86,56 @@ def plan_memory(program) -> MemoryPlan:
     committed = {inst.args[-1] for inst in program.instructions if inst.out in update_slots}
     view_index: dict[tuple, int] = {}  # (buffer, offset, shape, dtype) -> its index in plan.views
     placed, gathers = _gathers_in_place(program, committed)
-    block_of_gather: dict[int, int] = {}  # gather slot -> its block, once its first part is made
+    region_of_gather: dict[int, int] = {}  # gather slot -> its region, once its first part is made
 
-    def add_view(inst, offset):
-        view = (inst.buffer, offset, tuple(inst.shape), np.dtype(inst.dtype))
+    def place(inst, region, offset=0):
+        """inst writes into `region`, `offset` elements in: its buffer and its view."""
+        buffer, start, _ = buffers.regions[region]
+        inst.buffer = buffer
+        view = (buffer, start + offset, tuple(inst.shape), np.dtype(inst.dtype))
+        inst.span = (start + offset, start + offset + _elements(inst.shape))
         inst.view = view_index.setdefault(view, len(plan.views))
         if inst.view == len(plan.views):
             plan.views.append(view)
+        storage[inst.out] = (region,)
 
     for pos, inst in enumerate(program.instructions):
         shape, dtype = inst.shape, inst.dtype
-        inst.buffer = inst.view = None
+        inst.buffer = inst.view = inst.span = None
         inst.in_place = False
         # bytes: a view costs nothing new; everything else holds its own bytes
         holds = _nbytes(shape, dtype) if _known(shape) and not _is_view_op(inst) else 0
         arrives = holds  # the bytes that become live now (a gather's count at its first part)
         if inst.out in placed:  # a part of a gather: written straight into its place
             gather, offset = placed[inst.out]
-            if gather not in block_of_gather:  # the first part made: the whole block now
+            if gather not in region_of_gather:  # the first part made: the whole region now
                 g = gathers[gather]
-                block_of_gather[gather] = blocks.take(_elements(g.shape), g.dtype)
+                region_of_gather[gather] = buffers.take(_elements(g.shape), g.dtype)
                 arrives = _nbytes(g.shape, g.dtype)  # counted once, here, for all the parts
                 produced_at[gather] = pos
             else:
                 arrives = 0
-            holds = 0  # the gather's block holds it
-            inst.buffer = block_of_gather[gather]
-            add_view(inst, offset)
-            storage[inst.out] = (inst.buffer,)
+            holds = 0  # the gather's region holds it
+            place(inst, region_of_gather[gather], offset)
         elif inst.out in gathers:  # its parts are already in place: nothing to copy
-            inst.buffer = block_of_gather[inst.out]
             inst.in_place = True
             arrives = 0  # counted when its first part was made
-            add_view(inst, 0)
-            storage[inst.out] = (inst.buffer,)
+            place(inst, region_of_gather[inst.out])
         elif (
             inst.op.writes_out
             and _known(shape)
             and dtype != np.dtype(object)
         ):
-            inst.buffer = blocks.take(_elements(shape), dtype, exact=inst.out in committed)
-            add_view(inst, 0)
-            storage[inst.out] = (inst.buffer,)
+            place(inst, buffers.take(_elements(shape), dtype, own=inst.out in committed))
         elif inst.op.fresh_output:
-            storage[inst.out] = ()  # a new array of its own: it pins no buffer
+            storage[inst.out] = ()  # a new array of its own: it pins no region
         else:
             # It may return a view of an input (reshape, transpose, ...), so it may
-            # see into every buffer its inputs see into.
-            seen = dict.fromkeys(b for a in inst.args for b in storage.get(a, ()))
-            storage[inst.out] = tuple(seen)  # each buffer once, in a fixed order
-        for b in storage[inst.out]:
-            users[b] = users.get(b, 0) + 1
+            # see into every region its inputs see into.
+            seen = dict.fromkeys(r for a in inst.args for r in storage.get(a, ()))
+            storage[inst.out] = tuple(seen)  # each region once, in a fixed order
+        for r in storage[inst.out]:
+            users[r] = users.get(r, 0) + 1
 
         sizes[inst.out] = holds  # released when the value dies
         produced_at.setdefault(inst.out, pos)  # a gather's life starts at its first part
@@ -145,16 +148,16 @@ def plan_memory(program) -> MemoryPlan:
             live_bytes -= size_freed
             if size_freed:
                 plan.intervals.append((produced_at[slot], pos, size_freed, _name(program, slot)))
-            for b in storage.pop(slot, ()):
-                users[b] -= 1
-                if users[b] == 0:
-                    blocks.give_back(b)
+            for r in storage.pop(slot, ()):
+                users[r] -= 1
+                if users[r] == 0:
+                    buffers.give_back(r)
     end = len(program.instructions)
     for slot, size in sizes.items():  # alive to the end: fetched values and new Variable values
         if size:
             plan.intervals.append((produced_at[slot], end, size, _name(program, slot)))
     plan.intervals.sort()
-    plan.buffers = [((n,), dtype) for n, dtype in zip(blocks.sizes, blocks.dtypes)]
+    plan.buffers = [((n,), dtype) for n, dtype in zip(buffers.sizes, buffers.dtypes)]
     return plan
 
 
@@ -164,10 +167,10 @@ def _gathers_in_place(program, committed):
 
     Joining C-ordered arrays along axis 0 lays them end to end in memory: part i
     starts where the parts before it end. So each part's instruction can write into
-    that slice of the result's block, and the concat has nothing left to do. An
+    that slice of the result's region, and the concat has nothing left to do. An
     RNN's stacked hidden states and the gradient terms merge_matmuls concatenates
     are made this way. A part qualifies if its instruction writes into a buffer,
-    it is not a new Variable value (those need blocks of their own), and it is not
+    it is not a new Variable value (those need buffers of their own), and it is not
     already a part of another such concat (the first one claims it); otherwise the
     concat copies as usual.
 
@@ -209,50 +212,138 @@ def _elements(shape) -> int:
     return int(np.prod(shape, dtype=np.int64))
 
 
-class _Blocks:
-    """The planned blocks: each one's size (in elements) and dtype, and the free ones.
+#: every region starts on a 64-byte boundary (a cache line, and what SIMD loads like best)
+ALIGN_BYTES = 64
+#: values smaller than this share an arena of their own (see _Buffers.take)
+SMALL_BYTES = 16 * 1024
 
-    The free blocks of each dtype are kept as a sorted list of (size, id), so the
-    smallest block that fits is found by bisection: planning stays fast for
-    programs of a hundred thousand instructions.
+
+class _Arena:
+    """One flat block of memory shared by many values, each in a region at an offset.
+
+    Planning replays the run: a value takes a region when it is made and gives it
+    back when it dies, and a region given back joins its free neighbours, so two
+    small dead regions side by side can hold one bigger value later. A value takes
+    the smallest free region it fits in (best fit), and only the rest of that region
+    stays free; when nothing fits, the arena grows at its end. The arena's final
+    size is the memory the run needs: little more than the peak of live values.
+
+    Sizes and offsets are counted in elements of one dtype. The free regions are
+    kept twice, sorted by offset (to find neighbours) and by size (to find the
+    best fit), both by bisection: planning stays fast for a hundred thousand
+    instructions.
+    """
+
+    def __init__(self, itemsize: int):
+        self.align = max(1, ALIGN_BYTES // itemsize)  # in elements
+        self.size = 0  # the end of the last region ever used: the arena's size
+        self.starts: list[int] = []  # the free regions' offsets, sorted
+        self.length: dict[int, int] = {}  # a free region's offset -> its length
+        self.by_size: list[tuple[int, int]] = []  # the free regions as (length, offset), sorted
+
+    def rounded(self, n: int) -> int:
+        return -(-n // self.align) * self.align
+
+    def take(self, n: int) -> int:
+        """The offset of a new region of n elements (rounded up to the alignment)."""
+        n = self.rounded(n)
+        if n == 0:
+            return 0
+        at = bisect.bisect_left(self.by_size, (n, -1))  # the smallest free region that fits
+        if at < len(self.by_size):
+            length, offset = self.by_size[at]
+            self._remove(offset)
+            if length > n:
+                self._add(offset + n, length - n)  # the rest stays free
+            return offset
+        if self.starts and self.starts[-1] + self.length[self.starts[-1]] == self.size:
+            offset = self.starts[-1]  # a free region at the end: grow the arena from there
+            self._remove(offset)
+        else:
+            offset = self.size
+        self.size = offset + n
+        return offset
+
+    def give_back(self, offset: int, n: int) -> None:
+        """The region of n elements at `offset` is free again; it joins free neighbours."""
+        n = self.rounded(n)
+        if n == 0:
+            return
+        after = offset + n
+        if after in self.length:  # the region just after is free: join it
+            n += self.length[after]
+            self._remove(after)
+        i = bisect.bisect_left(self.starts, offset)
+        if i > 0:
+            before = self.starts[i - 1]
+            if before + self.length[before] == offset:  # the region just before is free: join it
+                n += self.length[before]
+                offset = before
+                self._remove(before)
+        self._add(offset, n)
+
+    def _add(self, offset: int, n: int) -> None:
+        bisect.insort(self.starts, offset)
+        self.length[offset] = n
+        bisect.insort(self.by_size, (n, offset))
+
+    def _remove(self, offset: int) -> None:
+        n = self.length.pop(offset)
+        del self.starts[bisect.bisect_left(self.starts, offset)]
+        del self.by_size[bisect.bisect_left(self.by_size, (n, offset))]
+
+
+class _Buffers:
+    """The planned buffers: two arenas (see _Arena) per dtype for the values of the
+    run, one for values under SMALL_BYTES and one for the rest, and a buffer of its
+    own for each new Variable value (see plan_memory).
+
+    A value's place is a *region*: (buffer, offset, elements). `take` hands out a
+    region's id; `give_back` returns it when nothing can see into it any more.
     """
 
     def __init__(self):
-        self.sizes: list[int] = []  # block id -> its size in elements
-        self.dtypes: list[np.dtype] = []  # block id -> its dtype
-        self.exact: set[int] = set()  # blocks that must keep their size
-        self.free: dict[np.dtype, list[tuple[int, int]]] = {}  # dtype -> sorted (size, id)
+        self.sizes: list[int] = []  # buffer id -> its size in elements (an arena's grows)
+        self.dtypes: list[np.dtype] = []  # buffer id -> its dtype
+        self.arenas: dict[tuple, tuple[int, _Arena]] = {}  # (dtype, small) -> (buffer id, arena)
+        self.arena_of: dict[int, _Arena] = {}  # buffer id -> its arena, for an arena's buffer
+        self.regions: list[tuple[int, int, int]] = []  # region id -> (buffer, offset, elements)
+        self.spare: dict[tuple, list[int]] = {}  # (elements, dtype) -> own buffers free again
 
-    def take(self, n: int, dtype, exact: bool = False) -> int:
-        """A block for a value of n elements: the smallest free one that fits; else the
-        largest free one that may grow, grown; else a new one. With `exact`, only a
-        block of exactly n elements, which then never grows (see plan_memory)."""
+    def take(self, n: int, dtype, own: bool = False) -> int:
+        """A region for a value of n elements; with `own`, a whole buffer of exactly n."""
         dtype = np.dtype(dtype)
-        pool = self.free.setdefault(dtype, [])
-        at = bisect.bisect_left(pool, (n, -1))  # the first free block of n elements or more
-        if at < len(pool) and (not exact or pool[at][0] == n):
-            block = pool.pop(at)[1]
+        if own:
+            spare = self.spare.get((n, dtype))
+            buffer = spare.pop() if spare else self._new_buffer(n, dtype)
+            offset = 0
         else:
-            block = None if exact else self._largest_growable(pool)
-            if block is None:
-                block = len(self.sizes)
-                self.sizes.append(n)
-                self.dtypes.append(dtype)
-            self.sizes[block] = n
-        if exact:
-            self.exact.add(block)
-        return block
+            # small values have an arena of their own: placed in a hole left by a big
+            # value, a small long-lived one would split it, and the next big value
+            # would no longer fit there (the arena would grow instead)
+            key = (dtype, n * dtype.itemsize < SMALL_BYTES)
+            if key not in self.arenas:
+                self.arenas[key] = (self._new_buffer(0, dtype), _Arena(dtype.itemsize))
+                self.arena_of[self.arenas[key][0]] = self.arenas[key][1]
+            buffer, arena = self.arenas[key]
+            offset = arena.take(n)
+            self.sizes[buffer] = arena.size
+        self.regions.append((buffer, offset, n))
+        return len(self.regions) - 1
 
-    def _largest_growable(self, pool):
-        """Take the largest free block that may grow (the last such in the sorted pool), or None."""
-        for i in range(len(pool) - 1, -1, -1):
-            if pool[i][1] not in self.exact:
-                return pool.pop(i)[1]
-        return None
+    def give_back(self, region: int) -> None:
+        """Nothing can see into `region` any more: its memory is free for the next value."""
+        buffer, offset, n = self.regions[region]
+        arena = self.arena_of.get(buffer)
+        if arena is not None:
+            arena.give_back(offset, n)
+        else:
+            self.spare.setdefault((n, self.dtypes[buffer]), []).append(buffer)
 
-    def give_back(self, block: int) -> None:
-        """Nothing can see into `block` any more: it is free for the next value."""
-        bisect.insort(self.free[self.dtypes[block]], (self.sizes[block], block))
+    def _new_buffer(self, n: int, dtype) -> int:
+        self.sizes.append(n)
+        self.dtypes.append(dtype)
+        return len(self.sizes) - 1
 
 
 def _is_view_op(inst) -> bool:

@@ -35,6 +35,7 @@ class Instruction:
     buffer: int | None = None  # the planned buffer the kernel writes into (memory.py), if any
     view: int | None = None  # which view of that buffer, in this instruction's shape
     in_place: bool = False  # a concat whose parts were written straight into it (memory.py)
+    span: tuple | None = None  # (first element, end) of the buffer it writes into (memory.py)
     kernel: object = None  # op.forward with the attrs bound, set by Program.finish()
 
     def listing(self) -> str:
@@ -44,7 +45,7 @@ class Instruction:
         if "formula" in self.attrs:  # a fused instruction: show what it computes
             line += "   = " + self.attrs["formula"].format(*(f"%{a}" for a in self.args))
         if self.buffer is not None:
-            line += f"   -> buf{self.buffer}"
+            line += f"   -> buf{self.buffer}[{self.span[0]}:{self.span[1]}]"
             if self.in_place:
                 line += " (parts written in place)"
         if self.free:
@@ -93,12 +94,17 @@ class Program:
     def _generate(self) -> None:
         """Write and compile the source once. It is done on the second run, not at
         compile time: a Program that runs once (a script's one-off fetch) never pays
-        for it, and the first training step starts sooner."""
+        for it, and the first training step starts sooner.
+
+        compile() needs memory of its own for a moment (see codegen.build), a sizable
+        part of what the planned buffers take. So the buffers the first run made are
+        let go before it, and the next run makes them again after it: the two never
+        add up to the Program's peak memory. (Making them twice costs next to nothing.)
+        """
         if self._generated:
             return
+        self._drop_buffers()
         self._fast, self._source, self._line_of, self._names = codegen.build(self)
-        for i, b in enumerate(self._buffers or ()):
-            self._names[f"b{i}"] = b
         self._generated = True
 
     # -- running ------------------------------------------------------------------
@@ -107,12 +113,18 @@ class Program:
         plan = self.memory
         self._blocks = [np.empty(s, d) for s, d in plan.buffers] if plan else []
         self._views_of = {}
+        self._buffer_of = {}
         for index, (block, _, _, _) in enumerate(plan.views if plan else ()):
             self._views_of.setdefault(block, []).append(index)
         self._buffers = [None] * (len(plan.views) if plan else 0)
         for block in self._views_of:
             self._remake_views(block)
         return self._buffers
+
+    def _drop_buffers(self) -> None:
+        """Let go of the buffers (see _generate); the next run makes them again."""
+        self._blocks = self._buffers = None
+        self._views_of, self._buffer_of = {}, {}
 
     def _remake_views(self, block) -> None:
         """The views into one block: its first elements, in each instruction's shape."""
@@ -173,14 +185,15 @@ class Program:
 
         The first run goes through `run_loop`; from the second on, the generated
         function runs it (see `print(program.source)`). Debug mode always uses
-        `run_loop`, which can check every result.
+        `run_loop`, which can check every result, and so never needs the source.
         """
+        if debug:
+            return self.run_loop(feeds, variables, debug)
         if not self._generated:
             self._runs += 1
-            if self._runs > 1:
-                self._generate()
-        if debug or not self._generated:
-            return self.run_loop(feeds, variables, debug)
+            if self._runs == 1:
+                return self.run_loop(feeds, variables)
+            self._generate()  # lets the buffers go: made again just below
         if self._buffers is None:
             self._make_buffers()
         try:

@@ -24,7 +24,11 @@ class SumTo(Op):
     """Sum x down to `shape`: over leading dims x has in excess, and over dims where
     `shape` has a 1 and x does not. The reverse of broadcasting; None dims are kept."""
 
-    writes_out = False
+    # It writes into a given buffer: a bias gradient, summed out of a big gradient,
+    # would otherwise be NumPy's view of that gradient when nothing is summed, and
+    # the memory plan must then keep the whole big gradient alive as long as the
+    # small one lives (to the SGD update at the end of the step).
+    writes_out = True
 
     def infer(self, x, *, shape):
         lead = x.ndim - len(shape)
@@ -34,13 +38,22 @@ class SumTo(Op):
         # x's own dim: once x's size is known, so is the result's.
         return tuple(x.shape[lead + i] if d is None else d for i, d in enumerate(shape)), x.dtype
 
-    def forward(self, x, *, shape):
+    def forward(self, x, *, shape, out=None):
         lead = x.ndim - len(shape)
         axes = tuple(range(lead)) + tuple(
             lead + i for i, d in enumerate(shape) if d == 1 and x.shape[lead + i] != 1
         )
         kept = tuple(1 if d == 1 else x.shape[lead + i] for i, d in enumerate(shape))
-        return np.sum(x, axis=axes).reshape(kept) if axes else x.reshape(kept)
+        if not axes:  # nothing to sum: x in the target shape
+            if out is None:
+                return x.reshape(kept)
+            np.copyto(out, x.reshape(kept))
+            return out
+        if out is None:
+            return np.sum(x, axis=axes).reshape(kept)
+        # np.sum drops the summed dims; `out` has them as 1s: the same elements, in order
+        np.sum(x, axis=axes, out=out.reshape(np.delete(x.shape, axes)))
+        return out
 
     def backward(self, node, grad):
         (x,) = node.inputs

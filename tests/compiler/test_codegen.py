@@ -218,3 +218,107 @@ def test_chunks_free_a_value_after_its_last_reader(monkeypatch):
     for _ in range(2):  # in the generated chunks: reading program.source made them
         program.run(feeds, {})
     assert _Probe.alive == [[False], [False, False]]  # each run had let it go already
+
+
+# -- memory: compile() works one function at a time, while no buffers exist ----------------------
+def test_each_generated_function_is_compiled_on_its_own(monkeypatch):
+    """compile() holds memory for all it is given at once: one chunk, not the Program."""
+    monkeypatch.setattr(codegen, "CHUNK", 3)
+    compiled = []
+
+    def compile_and_note(text, *args):
+        compiled.append(text)
+        return compile(text, *args)
+
+    monkeypatch.setattr(codegen, "compile", compile_and_note, raising=False)  # before builtins
+    fetches, feeds = _rnn()
+    program = sg.compile(fetches, feeds)
+    source = program.source
+    assert len(compiled) == 1 + source.count("\ndef chunk") > 10  # run, then each chunk
+    assert all(len(re.findall("^def ", text, re.M)) == 1 for text in compiled)
+    assert "".join(compiled) == source
+
+
+def test_a_failing_line_has_its_number_in_the_whole_source(monkeypatch):
+    """Each function, compiled alone, still numbers its lines as program.source does."""
+    monkeypatch.setattr(codegen, "CHUNK", 2)
+    x = sg.Placeholder((2,), dtype="float64", name="x")
+    h = x
+    for _ in range(6):
+        h = sg.tanh(h)  # keeps the sign of x
+    bad = make_node(_FailsOnNegative(), (h, h, h), name="bad")
+    program = sg.compile(bad, {x: np.zeros(2)}, disable="all")
+    slot = next(inst.out for inst in program.instructions if inst.name == "bad")
+    for _ in range(2):  # the loop, then the generated code: fine
+        program.run({x: np.ones(2)}, {})
+    with pytest.raises(sg.RunError) as info:
+        program.run({x: np.array([-1.0, 1.0])}, {})
+    tb = info.value.__cause__.__traceback__
+    while tb.tb_frame.f_code.co_filename != codegen.FILENAME or tb.tb_frame.f_code.co_name == "run":
+        tb = tb.tb_next
+    line = program.source.splitlines()[tb.tb_lineno - 1]
+    assert f"= k{slot}(" in line, line
+
+
+def _rnn_with_stacked_states():
+    """An RNN whose hidden states are stacked: each step's state is computed straight
+    into its place in the stack's buffer (a concat written in place)."""
+    x = sg.Placeholder((4, 3), dtype="float64", name="x")
+    w = sg.Variable(np.linspace(-1, 1, 9).reshape(3, 3), name="w")
+    h, states = x, []
+    for _ in range(5):
+        h = sg.tanh(h @ w)
+        states.append(h)
+    stacked = sg.stack(states)
+    loss = sg.sum(stacked * stacked)
+    (grad,) = sg.gradients(loss, [w])
+    feed = {x: np.linspace(-2, 2, 12).reshape(4, 3)}
+    return [loss, grad, stacked, states[2]], feed, w, loss
+
+
+def test_the_first_runs_buffers_are_let_go_before_the_source_is_compiled(monkeypatch):
+    """compile() needs as much memory for a moment as the buffers: the two must not add up."""
+    fetches, feed, _, _ = _rnn_with_stacked_states()
+    seen = []
+    build = codegen.build
+
+    def build_and_look(program):
+        seen.append((program._blocks, [ref() for ref in first_blocks]))
+        return build(program)
+
+    monkeypatch.setattr(codegen, "build", build_and_look)
+    with sg.Session() as sess:
+        first = sess.run(fetches, feed)
+        (program,) = sess._programs.values()
+        assert any(i.in_place for i in program.instructions)
+        first_blocks = [weakref.ref(block) for block in program._blocks]
+        assert first_blocks and not seen  # the first run: the loop, with the buffers
+        second = sess.run(fetches, feed)
+        third = sess.run(fetches, feed)
+    # compiled once, on the second run, while neither the buffers nor their memory existed
+    assert seen == [(None, [None] * len(first_blocks))]
+    assert program._blocks is not None  # made again after it
+    for a, b, c in zip(first, second, third):
+        np.testing.assert_array_equal(b, a)
+        np.testing.assert_array_equal(c, a)
+
+
+def test_training_with_buffers_made_again_gives_the_plain_runs_variables():
+    """Variables take a planned buffer at commit (Program.swap_buffer); buffers made
+    again after compiling must not upset that, with two Programs taking turns."""
+    results = []
+    for disable in ((), "all"):
+        graph = sg.Graph()
+        with graph.as_default(), sg.Session(disable=disable) as sess:
+            fetches, feed, w, loss = _rnn_with_stacked_states()
+            train = sg.optim.SGD(lr=0.01).minimize(loss)
+            losses = []
+            for _ in range(4):
+                losses.append(sess.run([loss, train], feed)[0])
+                sess.run(train, feed)  # another Program, updating the same Variable
+            results.append((losses, sess.run(w), sess.run(fetches, feed)))
+    (losses, w_value, values), (plain_losses, plain_w, plain_values) = results
+    np.testing.assert_allclose(losses, plain_losses, rtol=1e-12)
+    np.testing.assert_allclose(w_value, plain_w, rtol=1e-12, atol=1e-12)
+    for got, expected in zip(values, plain_values):
+        np.testing.assert_allclose(got, expected, rtol=1e-11, atol=1e-12)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import symgraph as sg
 from symgraph.compiler.memory import VIEW_OPS
@@ -42,6 +44,16 @@ def check_plan(program):
         live.difference_update(inst.free)
 
 
+def region(program, inst):
+    """(buffer, first element, end) of the memory an instruction writes into."""
+    buffer, offset, shape, _ = program.memory.views[inst.view]
+    return buffer, offset, offset + int(np.prod(shape, dtype=np.int64))
+
+
+def overlap(a, b) -> bool:
+    return a[0] == b[0] and a[1] < b[2] and b[1] < a[2]
+
+
 def same_as_plain(fetches, feed, runs=2):
     with sg.Session() as a, sg.Session(disable="all") as b:
         for _ in range(runs):
@@ -58,12 +70,14 @@ def _chain(length=12, size=1000):
 
 
 # -- reuse ---------------------------------------------------------------------------------------
-def test_a_chain_of_same_shape_ops_uses_two_buffers_without_fusion():
+def test_a_chain_of_same_shape_ops_uses_two_regions_without_fusion():
     x, y = _chain()
     program = sg.compile(y, {x: np.zeros(1000)}, disable=["fuse"])
     assert len(program.instructions) == 12
-    assert len(program.memory.buffers) == 2  # each result reuses the one before the last
-    assert program.memory.peak_bytes == 2 * 8000
+    # each result reuses the memory of the one before the last: one arena of two values
+    assert program.memory.buffers == [((2000,), np.dtype("float64"))]
+    assert {region(program, i)[1] for i in program.instructions} == {0, 1000}
+    assert program.memory.peak_bytes == 2 * 8000 == program.memory.buffer_bytes
     assert program.memory.naive_bytes == 12 * 8000
     check_plan(program)
     same_as_plain([y], {x: np.linspace(-3, 3, 1000)})
@@ -75,23 +89,25 @@ def test_fused_the_same_chain_needs_one_buffer():
     assert len(program.instructions) == 1 and len(program.memory.buffers) == 1
 
 
-def test_a_buffer_holds_values_of_one_dtype_and_any_shape_that_fits():
+def test_an_arena_holds_values_of_one_dtype_and_any_shape_that_fits():
     x = sg.Placeholder((4, 5), dtype="float64", name="x")
-    a = sg.exp(x)  # (4, 5) float64
-    b = sg.sum(a, axis=0)  # (5,): a dies here
-    c = sg.tanh(b) * 2.0  # (5,): fits in a's block
-    d = sg.cast(c, "float32") * 3.0  # (5,) float32: never in a float64 block
+    a = sg.exp(x, name="a")  # (4, 5) float64
+    b = sg.sum(a, axis=0, name="b")  # (5,): a dies here
+    c = sg.tanh(b, name="c") * 2.0  # (5,): fits where a was
+    d = sg.tanh(sg.cast(c, "float32"), name="d")  # float32: never in a float64 buffer
     program = sg.compile([d], {x: np.zeros((4, 5))}, disable=["fuse"])
-    shapes_in = {}
+    at = {}
     for inst in program.instructions:
         if inst.buffer is None:
             continue
         (size,), dtype = program.memory.buffers[inst.buffer]
         assert dtype == inst.dtype
-        assert size >= int(np.prod(inst.shape))
-        assert program.memory.views[inst.view] == (inst.buffer, 0, tuple(inst.shape), inst.dtype)
-        shapes_in.setdefault(inst.buffer, set()).add(tuple(inst.shape))
-    assert {(4, 5), (5,)} in shapes_in.values()  # one block, two shapes over the run
+        buffer, start, end = region(program, inst)
+        assert buffer == inst.buffer and end <= size
+        assert start % 8 == 0  # 64-byte aligned: 8 float64 or 16 float32
+        at[inst.name] = (buffer, start, end)
+    assert overlap(at["c"], at["a"])  # a (5,) value in memory a (4, 5) one had
+    assert at["d"][0] != at["a"][0]  # float32 lives in a buffer of its own dtype
     check_plan(program)
     same_as_plain([d], {x: np.linspace(-1, 1, 20).reshape(4, 5)})
 
@@ -148,9 +164,9 @@ def test_a_buffer_is_not_handed_out_while_a_view_of_it_is_alive(view):
     late = sg.add(total, seen, name="late")  # the view is read only now
     fetches = [late]
     program = sg.compile(fetches, {x: np.zeros((3, 4))}, disable=["fuse"])
-    buffer_of = {inst.name: inst.buffer for inst in program.instructions}
-    assert buffer_of["base"] is not None
-    assert buffer_of["other"] != buffer_of["base"] and buffer_of["mul"] != buffer_of["base"]
+    at = {inst.name: region(program, inst) for inst in program.instructions if inst.buffer is not None}
+    assert "base" in at
+    assert not overlap(at["other"], at["base"]) and not overlap(at["mul"], at["base"])
     check_plan(program)
     same_as_plain(fetches, {x: np.arange(12.0).reshape(3, 4) / 10})
     # and with fusion on
@@ -169,8 +185,8 @@ def test_once_the_view_is_dead_the_buffer_is_reused():
     again = sg.tanh(x, name="again")  # (3, 4): may now take base's buffer
     y = sg.add(again, first, name="y")
     program = sg.compile([y], {x: np.zeros((3, 4))}, disable=["fuse"])
-    buffer_of = {inst.name: inst.buffer for inst in program.instructions}
-    assert buffer_of["again"] == buffer_of["base"]
+    at = {inst.name: region(program, inst) for inst in program.instructions if inst.buffer is not None}
+    assert at["again"] == at["base"]
     check_plan(program)
     same_as_plain([y], {x: np.arange(12.0).reshape(3, 4)})
 
@@ -275,7 +291,8 @@ def test_stats_name_the_figures():
         "buffers",
     }
     assert stats["instructions"] == 1 and stats["ops"] == {"fused": 1}
-    assert stats["buffer_bytes"] == 80 and stats["buffers"] == 1
+    # 10 float64 are 80 bytes, and a region is rounded up to 64-byte lines: 128
+    assert stats["buffer_bytes"] == 128 and stats["buffers"] == 1
 
 
 def test_unknown_shapes_get_no_buffer_and_still_run():
@@ -304,7 +321,8 @@ def test_the_parts_of_a_stack_are_computed_straight_into_it():
     assert stack.in_place and "(parts written in place)" in stack.listing()
     assert f"v{stack.out} = b{stack.view}" in program.source  # no call: nothing to copy
     parts = {i.out: i for i in program.instructions if i.out in stack.args}
-    offsets = [program.memory.views[parts[a].view][1] for a in stack.args]
+    start = region(program, stack)[1]
+    offsets = [region(program, parts[a])[1] - start for a in stack.args]
     assert {parts[a].buffer for a in stack.args} == {stack.buffer}
     assert offsets == [0, 12, 24, 36, 48]  # end to end, 4 x 3 elements each
     check_plan(program)
@@ -342,3 +360,62 @@ def test_peak_bytes_count_a_concat_in_place_once():
     # the four parts live in the concat's block: 32,000 bytes, not 64,000 (+ 8: the sum)
     assert program.memory.peak_bytes == 4 * 8000 + 8
     same_as_plain([total], {x: np.linspace(0, 0.001, 1000)})
+
+
+# -- the arena: regions at offsets, free neighbours joined -------------------------------------------
+def test_freed_neighbours_join_into_one_region_a_bigger_value_can_take():
+    from symgraph.compiler.memory import _Arena
+
+    arena = _Arena(8)  # float64: regions of whole 64-byte lines, 8 elements
+    a, b, c = arena.take(8), arena.take(8), arena.take(8)
+    assert (a, b, c) == (0, 8, 16) and arena.size == 24
+    arena.give_back(a, 8)
+    arena.give_back(b, 8)  # joins a: one free region of 16 at 0
+    assert arena.take(16) == 0 and arena.size == 24  # fits there: the arena does not grow
+
+
+def test_the_smallest_free_region_that_fits_is_taken_and_the_rest_stays_free():
+    from symgraph.compiler.memory import _Arena
+
+    arena = _Arena(8)
+    big, _, small, _ = arena.take(32), arena.take(8), arena.take(16), arena.take(8)  # _: kept
+    arena.give_back(big, 32)
+    arena.give_back(small, 16)
+    assert arena.take(8) == small  # the 16-element hole, not the 32-element one
+    assert arena.take(8) == small + 8  # the rest of that hole
+    assert arena.take(24) == big and arena.size == 64
+
+
+def test_a_free_region_at_the_end_grows_instead_of_a_new_one():
+    from symgraph.compiler.memory import _Arena
+
+    arena = _Arena(4)  # float32: 16 elements a line
+    first = arena.take(16)
+    last = arena.take(16)
+    arena.give_back(last, 16)
+    assert arena.take(48) == last and arena.size == first + 16 + 48
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(st.booleans(), st.integers(0, 40)), max_size=60))
+def test_live_regions_never_overlap_and_the_free_list_stays_whole(steps):
+    from symgraph.compiler.memory import _Arena
+
+    arena = _Arena(8)
+    live = []  # (offset, elements asked)
+    for take, n in steps:
+        if take or not live:
+            offset = arena.take(n)
+            assert offset % 8 == 0
+            live.append((offset, n))
+        else:
+            arena.give_back(*live.pop(n % len(live)))
+        spans = sorted((o, o + arena.rounded(n)) for o, n in live if n)
+        assert all(end <= start for (_, end), (start, _) in zip(spans, spans[1:]))
+        assert all(end <= arena.size for _, end in spans)
+        free = sorted((o, o + n) for o, n in arena.length.items())
+        # free regions: sorted both ways, never touching each other, never over a live one
+        assert arena.starts == [o for o, _ in free]
+        assert arena.by_size == sorted((n, o) for o, n in arena.length.items())
+        assert all(end < start for (_, end), (start, _) in zip(free, free[1:]))
+        assert not any(a < d and c < b for a, b in free for c, d in spans)

@@ -26,7 +26,8 @@ def test_listing_has_one_line_per_instruction_with_slot_op_inputs_shape_and_name
     matmul, tanh, total = body
     assert re.match(r"%2 = matmul %0, %1\s+\(None, 3\) float32\s+layer/matmul$", matmul)
     assert re.match(r"%3 = tanh %2\s+\(None, 3\) float32\s+layer/h\s+free %2$", tanh)
-    assert re.match(r"%4 = sum %3\s+\(\) float32\s+out\s+-> buf0\s+free %3$", total)  # () is known: a buffer
+    # () is known: a region of a buffer, elements 0 to 1
+    assert re.match(r"%4 = sum %3\s+\(\) float32\s+out\s+-> buf0\[0:1\]\s+free %3$", total)
     assert re.match(r"%0 = feed\s+\(None, 2\) float32\s+x$", lines[1])
     assert re.match(r"%1 = variable\s+\(2, 3\) float32\s+W$", lines[2])
     assert lines[-1] == "fetch %4"
