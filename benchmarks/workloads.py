@@ -75,8 +75,9 @@ def mlp_symgraph(dtype, disable=()):
         W1, b1, W2, b2 = (sg.Variable(p, name=n) for p, n in zip(params, ["W1", "b1", "W2", "b2"]))
         h = sg.tanh(x @ W1 + b1)
         loss = sg.softmax_cross_entropy(h @ W2 + b2, y)
+        # one gradient graph, fetched by the check and applied by the step (as in TF1)
         grads = sg.gradients(loss, [W1, b1, W2, b2])
-        train = sg.optim.SGD(lr=LR, params=[W1, b1, W2, b2]).minimize(loss)
+        train = sg.optim.SGD(lr=LR).apply_gradients(zip(grads, [W1, b1, W2, b2]))
     sess = sg.Session(graph, disable=disable)
     feed = {x: X, y: Y}
 
@@ -184,8 +185,9 @@ def rnn_symgraph(dtype, steps=T, batch=B, disable=()):
 
     graph, loss, params, feed = rnn_graph(dtype, steps=steps, batch=batch)
     with graph.as_default():
+        # one gradient graph, fetched by the check and applied by the step (as in TF1)
         grads = sg.gradients(loss, params)
-        train = sg.optim.SGD(lr=LR, params=params).minimize(loss)
+        train = sg.optim.SGD(lr=LR).apply_gradients(zip(grads, params))
     sess = sg.Session(graph, disable=disable)
 
     def step():
