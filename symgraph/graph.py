@@ -259,7 +259,7 @@ class Node:
     weak = False
 
     def __init__(self, op: Op, inputs, attrs, shape, dtype, name, graph: Graph):
-        self.op = op
+        self.op = _shared(op)
         self.inputs: tuple[Node, ...] = tuple(inputs)
         self.attrs: dict = attrs
         self.shape: tuple = tuple(shape)
@@ -307,6 +307,24 @@ class Node:
     # A Node is a dict key and a set member by identity, so `==` is not overloaded
     # (use sg.equal(a, b) for an elementwise comparison Node).
     __hash__ = object.__hash__
+
+
+#: the one instance of each op class that all its Nodes share (see _shared)
+_OPS: dict[type, Op] = {}
+
+
+def _shared(op: Op) -> Op:
+    """The instance of `op`'s class that every Node of that op shares.
+
+    An op is stateless (a Node's settings are its attrs), so one Add serves every
+    add Node, as Op.__eq__ says. Then 25,000 Nodes hold a dozen op objects, not
+    25,000: less memory, less for the garbage collector to walk, and the compiler,
+    which asks every vertex for its op's name in each pass, finds them in the CPU's
+    cache. An op object that was given attributes of its own keeps them, and itself.
+    """
+    if vars(op):
+        return op
+    return _OPS.setdefault(type(op), op)
 
 
 def make_node(op: Op, inputs, attrs=None, name=None) -> Node:

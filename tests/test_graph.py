@@ -145,6 +145,26 @@ def test_node_records_op_inputs_attrs_shape_dtype_and_name():
     assert s.name == "total"
 
 
+def test_nodes_of_one_op_share_one_op_object():
+    """Ops are stateless, so an unrolled graph of thousands of adds holds one Add
+    (less memory, and a compile walking every vertex finds it in the CPU's cache)."""
+    x = sg.Placeholder((2,), name="x")
+    assert (x + 1.0).op is (x + 2.0).op
+    assert sg.Placeholder((2,), name="y").op is x.op
+    assert (x + 1.0).op is not (x * 2.0).op
+
+
+def test_an_op_object_with_attributes_of_its_own_keeps_them():
+    from symgraph.graph import make_node
+    from symgraph.ops.math import Neg
+
+    x = sg.Placeholder((2,), name="x")
+    op = Neg()
+    op.note = "mine"
+    assert make_node(op, [x]).op is op
+    assert make_node(Neg(), [x]).op is not op
+
+
 def test_node_records_the_users_file_and_line():
     x, line = sg.Placeholder((2,), name="x"), _here()
     y, y_line = x * 3.0, _here()

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import networkx as nx
 
+from symgraph.autodiff import ancestors
 from symgraph.errors import FeedError, GraphError
 from symgraph.graph import Node, Placeholder, Variable
 
@@ -36,43 +37,38 @@ def lower(fetches: list[Node], feeds=()) -> nx.DiGraph:
     """Copy into a new IR every Node the fetches need; a fed Node's inputs are not needed."""
     fed = set(feeds)
     ir = nx.DiGraph()
-    stack = list(fetches)
-    while stack:  # iterative: no recursion over the depth of the graph
-        node = stack.pop()
-        if node.id in ir:
-            continue
-        is_fed = node in fed
-        inputs = () if is_fed else node.inputs
-        kind = _kind(node, is_fed)
-        extra = {}
-        if kind == "feed" and not is_fed and getattr(node, "default", None) is not None:
-            kind, extra = "constant", {"value": node.default}  # not fed: use its default
-        ir.add_node(
-            node.id,
-            op=node.op,
-            inputs=[i.id for i in inputs],
-            attrs=node.attrs,
-            shape=node.shape,
-            dtype=node.dtype,
-            name=node.name,
-            origin=node.origin,
-            kind=kind,
-            node=node,
-            **extra,
-        )
-        for i in inputs:
-            stack.append(i)
-    for key, data in ir.nodes(data=True):
-        for i in data["inputs"]:
-            ir.add_edge(i, key)
+    # In creation order, the order every pass walks in: vertices next to each other in
+    # that order are then next to each other in memory, and topological() sorts quickly.
+    ir.add_nodes_from(_vertex(node, node in fed) for node in ancestors(fetches, stop=fed))
+    edges = [(i, key) for key, data in ir.nodes(data=True) for i in data["inputs"]]
+    ir.add_edges_from(edges)  # all at once: networkx does its bookkeeping once, not per edge
     # Creation ids already form a topological order unless inputs were edited by hand.
-    ir.graph["ids_are_topological"] = all(u < v for u, v in ir.edges)
+    ir.graph["ids_are_topological"] = all(u < v for u, v in edges)
     ir.graph["fetches"] = [f.id for f in fetches]
-    # Sorted, so messages and listings follow creation order, not the search's order.
-    ir.graph["updates"] = sorted(k for k, d in ir.nodes(data=True) if d["op"].name == "assign")
+    # In creation order, as the vertices are, so messages and listings follow it.
+    ir.graph["updates"] = [k for k, d in ir.nodes(data=True) if d["op"].name == "assign"]
     _check_acyclic(ir)
     _check_updates(ir)
     return ir
+
+
+def _vertex(node: Node, is_fed: bool) -> tuple[int, dict]:
+    """(key, data) of the vertex for `node`: its id, and what the passes read."""
+    kind = _kind(node, is_fed)
+    data = dict(
+        op=node.op,
+        inputs=[] if is_fed else [i.id for i in node.inputs],
+        attrs=node.attrs,
+        shape=node.shape,
+        dtype=node.dtype,
+        name=node.name,
+        origin=node.origin,
+        kind=kind,
+        node=node,
+    )
+    if kind == "feed" and not is_fed and getattr(node, "default", None) is not None:
+        data["kind"], data["value"] = "constant", node.default  # not fed: use its default
+    return node.id, data
 
 
 def _check_acyclic(ir: nx.DiGraph) -> None:

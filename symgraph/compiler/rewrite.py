@@ -23,14 +23,17 @@ def start(ir: nx.DiGraph) -> nx.DiGraph:
     before the pass, so the pass may edit it directly. `sg.explain` keeps
     every step, and gets a copy per pass.
     """
-    if ir.graph.get("in_place"):
-        ir.graph.setdefault("next_key", (max(ir.nodes) + 1) if len(ir) else 0)
-        return ir
+    out = ir if ir.graph.get("in_place") else _copy(ir)
+    if "next_key" not in out.graph:  # once: setdefault(..., max(...)) would scan on every pass
+        out.graph["next_key"] = (max(ir.nodes) + 1) if len(ir) else 0
+    return out
+
+
+def _copy(ir: nx.DiGraph) -> nx.DiGraph:
     out = nx.DiGraph()
     out.graph.update(ir.graph)
     out.graph["fetches"] = list(ir.graph["fetches"])
     out.graph["updates"] = list(ir.graph["updates"])
-    out.graph.setdefault("next_key", (max(ir.nodes) + 1) if len(ir) else 0)
     for key, data in ir.nodes(data=True):
         copied = dict(data)
         copied["inputs"] = list(data["inputs"])
@@ -80,12 +83,17 @@ def topological(ir) -> list:
     inputs were edited by hand breaks the rule; lowering notices, and then
     networkx's general topological sort is used.
     """
-    def where(k):
-        return position(ir, k)
-
     if ir.graph.get("ids_are_topological", True):
-        return sorted(ir.nodes, key=where)
-    return list(nx.lexicographical_topological_sort(ir, key=where))
+        # position() inlined, over (key, order) pairs: this runs once per pass, on every vertex
+        pairs = sorted(ir.nodes(data="order"), key=_where)
+        return [key for key, _ in pairs]
+    return list(nx.lexicographical_topological_sort(ir, key=lambda k: position(ir, k)))
+
+
+def _where(pair) -> tuple:
+    """position() of a (key, its "order" or None) pair."""
+    key, order = pair
+    return (key,) if order is None else order + (key,)
 
 
 def set_inputs(ir, key, inputs) -> None:
@@ -119,7 +127,11 @@ def replace_all(ir, new_of: dict) -> None:
     for consumer in consumers:
         data = ir.nodes[consumer]
         data["inputs"] = [new_of.get(i, i) for i in data["inputs"]]
-    ir.graph["fetches"] = [new_of.get(f, f) for f in ir.graph["fetches"]]
+    # A pass may call this once per vertex it replaces, and a model may fetch a value per
+    # step: rewriting the whole fetch list each time made such a pass quadratic. So it is
+    # only searched (isdisjoint does that in C), and rewritten if a fetched vertex was replaced.
+    if not new_of.keys().isdisjoint(ir.graph["fetches"]):
+        ir.graph["fetches"] = [new_of.get(f, f) for f in ir.graph["fetches"]]
 
 
 def remove_dead(ir, report, rule="no longer used") -> None:
@@ -128,7 +140,10 @@ def remove_dead(ir, report, rule="no longer used") -> None:
     # merged or replaced: said once is enough; but a vertex this pass added that is dead
     # now (a log_softmax the cross-entropy rule then absorbed) is reported removed too
     already = {c.key for c in report.changes if c.kind in ("merged", "replaced")}
-    work = [k for k in ir.nodes if ir.out_degree(k) == 0 and k not in keep]
+    # adjacency() hands over each vertex's consumers as they are, where out_degree(k)
+    # would make a view object for each vertex: this line runs once per pass, on all of them
+    work = [k for k, consumers in ir.adjacency() if not consumers and k not in keep]
+    work.reverse()  # popped from the end: the earliest-made is removed, and reported, first
     while work:
         key = work.pop()
         if key not in ir or ir.out_degree(key) or key in keep:

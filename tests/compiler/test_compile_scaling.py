@@ -103,3 +103,32 @@ def test_fusing_the_inputs_of_one_wide_vertex_is_linear():
     """An unrolled RNN's gradient concatenates one value per step; redirecting its
     inputs one at a time would rewrite the whole input list once per input."""
     assert _fuse_lines(400) <= 1.25 * 4 * _fuse_lines(100)
+
+
+def _pass_lines_fetching_every_step(steps):
+    """Lines run by each pass on a `steps`-long RNN whose state and loss at every step are fetched."""
+    graph = sg.Graph()
+    with graph.as_default():
+        x = sg.Placeholder((2, steps, 3), dtype="float32", name="x")
+        states, _ = sg.nn.unroll(sg.nn.RNNCell(3, 4), sg.unstack(x, axis=1))
+        losses = [sg.mean(h * h) for h in states]
+        train = sg.optim.SGD(lr=0.1).minimize(sg.mean(sg.stack(losses)))
+    ir = lower([train, *states, *losses], [x])
+    ir.graph["in_place"] = True
+    counts = {}
+    for name, run_pass in PASSES:
+        (ir, report), counts[name] = _counted(lambda run_pass=run_pass, ir=ir: run_pass(ir))
+        if name == "cse":
+            assert report.changes  # the gradients repeat work, which cse merges
+    return counts
+
+
+def test_fetching_a_value_per_step_keeps_every_pass_linear():
+    """A pass may replace vertices one at a time (cse merged each of its thousands so), and
+    each replacement used to rewrite the whole fetch list: quadratic with values fetched per step."""
+    short = _pass_lines_fetching_every_step(SHORT)
+    long = _pass_lines_fetching_every_step(LONG)
+    for name, lines in long.items():
+        assert lines <= 1.25 * (LONG / SHORT) * short[name], (
+            f"{name}: {short[name]} lines for {SHORT} steps, {lines} for {LONG}"
+        )

@@ -9,7 +9,8 @@ Variables, update ops and ops with state or randomness (two dropout masks
 must differ however alike they look).
 
 One pass in topological order is enough: by the time a vertex is looked at,
-its inputs have already been merged, so its key is final.
+its inputs have already been merged, so its signature names them by their
+final keys.
 """
 
 from __future__ import annotations
@@ -22,14 +23,16 @@ from symgraph.compiler.rewrite import (
     constant_value,
     is_weak,
     remove_dead,
-    replace_uses,
+    replace_all,
     start,
     topological,
 )
 
 
-def _signature(ir, key):
-    """A hashable description of what `key` computes, or None if it must stay unique."""
+def _signature(ir, key, merged=None):
+    """A hashable description of what `key` computes, or None if it must stay unique.
+    Inputs are named by the vertex they were merged into (`merged`), if they were."""
+    merged = merged or {}
     data = ir.nodes[key]
     kind, op = data["kind"], data["op"]
     if kind == "constant":
@@ -41,17 +44,19 @@ def _signature(ir, key):
     if kind != "op" or op.stateful or op.is_update:
         return None
     attrs = tuple(sorted(data["attrs"].items()))
+    inputs = tuple(merged.get(i, i) for i in data["inputs"])
     # The result's dtype too: attrs that compare equal may still differ in type, and
     # clip(x, 0, 1) of an int x stays int where clip(x, 0.0, 1.0) gives floats.
-    return (type(op), attrs, tuple(data["inputs"]), data["dtype"].str, data["shape"])
+    return (type(op), attrs, inputs, data["dtype"].str, data["shape"])
 
 
 def cse(ir: nx.DiGraph):
     report = Report("cse")
     ir = start(ir)
     first: dict = {}
+    merged = {}  # vertex -> the one that computes the same: its uses are redirected at the end
     for key in list(topological(ir)):
-        signature = _signature(ir, key)
+        signature = _signature(ir, key, merged)
         if signature is None:
             continue
         try:
@@ -61,6 +66,7 @@ def cse(ir: nx.DiGraph):
         if original != key:
             report.add("merged", key, ir.nodes[key]["name"], "same op, attrs and inputs",
                        into=ir.nodes[original]["name"])
-            replace_uses(ir, key, original)
+            merged[key] = original
+    replace_all(ir, merged)  # all at once, as fuse does: see replace_all
     remove_dead(ir, report, "merged away")
     return ir, report

@@ -16,6 +16,8 @@ named after its last op; the report lists it as added, and each op it swallowed 
 
 from __future__ import annotations
 
+import math
+
 import networkx as nx
 import numpy as np
 
@@ -86,7 +88,7 @@ def _one_element(shape) -> bool:
     """A value of exactly one element is left unfused: fusing saves no memory there,
     and NumPy's ufuncs take a slow path when a one-element output is also an input
     (measured: np.add(o, b, out=o) 1.3 us, np.add(a, b) 0.3 us)."""
-    return None not in shape and int(np.prod(shape, dtype=np.int64)) == 1
+    return None not in shape and math.prod(shape) == 1  # math: np.prod of a tuple is 10x slower
 
 
 def _groups(ir, order):
