@@ -39,25 +39,47 @@ class SumTo(Op):
         return tuple(x.shape[lead + i] if d is None else d for i, d in enumerate(shape)), x.dtype
 
     def forward(self, x, *, shape, out=None):
-        lead = x.ndim - len(shape)
-        axes = tuple(range(lead)) + tuple(
-            lead + i for i, d in enumerate(shape) if d == 1 and x.shape[lead + i] != 1
-        )
-        kept = tuple(1 if d == 1 else x.shape[lead + i] for i, d in enumerate(shape))
-        if not axes:  # nothing to sum: x in the target shape
+        return self.kernel(shape=shape)(x, out=out)
+
+    def kernel(self, *, shape):
+        """The kernel, with the work of reading the shapes done once per input shape:
+        it runs twice a training step for every bias, and the plan costs more than
+        the sum of a small gradient."""
+        plans = {}  # x's shape -> (axes summed, result's shape, result without the 1s)
+
+        def sum_to(x, out=None):
+            plan = plans.get(x.shape)
+            if plan is None:
+                plan = plans[x.shape] = _sum_to_plan(x.shape, shape)
+            axes, kept, reduced = plan
+            if not axes:  # nothing to sum: x in the target shape
+                if out is None:
+                    return x.reshape(kept)
+                np.copyto(out, x.reshape(kept))
+                return out
             if out is None:
-                return x.reshape(kept)
-            np.copyto(out, x.reshape(kept))
+                return np.add.reduce(x, axes).reshape(kept)  # what np.sum calls
+            # the sum drops the summed dims; `out` has them as 1s: the same elements, in order
+            np.add.reduce(x, axes, None, out.reshape(reduced))
             return out
-        if out is None:
-            return np.sum(x, axis=axes).reshape(kept)
-        # np.sum drops the summed dims; `out` has them as 1s: the same elements, in order
-        np.sum(x, axis=axes, out=out.reshape(np.delete(x.shape, axes)))
-        return out
+
+        return sum_to
 
     def backward(self, node, grad):
         (x,) = node.inputs
         return (broadcast_to(grad, x.shape, like=x),)
+
+
+def _sum_to_plan(x_shape, shape):
+    """(the axes of x to sum, the result's shape, the result's shape without the summed
+    dims) for summing an x of x_shape down to `shape`."""
+    lead = len(x_shape) - len(shape)
+    axes = tuple(range(lead)) + tuple(
+        lead + i for i, d in enumerate(shape) if d == 1 and x_shape[lead + i] != 1
+    )
+    kept = tuple(1 if d == 1 else x_shape[lead + i] for i, d in enumerate(shape))
+    reduced = tuple(d for i, d in enumerate(x_shape) if i not in axes)
+    return axes, kept, reduced
 
 
 class BroadcastTo(Op):
