@@ -31,6 +31,7 @@ value were ever freed.
 from __future__ import annotations
 
 import bisect
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -50,7 +51,7 @@ class MemoryPlan:
 
 
 def _nbytes(shape, dtype) -> int:
-    return int(np.prod(shape, dtype=np.int64)) * np.dtype(dtype).itemsize
+    return _elements(shape) * np.dtype(dtype).itemsize
 
 
 def _known(shape) -> bool:
@@ -209,7 +210,7 @@ def _gathers_in_place(program, committed):
 
 
 def _elements(shape) -> int:
-    return int(np.prod(shape, dtype=np.int64))
+    return math.prod(shape)
 
 
 #: every region starts on a 64-byte boundary (a cache line, and what SIMD loads like best)
@@ -305,7 +306,7 @@ class _Buffers:
     def __init__(self):
         self.sizes: list[int] = []  # buffer id -> its size in elements (an arena's grows)
         self.dtypes: list[np.dtype] = []  # buffer id -> its dtype
-        self.arenas: dict[tuple, tuple[int, _Arena]] = {}  # (dtype, small) -> (buffer id, arena)
+        self.arena_buffer: dict[tuple, int] = {}  # (dtype, small) -> the buffer id of that arena
         self.arena_of: dict[int, _Arena] = {}  # buffer id -> its arena, for an arena's buffer
         self.regions: list[tuple[int, int, int]] = []  # region id -> (buffer, offset, elements)
         self.spare: dict[tuple, list[int]] = {}  # (elements, dtype) -> own buffers free again
@@ -322,10 +323,11 @@ class _Buffers:
             # value, a small long-lived one would split it, and the next big value
             # would no longer fit there (the arena would grow instead)
             key = (dtype, n * dtype.itemsize < SMALL_BYTES)
-            if key not in self.arenas:
-                self.arenas[key] = (self._new_buffer(0, dtype), _Arena(dtype.itemsize))
-                self.arena_of[self.arenas[key][0]] = self.arenas[key][1]
-            buffer, arena = self.arenas[key]
+            if key not in self.arena_buffer:
+                self.arena_buffer[key] = self._new_buffer(0, dtype)
+                self.arena_of[self.arena_buffer[key]] = _Arena(dtype.itemsize)
+            buffer = self.arena_buffer[key]
+            arena = self.arena_of[buffer]
             offset = arena.take(n)
             self.sizes[buffer] = arena.size
         self.regions.append((buffer, offset, n))

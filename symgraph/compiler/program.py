@@ -11,6 +11,7 @@ Variables and Constants fill their slots before the first instruction.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -68,10 +69,12 @@ class Program:
         self.feed_shapes: dict[int, tuple] = {}  # slot -> the shape the Program was planned for
         self.names: dict[int, str] = {}  # slot -> the name of the Node that fills it
         self.memory = None  # the MemoryPlan (memory.py)
-        self._blocks = None  # the planned buffers themselves, made on the first run
-        self._buffers = None  # each instruction's view of its buffer, by Instruction.view
-        self._views_of: dict[int, list[int]] = {}  # buffer -> the views into it, for swap_buffer
-        self._buffer_of: dict[int, int] = {}  # id(view) -> its index, for swap_buffer
+        # The planned buffers (memory.py) are flat NumPy arrays, made on the first run;
+        # an instruction writes into its view of one, a slice in its own shape.
+        self._arrays = None  # buffer -> its array
+        self._views = None  # Instruction.view -> that view
+        self._views_in: dict[int, list[int]] = {}  # buffer -> the views into it, for swap_buffer
+        self._view_index: dict[int, int] = {}  # id(view) -> its index, for swap_buffer
         self._fast = None  # the generated function (codegen.py), made on the second run
         self._source = None  # its Python source, to read
         self._generated = False
@@ -109,34 +112,34 @@ class Program:
 
     # -- running ------------------------------------------------------------------
     def _make_buffers(self):
-        """Make the planned buffers (flat blocks) and every instruction's view of them."""
+        """Make the planned buffers and every instruction's view of them."""
         plan = self.memory
-        self._blocks = [np.empty(s, d) for s, d in plan.buffers] if plan else []
-        self._views_of = {}
-        self._buffer_of = {}
-        for index, (block, _, _, _) in enumerate(plan.views if plan else ()):
-            self._views_of.setdefault(block, []).append(index)
-        self._buffers = [None] * (len(plan.views) if plan else 0)
-        for block in self._views_of:
-            self._remake_views(block)
-        return self._buffers
+        self._arrays = [np.empty(s, d) for s, d in plan.buffers] if plan else []
+        self._views_in = {}
+        self._view_index = {}
+        for index, (buffer, _, _, _) in enumerate(plan.views if plan else ()):
+            self._views_in.setdefault(buffer, []).append(index)
+        self._views = [None] * (len(plan.views) if plan else 0)
+        for buffer in self._views_in:
+            self._remake_views(buffer)
+        return self._views
 
     def _drop_buffers(self) -> None:
         """Let go of the buffers (see _generate); the next run makes them again."""
-        self._blocks = self._buffers = None
-        self._views_of, self._buffer_of = {}, {}
+        self._arrays = self._views = None
+        self._views_in, self._view_index = {}, {}
 
-    def _remake_views(self, block) -> None:
-        """The views into one block: its first elements, in each instruction's shape."""
-        flat = self._blocks[block]
-        for index in self._views_of[block]:
+    def _remake_views(self, buffer) -> None:
+        """The views into one buffer: each the elements from its offset on, in its shape."""
+        flat = self._arrays[buffer]
+        for index in self._views_in[buffer]:
             _, offset, shape, _ = self.memory.views[index]
-            view = flat[offset : offset + int(np.prod(shape, dtype=np.int64))].reshape(shape)
-            old = self._buffers[index]
+            view = flat[offset : offset + math.prod(shape)].reshape(shape)
+            old = self._views[index]
             if old is not None:
-                self._buffer_of.pop(id(old), None)
-            self._buffers[index] = view
-            self._buffer_of[id(view)] = index
+                self._view_index.pop(id(old), None)
+            self._views[index] = view
+            self._view_index[id(view)] = index
             if self._names is not None:  # the generated code reads them by name
                 self._names[f"b{index}"] = view
 
@@ -145,24 +148,24 @@ class Program:
         (an array of the same shape and dtype) in its place from now on; else False.
 
         The Session commits a new Variable value this way without copying it. The
-        value's whole block goes to the Variable, so the block must be exactly the
+        value's whole buffer goes to the Variable, so the buffer must be exactly the
         value's size (the memory plan makes it so for new Variable values), and every
         view into it is made again from `replacement`.
         """
-        index = self._buffer_of.get(id(value)) if self._buffers is not None else None
-        if index is None or self._buffers[index] is not value:
+        index = self._view_index.get(id(value)) if self._views is not None else None
+        if index is None or self._views[index] is not value:
             return False
-        block = self.memory.views[index][0]
+        buffer = self.memory.views[index][0]
         if (
-            self._blocks[block].size != value.size
+            self._arrays[buffer].size != value.size
             or replacement.shape != value.shape
             or replacement.dtype != value.dtype
             or not replacement.flags.c_contiguous
             or not replacement.flags.writeable
         ):
             return False
-        self._blocks[block] = replacement.reshape(-1)  # a view of the same memory
-        self._remake_views(block)
+        self._arrays[buffer] = replacement.reshape(-1)  # a view of the same memory
+        self._remake_views(buffer)
         return True
 
     def run(self, feed_values: dict, variable_values: dict, debug: bool = False):
@@ -194,7 +197,7 @@ class Program:
             if self._runs == 1:
                 return self.run_loop(feeds, variables)
             self._generate()  # lets the buffers go: made again just below
-        if self._buffers is None:
+        if self._views is None:
             self._make_buffers()
         try:
             fetched, new_values = self._fast(feeds, variables)
@@ -219,7 +222,7 @@ class Program:
             env[slot] = value
         for slot, value in self.constants:
             env[slot] = value
-        buffers = self._buffers if self._buffers is not None else self._make_buffers()
+        buffers = self._views if self._views is not None else self._make_buffers()
         for inst in self.instructions:
             try:
                 if inst.buffer is None:

@@ -283,7 +283,7 @@ def test_the_first_runs_buffers_are_let_go_before_the_source_is_compiled(monkeyp
     build = codegen.build
 
     def build_and_look(program):
-        seen.append((program._blocks, [ref() for ref in first_blocks]))
+        seen.append((program._arrays, [ref() for ref in first_arrays]))
         return build(program)
 
     monkeypatch.setattr(codegen, "build", build_and_look)
@@ -291,13 +291,13 @@ def test_the_first_runs_buffers_are_let_go_before_the_source_is_compiled(monkeyp
         first = sess.run(fetches, feed)
         (program,) = sess._programs.values()
         assert any(i.in_place for i in program.instructions)
-        first_blocks = [weakref.ref(block) for block in program._blocks]
-        assert first_blocks and not seen  # the first run: the loop, with the buffers
+        first_arrays = [weakref.ref(block) for block in program._arrays]
+        assert first_arrays and not seen  # the first run: the loop, with the buffers
         second = sess.run(fetches, feed)
         third = sess.run(fetches, feed)
     # compiled once, on the second run, while neither the buffers nor their memory existed
-    assert seen == [(None, [None] * len(first_blocks))]
-    assert program._blocks is not None  # made again after it
+    assert seen == [(None, [None] * len(first_arrays))]
+    assert program._arrays is not None  # made again after it
     for a, b, c in zip(first, second, third):
         np.testing.assert_array_equal(b, a)
         np.testing.assert_array_equal(c, a)
