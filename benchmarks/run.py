@@ -3,6 +3,7 @@
     python benchmarks/run.py                 # W1 and W2, float64 and float32, 3 rounds
     python benchmarks/run.py --quick         # one round, fewer repeats
     python benchmarks/run.py --rounds 5      # more rounds, for a noisy machine
+    python benchmarks/run.py --workloads W1 --dtypes float32   # one workload, one dtype
 
 Each contender runs in a fresh process (allocator state leaks between
 contenders otherwise): a few warm-up steps first, then the median time of one
@@ -116,6 +117,21 @@ def measure_memory(workload, contender, dtype):
                       "traced_mb": traced}))
 
 
+# The workloads by the issue's names, and by the names of their functions in workloads.py
+WORKLOADS = {"w1": "mlp", "w2": "rnn", "mlp": "mlp", "rnn": "rnn"}
+LABELS = {"mlp": "W1", "rnn": "W2"}
+DTYPES = ("float64", "float32")
+
+
+def _chosen(text, known, what):
+    """The comma-separated choices in `text`, each checked against `known`."""
+    chosen = [c.strip() for c in text.split(",") if c.strip()]
+    for c in chosen:
+        if c.lower() not in known:
+            sys.exit(f"run.py: unknown {what} {c!r}; choose from {', '.join(sorted(known))}")
+    return [known[c.lower()] for c in chosen]
+
+
 def run_child(*args):
     out = subprocess.run(
         [sys.executable, __file__, "--child", *map(str, args)],
@@ -135,7 +151,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="one round, fewer repeats")
     parser.add_argument("--rounds", type=int, default=None, help="rounds (default 3; 1 with --quick)")
-    parser.add_argument("--workloads", default="mlp,rnn")
+    parser.add_argument("--workloads", default="W1,W2", help="W1 (the MLP), W2 (the RNN), or both")
     parser.add_argument("--dtypes", default="float64,float32")
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -147,6 +163,8 @@ def main():
             measure(workload, contender, dtype, int(steps), int(repeats))
         return
 
+    workloads = _chosen(args.workloads, WORKLOADS, "workload")
+    dtypes = _chosen(args.dtypes, {d: d for d in DTYPES}, "dtype")
     contenders = ["numpy", "symgraph"]
     for optional in ("torch", "autograd", "pytensor"):  # the `bench` extra
         if importlib.util.find_spec(optional) is not None:
@@ -155,8 +173,9 @@ def main():
     rounds = args.rounds or (1 if args.quick else 3)
     print(f"{'workload':<10}{'dtype':<9}{'contender':<11}{'ms/step':>9}{'ratio':>8}"
           f"{'peak RSS MB':>13}{'above imports':>15}{'traced MB':>11}  checked")
-    for workload in args.workloads.split(","):
-        for dtype in args.dtypes.split(","):
+    for workload in workloads:
+        label = LABELS[workload]
+        for dtype in dtypes:
             timings = {c: [] for c in contenders}
             ratios = {c: [] for c in contenders}
             errors, ok = {}, {c: True for c in contenders}
@@ -174,7 +193,7 @@ def main():
                         ratios[contender].append(r["median"] / base)
             for contender in contenders:
                 if contender in errors:
-                    print(f"{workload:<10}{dtype:<9}{contender:<11}  error: {errors[contender]}")
+                    print(f"{label:<10}{dtype:<9}{contender:<11}  error: {errors[contender]}")
                     continue
                 m = run_child("memory", workload, contender, dtype)
                 ms = _median(timings[contender]) * 1000
@@ -184,7 +203,7 @@ def main():
                 else:
                     traced = "n/a" if m["traced_mb"] is None else f"{m['traced_mb']:.2f}"
                     memory = f"{m['rss_mb']:13.1f}{m['above_imports_mb']:15.1f}{traced:>11}"
-                print(f"{workload:<10}{dtype:<9}{contender:<11}{ms:9.2f}{ratio:>8}{memory}  "
+                print(f"{label:<10}{dtype:<9}{contender:<11}{ms:9.2f}{ratio:>8}{memory}  "
                       f"{'same loss and gradients' if ok[contender] else 'MISMATCH'}")
 
 
