@@ -92,6 +92,8 @@ class _Source:
             args = ", ".join(self.ref(a) for a in inst.args)
             if inst.view is not None:  # b0, b1, ... are put in `names` when the buffers are made
                 args += (", " if args else "") + f"out=b{inst.view}"
+            if inst.scratch is not None:  # its work array, a view like the others
+                args += (", " if args else "") + f"scratch=b{inst.scratch}"
             code = f"    {self.ref(inst.out)} = k{inst.out}({args})"
             self.add(_commented(code, f"{inst.out}: {_comment(inst.name)} ({inst.op.name})"), index)
         self.drop([self.ref(s) for s in inst.free])

@@ -23,6 +23,10 @@ only when no live value can still see into it. Values that leave the run
 (fetches, new Variable values) may sit in buffers: the Session copies them
 out before the next run can overwrite them.
 
+A kernel that needs a work array besides its result (`Op.workspace`) gets a
+region too, taken when the instruction runs and given back when it ends, and
+is handed it as `scratch=`: the listing shows it as `work buf0[...]`.
+
 The plan also counts bytes: `peak_bytes` is the most memory the run's
 intermediate values occupy at once, against `naive_bytes`, the total if no
 value were ever freed.
@@ -35,6 +39,8 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
+
+from symgraph.ops.base import Op
 
 
 @dataclass
@@ -89,20 +95,29 @@ def plan_memory(program) -> MemoryPlan:
     placed, gathers = _gathers_in_place(program, committed)
     region_of_gather: dict[int, int] = {}  # gather slot -> its region, once its first part is made
 
+    types = _leaf_types(program)  # slot -> (shape, dtype), for the ops that ask for a workspace
+
+    def view_of(region, offset, shape, dtype) -> int:
+        """The index in plan.views of `region`'s elements from `offset` on, seen in `shape`."""
+        buffer, start, _ = buffers.regions[region]
+        view = (buffer, start + offset, tuple(shape), np.dtype(dtype))
+        index = view_index.setdefault(view, len(plan.views))
+        if index == len(plan.views):
+            plan.views.append(view)
+        return index
+
     def place(inst, region, offset=0):
         """inst writes into `region`, `offset` elements in: its buffer and its view."""
         buffer, start, _ = buffers.regions[region]
         inst.buffer = buffer
-        view = (buffer, start + offset, tuple(inst.shape), np.dtype(inst.dtype))
         inst.span = (start + offset, start + offset + _elements(inst.shape))
-        inst.view = view_index.setdefault(view, len(plan.views))
-        if inst.view == len(plan.views):
-            plan.views.append(view)
+        inst.view = view_of(region, offset, inst.shape, inst.dtype)
         storage[inst.out] = (region,)
 
     for pos, inst in enumerate(program.instructions):
         shape, dtype = inst.shape, inst.dtype
-        inst.buffer = inst.view = inst.span = None
+        types[inst.out] = (shape, dtype)
+        inst.buffer = inst.view = inst.span = inst.scratch = inst.scratch_span = None
         inst.in_place = False
         # bytes: a view costs nothing new; everything else holds its own bytes
         holds = _nbytes(shape, dtype) if _known(shape) and not _is_view_op(inst) else 0
@@ -144,6 +159,21 @@ def plan_memory(program) -> MemoryPlan:
         plan.naive_bytes += holds
         plan.peak_bytes = max(plan.peak_bytes, live_bytes)
 
+        # A work array: taken while the instruction's inputs and result are alive, so it
+        # overlaps none of them, and given back as soon as the instruction ends.
+        work = _workspace(inst, types)
+        if work is not None:
+            work_shape, work_dtype = work
+            region = buffers.take(_elements(work_shape), work_dtype)
+            buffer, start, _ = buffers.regions[region]
+            inst.scratch = view_of(region, 0, work_shape, work_dtype)
+            inst.scratch_span = (buffer, start, start + _elements(work_shape))
+            work_bytes = _nbytes(work_shape, work_dtype)
+            plan.peak_bytes = max(plan.peak_bytes, live_bytes + work_bytes)
+            plan.naive_bytes += work_bytes
+            plan.intervals.append((pos, pos, work_bytes, f"{_name(program, inst.out)} (work array)"))
+            buffers.give_back(region)
+
         for slot in inst.free:  # values read for the last time by this instruction
             size_freed = sizes.pop(slot, 0)
             live_bytes -= size_freed
@@ -160,6 +190,41 @@ def plan_memory(program) -> MemoryPlan:
     plan.intervals.sort()
     plan.buffers = [((n,), dtype) for n, dtype in zip(buffers.sizes, buffers.dtypes)]
     return plan
+
+
+class _Type:
+    """What an op's `workspace` is given for each input: a shape and a dtype, as infer gets."""
+
+    __slots__ = ("shape", "dtype")
+
+    def __init__(self, shape, dtype):
+        self.shape, self.dtype = tuple(shape), np.dtype(dtype)
+
+
+def _leaf_types(program) -> dict:
+    """slot -> (shape, dtype) of the values that come from outside the run."""
+    types = {}
+    for slot, node in program.feeds:
+        types[slot] = (program.feed_shapes.get(slot, node.shape), node.dtype)
+    for slot, var in program.variables:
+        types[slot] = (var.shape, var.dtype)
+    for slot, value in program.constants:
+        value = np.asarray(value)
+        types[slot] = (value.shape, value.dtype)
+    return types
+
+
+def _workspace(inst, types):
+    """(shape, dtype) of the work array inst's kernel asks for, or None."""
+    if type(inst.op).workspace is Op.workspace:  # most ops: no need to look at the inputs
+        return None
+    inputs = [types.get(a) for a in inst.args]
+    if any(t is None or not _known(t[0]) for t in inputs):
+        return None
+    work = inst.op.workspace(*[_Type(*t) for t in inputs], **inst.attrs)
+    if work is None or not _known(work[0]) or _elements(work[0]) == 0:
+        return None
+    return tuple(work[0]), np.dtype(work[1])
 
 
 def _gathers_in_place(program, committed):

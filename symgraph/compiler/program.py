@@ -37,6 +37,8 @@ class Instruction:
     view: int | None = None  # which view of that buffer, in this instruction's shape
     in_place: bool = False  # a concat whose parts were written straight into it (memory.py)
     span: tuple | None = None  # (first element, end) of the buffer it writes into (memory.py)
+    scratch: int | None = None  # the view of its work array, for an op with a workspace (memory.py)
+    scratch_span: tuple | None = None  # (buffer, first element, end) of that work array
     kernel: object = None  # op.forward with the attrs bound, set by Program.finish()
 
     def listing(self) -> str:
@@ -49,6 +51,9 @@ class Instruction:
             line += f"   -> buf{self.buffer}[{self.span[0]}:{self.span[1]}]"
             if self.in_place:
                 line += " (parts written in place)"
+        if self.scratch is not None:
+            buffer, first, end = self.scratch_span
+            line += f"   work buf{buffer}[{first}:{end}]"
         if self.free:
             line += "   free " + ", ".join(f"%{s}" for s in self.free)
         return line
@@ -225,10 +230,12 @@ class Program:
         buffers = self._views if self._views is not None else self._make_buffers()
         for inst in self.instructions:
             try:
-                if inst.buffer is None:
-                    result = inst.kernel(*[env[a] for a in inst.args])
-                else:
-                    result = inst.kernel(*[env[a] for a in inst.args], out=buffers[inst.view])
+                planned = {}  # where the kernel writes: its result's buffer, its work array
+                if inst.buffer is not None:
+                    planned["out"] = buffers[inst.view]
+                if inst.scratch is not None:
+                    planned["scratch"] = buffers[inst.scratch]
+                result = inst.kernel(*[env[a] for a in inst.args], **planned)
             except SymgraphError:
                 raise
             except Exception as e:

@@ -13,6 +13,7 @@ methods is complete:
 
     elementwise = False   True when output[i] depends only on inputs[i]: fusion may merge it
     flops(node)           an estimate of the work, for the compiler's statistics
+    workspace(*inputs)    the (shape, dtype) of a work array the kernel needs, or None
 
 A kernel whose class sets `writes_out = True` also accepts `out=`, a buffer of
 the output's shape and dtype to write into (the memory planner hands one over
@@ -69,6 +70,18 @@ class Op:
             node=node,
             hint="stop the gradient before this op, or give the op a backward method",
         )
+
+    def workspace(self, *inputs, **attrs):
+        """(shape, dtype) of a work array the kernel needs besides its result, or None.
+
+        A kernel that needs a big temporary that is not its result (the exponentials
+        inside a cross-entropy) says so here, given its inputs' types as `infer` gets
+        them, all shapes known. The memory planner then gives the instruction a region
+        of the arena for it, free again as soon as the instruction ends, and passes it
+        to the kernel as `scratch=`, an array of that shape and dtype. Without a plan
+        the kernel makes its own.
+        """
+        return None
 
     def kernel(self, **attrs):
         """The callable a Program calls: `forward` with the attrs bound once.

@@ -13,7 +13,8 @@ from symgraph.compiler.memory import VIEW_OPS
 
 
 def check_plan(program):
-    """No instruction writes into memory that a value still alive may point into.
+    """No instruction writes into memory that a value still alive may point into,
+    and no work array overlaps a value alive while its instruction runs.
 
     An independent replay of the plan: a value sees the part of a buffer its view
     covers, (buffer, first element, end); an op that may return a view sees every
@@ -30,8 +31,8 @@ def check_plan(program):
             if not inst.in_place:
                 for slot in live:  # the instruction's own inputs are still alive here
                     for block2, start, end in sees[slot]:
-                        overlap = block2 == block and start < mine[2] and mine[1] < end
-                        assert not overlap, (
+                        clash = block2 == block and start < mine[2] and mine[1] < end
+                        assert not clash, (
                             f"{inst.name} writes into buf{block}[{mine[1]}:{mine[2]}], which "
                             f"{program.names[slot]} may still point into"
                         )
@@ -41,6 +42,15 @@ def check_plan(program):
         else:
             sees[inst.out] = set().union(*(sees.get(a, set()) for a in inst.args))
         live.add(inst.out)
+        if inst.scratch is not None:  # a work array: apart from every value alive meanwhile
+            block, offset, shape, _ = views[inst.scratch]
+            work = (block, offset, offset + int(np.prod(shape, dtype=np.int64)))
+            for slot in live:  # its inputs, and its own result
+                for seen in sees[slot]:
+                    assert not overlap(work, seen), (
+                        f"{inst.name}'s work array buf{block}[{work[1]}:{work[2]}] overlaps "
+                        f"{program.names[slot]}"
+                    )
         live.difference_update(inst.free)
 
 
@@ -419,3 +429,62 @@ def test_live_regions_never_overlap_and_the_free_list_stays_whole(steps):
         assert arena.by_size == sorted((n, o) for o, n in arena.length.items())
         assert all(end < start for (_, end), (start, _) in zip(free, free[1:]))
         assert not any(a < d and c < b for a, b in free for c, d in spans)
+
+
+# -- work arrays ------------------------------------------------------------------------------
+def _embedding_model():
+    """Ids -> embedding rows -> scores -> cross-entropy: both ops with a work array."""
+    rng = np.random.default_rng(3)
+    table = sg.Variable(rng.normal(size=(9, 40)), name="table")
+    w = sg.Variable(rng.normal(size=(40, 70)) * 0.3, name="w")
+    ids = sg.Placeholder((None,), dtype="int64", name="ids")
+    labels = sg.Placeholder((None,), dtype="int64", name="labels")
+    loss = sg.softmax_cross_entropy(sg.embedding_lookup(table, ids) @ w, labels)
+    feed = {ids: rng.integers(0, 9, size=50), labels: rng.integers(0, 70, size=50)}
+    return table, w, loss, feed
+
+
+@pytest.mark.parametrize("with_gradients", [False, True])
+def test_a_kernels_work_array_is_a_planned_region_apart_from_live_values(with_gradients):
+    with sg.Graph().as_default():
+        table, w, loss, feed = _embedding_model()
+        fetches = [loss, *sg.gradients(loss, [table, w])] if with_gradients else [loss]
+        program = sg.compile(fetches, feed)
+        working = [inst for inst in program.instructions if inst.scratch is not None]
+        # with its gradient fetched too, share_softmax replaces the loss by ops that
+        # need no work array
+        expected = {"embedding_grad"} if with_gradients else {"softmax_cross_entropy"}
+        assert {inst.op.name for inst in working} == expected
+        check_plan(program)
+        for inst in working:
+            buffer, first, end = inst.scratch_span
+            assert f"work buf{buffer}[{first}:{end}]" in inst.listing()
+            assert f"scratch=b{inst.scratch}" in program.source
+        for _ in range(3):
+            program.run(feed, {table: table.initial_value, w: w.initial_value})
+        for inst in working:  # the planned array was used, not the kernel's own
+            assert inst.kernel.keywords["scratch"].array is None
+        same_as_plain(fetches, feed, runs=3)
+
+
+def test_the_plan_counts_a_work_array_for_the_instruction_that_uses_it():
+    with sg.Graph().as_default():
+        _, _, loss, feed = _embedding_model()
+        program = sg.compile([loss], feed)
+    (inst,) = [i for i in program.instructions if i.scratch is not None]
+    position = program.instructions.index(inst)
+    work = [(start, end, size) for start, end, size, name in program.memory.intervals
+            if name.endswith("(work array)")]
+    assert work == [(position, position, 50 * 70 * 8)]
+
+
+def test_without_known_shapes_a_kernel_keeps_its_own_work_array():
+    with sg.Graph().as_default():
+        _, _, loss, feed = _embedding_model()
+        program = sg.compile([loss])  # no feeds: the batch size is unknown, nothing planned
+        (inst,) = [i for i in program.instructions if i.op.name == "softmax_cross_entropy"]
+        assert inst.scratch is None and "work buf" not in inst.listing()
+        with sg.Session() as sess:
+            want = sess.run(loss, feed)
+        assert program.run(feed, {v: v.initial_value for _, v in program.variables})[0][0] == want
+        assert inst.kernel.keywords["scratch"].array.shape == (50, 70)
