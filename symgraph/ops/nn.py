@@ -314,6 +314,11 @@ class EmbeddingGrad(Op):
         like = parts[0].inputs[2]
         if any(p.inputs[2] is not like for p in parts):
             return None
+        # The rows in the order their ids were made: an RNN's first step first, whatever
+        # order autodiff met them in (the sum is the same). The compiler's merge_matmuls
+        # lays every step's gradient out in that order too, so the concatenations can
+        # be one.
+        parts = sorted(parts, key=lambda p: p.inputs[1].id)
         rows = [g if g.ndim == 2 else reshape(g, (-1, like.shape[1])) for g, _, _ in (p.inputs for p in parts)]
         ids = [i if i.ndim == 1 else reshape(i, (-1,)) for _, i, _ in (p.inputs for p in parts)]
         return make_node(EmbeddingGrad(), (concat(rows), concat(ids), like))

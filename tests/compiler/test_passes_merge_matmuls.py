@@ -211,3 +211,81 @@ def test_embedding_gradient_adds_every_row_of_a_repeated_id(width, ids, two_d):
     np.testing.assert_allclose(kernel(grad, ids, like), expected, rtol=1e-14, atol=1e-14)
     buffer = np.full((6, width), 7.0)  # a reused buffer holding the last run's values
     np.testing.assert_allclose(kernel(grad, ids, like, out=buffer), expected, rtol=1e-14, atol=1e-14)
+
+
+# -- laid out to copy nothing ------------------------------------------------------------------
+def _stacked_rnn(steps=8, batch=4, hidden=40, vocab=9, embed=6):
+    """W2's shape of RNN: states stacked, one output layer over all steps, zero initial state."""
+    rng = np.random.default_rng(5)
+    names = ["emb", "Wx", "Wh", "bh", "Wo"]
+    shapes = [(vocab, embed), (embed, hidden), (hidden, hidden), (hidden,), (hidden, vocab)]
+    params = [sg.Variable(rng.normal(size=s) * 0.3, name=n) for s, n in zip(shapes, names)]
+    emb, wx, wh, bh, wo = params
+    ids = [sg.Placeholder((batch,), dtype="int64", name=f"x{t}") for t in range(steps)]
+    targets = sg.Placeholder((steps * batch,), dtype="int64", name="targets")
+    h = sg.Constant(np.zeros((batch, hidden)))
+    states = []
+    for t in range(steps):
+        h = sg.tanh(sg.embedding_lookup(emb, ids[t]) @ wx + h @ wh + bh)
+        states.append(h)
+    loss = sg.softmax_cross_entropy(sg.reshape(sg.stack(states), (-1, hidden)) @ wo, targets)
+    feeds = {x: rng.integers(0, vocab, size=batch) for x in ids}
+    feeds[targets] = rng.integers(0, vocab, size=steps * batch)
+    return loss, params, feeds, states
+
+
+def test_the_rnn_weight_gradients_read_the_stacked_states_and_one_gradient_concatenation():
+    loss, params, feeds, _ = _stacked_rnn()
+    grads = sg.gradients(loss, params)
+    program, _ = _report(grads, feeds)
+    made_by = {inst.out: inst for inst in program.instructions}
+
+    def chain(slot):
+        """The ops from `slot` back through its first input, while instructions make them."""
+        ops = []
+        while slot in made_by:
+            ops.append(made_by[slot].op.name)
+            slot = made_by[slot].args[0] if made_by[slot].args else None
+        return ops
+
+    (wh,) = [i for i in program.instructions if i.name == "gradients/Wh_grad/add_6/merged_matmul"]
+    lhs, rhs = wh.args
+    # dWh's left side is h0 ... h6, the first 7 of the 8 stacked states: a view, no copy
+    assert chain(lhs)[:4] == ["transpose", "reshape", "getitem", "stack"]
+    assert made_by[made_by[made_by[lhs].args[0]].args[0]].attrs["index"] == (("slice", 0, 7, None),)
+    # its right side, g1 ... g7, a view of the one concatenation of every step's gradient
+    assert chain(rhs)[:2] == ["getitem", "concat"]
+    (concat,) = [i for i in program.instructions if i.op.name == "concat" and i.dtype == np.float64
+                 and i.name.endswith("concat_rhs")]
+    assert made_by[rhs].args == (concat.out,)
+    # ... which is laid out first step first (the backward makes the last step's first),
+    # and is read by dWx, the bias's row sum, the embedding's product and dWh
+    made_at = {inst.out: n for n, inst in enumerate(program.instructions)}
+    assert [made_at[a] for a in concat.args] == sorted((made_at[a] for a in concat.args), reverse=True)
+    readers = [i.op.name for i in program.instructions if concat.out in i.args]
+    assert sorted(readers) == ["getitem", "matmul", "matmul", "sum_to"]
+    # no other concatenation of floats is left but the embedding rows' (written in place)
+    concats = [i for i in program.instructions if i.op.name == "concat" and i.dtype == np.float64]
+    assert all(i.in_place for i in concats) and len(concats) == 2
+    # the zero initial state's product is computed as written, twice: h @ Wh at step 0
+    # and its term of dWh
+    zeros = {slot for slot, value in program.constants if np.ndim(value) == 2}
+    assert sum(1 for i in program.instructions if i.op.name == "matmul" and zeros & set(i.args)) == 2
+    merged, plain = _run_both([loss, *grads], feeds)
+    for got, want in zip(merged, plain):
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-13)
+
+
+def test_a_nan_reaching_the_zero_initial_states_term_still_reaches_the_gradient():
+    """0 @ NaN is NaN: the term of the zero initial state is kept, not dropped."""
+    h0 = sg.Constant(np.zeros((50, 40)))
+    g = sg.Placeholder((50, 40), dtype="float64", name="g")
+    xs = [sg.Placeholder((50, 40), dtype="float64", name=f"x{t}") for t in range(10)]
+    total = sg.transpose(h0) @ g
+    for x in xs:
+        total = total + sg.transpose(x) @ x
+    feeds = {g: np.full((50, 40), np.nan), **{x: np.ones((50, 40)) for x in xs}}
+    program, report = _report([total], feeds)
+    assert "sum-of-matmuls" in _rules(report)
+    with sg.Session() as sess:
+        assert np.isnan(sess.run(total, feeds)).all()

@@ -35,6 +35,18 @@ compiles for the shapes it is fed, so they are). A concatenation of the same
 terms is made once and shared: the gradients of Wh, Wx and the bias above all
 concatenate the same g's. Rounding: products are summed in another order, so
 results can differ in the last bits, as they do between NumPy and PyTorch.
+
+Laid out to copy as little as possible:
+- The terms go in the order the forward pass made their left operands (an
+  RNN's first step first), whatever order autodiff added them in. That is the
+  order the forward pass stacked its states in, and the order of the
+  backward's per-step slices of the output layer's gradient.
+- A concatenation of consecutive parts of a concatenation (or stack) the graph
+  already has is a slice of it, a view: dWh's left side, h0 ... h30, is most of
+  the stacked states h0 ... h31, and its right side most of dWx's.
+- A product with an all-zeros constant (the term of an RNN's zero initial
+  state) is left out of the merge and added on its own, as before: in the
+  merge it would break those runs.
 """
 
 from __future__ import annotations
@@ -46,6 +58,7 @@ import networkx as nx
 from symgraph.compiler.report import Report
 from symgraph.compiler.rewrite import (
     add_vertex,
+    is_constant,
     op_name,
     position,
     remove_dead,
@@ -55,7 +68,7 @@ from symgraph.compiler.rewrite import (
 )
 from symgraph.ops.linalg import MatMul, Transpose
 from symgraph.ops.math import Add
-from symgraph.ops.shape import Concat, SumTo
+from symgraph.ops.shape import Concat, GetItem, Reshape, SumTo
 
 #: what one kernel call costs, counted as elements copied: a NumPy call on small
 #: arrays takes about 2 us, the time to copy some 2,000 float64 numbers
@@ -106,6 +119,12 @@ def _is_2d_matmul(ir, key) -> bool:
     return len(ir.nodes[a]["shape"]) == 2 and len(ir.nodes[b]["shape"]) == 2
 
 
+def _by_zeros(ir, key) -> bool:
+    """A product with an all-zeros constant (an RNN's zero initial state): left out of
+    a merge (see the module's docstring), and computed as written, NaNs and all."""
+    return op_name(ir, key) == "matmul" and any(is_constant(ir, i, 0) for i in ir.nodes[key]["inputs"])
+
+
 def _is_row_sum(ir, key) -> bool:
     """sum_to that sums a 2-D x over its first axis only: (r, n) -> (n,) or (1, n)."""
     if op_name(ir, key) != "sum_to":
@@ -125,11 +144,22 @@ def _worth_it(copied: int, calls_saved: int, added_elements: int) -> bool:
 class _Builder:
     """Makes the new vertices for one sum, where the sum stood, and reuses a
     concatenation this pass already made for the same inputs (the gradient of
-    a weight and of its bias often concatenate the same terms)."""
+    a weight and of its bias often concatenate the same terms), or slices one
+    the graph has when the inputs are a run of its parts."""
 
     def __init__(self, ir, report):
         self.ir, self.report = ir, report
         self.concats: dict = {}
+        self.concat_sets: dict = {}  # (frozenset of parts, axis) -> a concat of them, any order
+        # part -> [(concat or stack along axis 0, index of the part)], for _slice_of
+        self.part_of: dict = {}
+        for key in ir.nodes:
+            if op_name(ir, key) in ("concat", "stack") and ir.nodes[key]["attrs"].get("axis") == 0:
+                self._index(key)
+
+    def _index(self, key) -> None:
+        for i, part in enumerate(self.ir.nodes[key]["inputs"]):
+            self.part_of.setdefault(part, []).append((key, i))
 
     def new(self, root, op, inputs, attrs, shape, dtype, suffix) -> int:
         data = self.ir.nodes[root]
@@ -137,14 +167,32 @@ class _Builder:
                          name=f"{data['name']}/{suffix}", origin=data["origin"], order=root)
         return key
 
-    def concat(self, root, parts, axis, rule, suffix="concat") -> int:
+    def _made(self, found, root) -> bool:
+        """True if `found` (a vertex this pass made) can be used at `root`. One made for
+        a sum that runs later is moved to run here, when its inputs are all computed by
+        then (they are when they are terms of this sum)."""
+        if found is None or found not in self.ir:
+            return False
+        here = position(self.ir, root)
+        if position(self.ir, found) > here:
+            if any(position(self.ir, i) > here for i in self.ir.nodes[found]["inputs"]):
+                return False
+            self.ir.nodes[found]["order"] = here
+        return True
+
+    def concat(self, root, parts, axis, rule, suffix="concat", any_order=False) -> int:
+        """concat(parts, axis): one made already, a slice of one the graph has, or a new
+        one. With `any_order` (a row sum does not care), a concatenation of the same
+        parts in another order will do."""
         found = self.concats.get((tuple(parts), axis))
-        if found is not None and found in self.ir:
-            # made for a sum that runs later: run it here instead. That is safe, its
-            # inputs are terms of this sum too, so they are all computed by now
-            if position(self.ir, found) > position(self.ir, root):
-                self.ir.nodes[found]["order"] = position(self.ir, root)
+        if any_order and found is None:
+            found = self.concat_sets.get((frozenset(parts), axis))
+        if self._made(found, root):
             return found
+        if axis == 0:
+            sliced = self._slice_of(root, parts, rule)
+            if sliced is not None:
+                return sliced
         shapes = [self.ir.nodes[p]["shape"] for p in parts]
         shape = list(shapes[0])
         shape[axis] = sum(s[axis] for s in shapes)
@@ -152,11 +200,47 @@ class _Builder:
                        self.ir.nodes[parts[0]]["dtype"], suffix)
         self.report.add("added", key, self.ir.nodes[key]["name"], rule)
         self.concats[(tuple(parts), axis)] = key
+        self.concat_sets.setdefault((frozenset(parts), axis), key)
+        if axis == 0:
+            self._index(key)
         return key
 
     def has_concat(self, parts, axis) -> bool:
-        found = self.concats.get((tuple(parts), axis))
+        found = self.concats.get((tuple(parts), axis)) or self.concat_sets.get((frozenset(parts), axis))
         return found is not None and found in self.ir
+
+    def _slice_of(self, root, parts, rule):
+        """parts joined along axis 0, as a view of a concat or stack that has them as
+        consecutive parts, in this order; None if there is none."""
+        ir = self.ir
+        for source, first in self.part_of.get(parts[0], ()):
+            if source not in ir:
+                continue
+            inputs = ir.nodes[source]["inputs"]
+            if inputs[first:first + len(parts)] != list(parts):
+                continue
+            if position(ir, source) > position(ir, root) and not self._made(source, root):
+                continue  # made for a sum that runs later, and cannot run earlier
+            data = ir.nodes[source]
+            key = source
+            if len(parts) < len(inputs):  # some of it: a slice of the rows
+                if op_name(ir, source) == "stack":  # the parts are the stack's rows
+                    start, stop = first, first + len(parts)
+                else:  # a concat: the parts' rows, counted from the concat's first row
+                    start = sum(ir.nodes[p]["shape"][0] for p in inputs[:first])
+                    stop = start + sum(ir.nodes[p]["shape"][0] for p in parts)
+                shape = (stop - start,) + tuple(data["shape"][1:])
+                key = self.new(root, GetItem(), [source], {"index": (("slice", start, stop, None),)},
+                               shape, data["dtype"], "slice")
+                self.report.add("added", key, ir.nodes[key]["name"], rule)
+            rows = list(ir.nodes[parts[0]]["shape"])
+            rows[0] = sum(ir.nodes[p]["shape"][0] for p in parts)
+            if tuple(rows) != ir.nodes[key]["shape"]:  # a stack's (k, rows, n) -> (k * rows, n)
+                key = self.new(root, Reshape(), [key], {"shape": tuple(rows)}, tuple(rows),
+                               data["dtype"], "slice_rows")
+                self.report.add("added", key, ir.nodes[key]["name"], rule)
+            return key
+        return None
 
     def transpose(self, root, x, rule) -> int:
         data = self.ir.nodes[x]
@@ -204,6 +288,11 @@ def _merge_matmuls(ir, build, root, terms):
     if not _worth_it(copied, 2 * (len(terms) - 1), (len(terms) - 1) * _size(ir, root)):
         return None
     rule = "sum-of-matmuls"
+    # the forward pass's order (see the module's docstring): by where each left operand
+    # (under its transpose, if it has one) is made
+    order = sorted(range(len(terms)), key=lambda i: position(ir, _untransposed(ir, a_parts[i])
+                                                               or a_parts[i]))
+    a_parts, b_parts = [a_parts[i] for i in order], [b_parts[i] for i in order]
     a = _side(ir, build, root, a_parts, 1, rule, "concat_lhs")
     b = _side(ir, build, root, b_parts, 0, rule, "concat_rhs")
     data = ir.nodes[root]
@@ -225,7 +314,7 @@ def _merge_row_sums(ir, build, root, terms):
     if not _worth_it(copied, 2 * (len(terms) - 1), (len(terms) - 1) * _size(ir, root)):
         return None
     rule = "sum-of-row-sums"
-    x = build.concat(root, xs, 0, rule)
+    x = build.concat(root, xs, 0, rule, any_order=True)
     data = ir.nodes[root]
     key = build.new(root, SumTo(), [x], dict(ir.nodes[terms[0]]["attrs"]), data["shape"],
                     data["dtype"], "merged_sum")
@@ -283,8 +372,15 @@ def merge_matmuls(ir: nx.DiGraph):
         ("sum-of-matmuls", _is_2d_matmul, _merge_matmuls),
         ("sum-of-row-sums", _is_row_sum, _merge_row_sums),
     ):
-        for index, (root, leaves) in enumerate(sums):
-            terms = [t for t in leaves if _private(ir, t, root, kept) and qualifies(ir, t)]
+        chosen_terms = [
+            [t for t in leaves if _private(ir, t, root, kept) and qualifies(ir, t) and not _by_zeros(ir, t)]
+            for root, leaves in sums
+        ]
+        # the sums with the most terms first: a smaller one may then be a slice of
+        # their concatenations (dWh's g1 ... g31 of dWx's g0 ... g31)
+        for index in sorted(range(len(sums)), key=lambda i: -len(chosen_terms[i])):
+            root, leaves = sums[index]
+            terms = chosen_terms[index]
             if len(set(terms)) != len(terms):  # x + x: a term read twice; leave it alone
                 continue
             merged = merge(ir, build, root, terms)
