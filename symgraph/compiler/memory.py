@@ -23,6 +23,12 @@ only when no live value can still see into it. Values that leave the run
 (fetches, new Variable values) may sit in buffers: the Session copies them
 out before the next run can overwrite them.
 
+A result can also be written right over an input that dies at its instruction
+(`_in_place_input`): an elementwise kernel reads each element before it writes
+the same element, so a chain like tanh(x @ W + b) and its gradient needs one
+place, not one per step. A concatenation of such results, each computed from
+its own slice of one array, can sit where that array was (`_landing`).
+
 A kernel that needs a work array besides its result (`Op.workspace`) gets a
 region too, taken when the instruction runs and given back when it ends, and
 is handed it as `scratch=`: the listing shows it as `work buf0[...]`.
@@ -83,7 +89,11 @@ def plan_memory(program) -> MemoryPlan:
     plan = MemoryPlan()
     buffers = _Buffers()
     storage: dict[int, tuple[int, ...]] = {}  # slot -> the regions its value may point into
-    users: dict[int, int] = {}  # region id -> live values that may point into it
+    viewers: dict[int, set] = {}  # region id -> the live values that may point into it
+    # slot -> (region, first, end) for a value that is exactly those elements of a region,
+    # in C order: what a region's value, or a reshape or a row slice of one, sees
+    spans: dict[int, tuple[int, int, int]] = {}
+    readers = _readers(program)  # slot -> how many instructions read it
     produced_at: dict[int, int] = {}
     live_bytes = 0
     sizes: dict[int, int] = {}  # slot -> bytes, for values still alive
@@ -94,6 +104,8 @@ def plan_memory(program) -> MemoryPlan:
     view_index: dict[tuple, int] = {}  # (buffer, offset, shape, dtype) -> its index in plan.views
     placed, gathers = _gathers_in_place(program, committed)
     region_of_gather: dict[int, int] = {}  # gather slot -> its region, once its first part is made
+    gather_start: dict[int, int] = {}  # gather slot -> where in its region it starts
+    producer = {inst.out: inst for inst in program.instructions}
 
     types = _leaf_types(program)  # slot -> (shape, dtype), for the ops that ask for a workspace
 
@@ -113,6 +125,7 @@ def plan_memory(program) -> MemoryPlan:
         inst.span = (start + offset, start + offset + _elements(inst.shape))
         inst.view = view_of(region, offset, inst.shape, inst.dtype)
         storage[inst.out] = (region,)
+        spans[inst.out] = (region, offset, offset + _elements(inst.shape))
 
     for pos, inst in enumerate(program.instructions):
         shape, dtype = inst.shape, inst.dtype
@@ -126,23 +139,36 @@ def plan_memory(program) -> MemoryPlan:
             gather, offset = placed[inst.out]
             if gather not in region_of_gather:  # the first part made: the whole region now
                 g = gathers[gather]
-                region_of_gather[gather] = buffers.take(_elements(g.shape), g.dtype)
+                landing = _landing(g, producer, spans, viewers, readers, types)
+                if landing is None:
+                    landing = buffers.take(_elements(g.shape), g.dtype), 0
+                region_of_gather[gather], gather_start[gather] = landing
                 arrives = _nbytes(g.shape, g.dtype)  # counted once, here, for all the parts
                 produced_at[gather] = pos
             else:
                 arrives = 0
             holds = 0  # the gather's region holds it
-            place(inst, region_of_gather[gather], offset)
+            place(inst, region_of_gather[gather], gather_start[gather] + offset)
         elif inst.out in gathers:  # its parts are already in place: nothing to copy
             inst.in_place = True
             arrives = 0  # counted when its first part was made
-            place(inst, region_of_gather[inst.out])
+            place(inst, region_of_gather[inst.out], gather_start[inst.out])
         elif (
             inst.op.writes_out
             and _known(shape)
             and dtype != np.dtype(object)
         ):
-            place(inst, buffers.take(_elements(shape), dtype, own=inst.out in committed))
+            over = None if inst.out in committed else _in_place_input(inst, spans, viewers, types)
+            if over is None:
+                place(inst, buffers.take(_elements(shape), dtype, own=inst.out in committed))
+            else:  # written over an input read for the last time: its memory changes hands
+                region, first, _ = spans[over]
+                place(inst, region, first)
+                gone = sizes.get(over, 0)
+                if gone:
+                    plan.intervals.append((produced_at[over], pos - 1, gone, _name(program, over)))
+                    sizes[over] = 0
+                    live_bytes -= gone
         elif inst.op.fresh_output:
             storage[inst.out] = ()  # a new array of its own: it pins no region
         else:
@@ -150,8 +176,11 @@ def plan_memory(program) -> MemoryPlan:
             # see into every region its inputs see into.
             seen = dict.fromkeys(r for a in inst.args for r in storage.get(a, ()))
             storage[inst.out] = tuple(seen)  # each region once, in a fixed order
+            span = _view_span(inst, spans, types)
+            if span is not None:
+                spans[inst.out] = span
         for r in storage[inst.out]:
-            users[r] = users.get(r, 0) + 1
+            viewers.setdefault(r, set()).add(inst.out)
 
         sizes[inst.out] = holds  # released when the value dies
         produced_at.setdefault(inst.out, pos)  # a gather's life starts at its first part
@@ -180,8 +209,8 @@ def plan_memory(program) -> MemoryPlan:
             if size_freed:
                 plan.intervals.append((produced_at[slot], pos, size_freed, _name(program, slot)))
             for r in storage.pop(slot, ()):
-                users[r] -= 1
-                if users[r] == 0:
+                viewers[r].discard(slot)
+                if not viewers[r]:
                     buffers.give_back(r)
     end = len(program.instructions)
     for slot, size in sizes.items():  # alive to the end: fetched values and new Variable values
@@ -225,6 +254,168 @@ def _workspace(inst, types):
     if work is None or not _known(work[0]) or _elements(work[0]) == 0:
         return None
     return tuple(work[0]), np.dtype(work[1])
+
+
+def _readers(program) -> dict:
+    """slot -> how many instructions read it."""
+    count: dict[int, int] = {}
+    for inst in program.instructions:
+        for a in set(inst.args):
+            count[a] = count.get(a, 0) + 1
+    return count
+
+
+def _view_span(inst, spans, types):
+    """The elements a reshape, or a slice of whole rows, of a value with a span sees;
+    None for any other view (it is then only known to see its input's regions)."""
+    if not inst.args or inst.args[0] not in spans or not _known(inst.shape):
+        return None
+    region, first, end = spans[inst.args[0]]
+    if inst.op.name == "reshape":
+        return (region, first, end) if _elements(inst.shape) == end - first else None
+    if inst.op.name != "getitem":
+        return None
+    shape = types[inst.args[0]][0]
+    index = inst.attrs["index"]
+    whole = ("slice", None, None, None)
+    if not shape or not index or any(item != whole for item in index[1:]):
+        return None
+    rows, row = shape[0], math.prod(shape[1:])  # a C-ordered value: its rows are runs
+    item = index[0]
+    if isinstance(item, int):
+        i = item + rows if item < 0 else item
+        start, stop = i, i + 1
+    elif isinstance(item, tuple) and item[3] in (None, 1):
+        start, stop, _ = slice(*item[1:]).indices(rows)
+    else:
+        return None
+    return region, first + start * row, first + max(start, stop) * row
+
+
+def _landing(gather, producer, spans, viewers, readers, types):
+    """(region, start) where a gather's parts can each be computed over the value it is
+    computed from, or None.
+
+    The gradient of an RNN's stacked states comes in per-step slices of one array,
+    and each step's gradient term is an elementwise function of its slice:
+    g_t = (dh[t] + ...) * (1 - h_t**2). When merge_matmuls joins the g's in the order
+    of the slices, each g_t can be written over dh[t], which nothing reads after it:
+    the concatenation then sits where dh was, and costs no memory of its own.
+
+    That holds when every part's instruction is elementwise, reads a value that is
+    exactly the elements where the part would go (the parts' inputs lie end to end
+    in one region, in the gather's order), reads it as its only reader, and can
+    safely write its result over it (_over_input); and when nothing else can see into
+    that region.
+    """
+    region = start = None
+    overwritten = set()
+    offset = 0
+    for part in gather.args:
+        inst = producer[part]
+        alias = _over_input(inst, spans, readers, types)
+        if alias is None:
+            return None
+        r, first, _ = spans[alias]
+        if region is None:
+            region, start = r, first - offset
+        if r != region or first != start + offset:
+            return None
+        overwritten.add(alias)
+        offset += _elements(inst.shape)
+    if start < 0 or not viewers.get(region, set()) <= overwritten:
+        return None
+    for part in gather.args:  # a fused part keeps its output for its last step
+        inst = producer[part]
+        if inst.op.name == "fused":
+            steps, registers = _last_step_writes(inst.attrs["steps"], inst.attrs["registers"])
+            inst.attrs = {**inst.attrs, "steps": steps, "registers": registers}
+    return region, start
+
+
+def _over_input(inst, spans, readers, types):
+    """An input this instruction can write its result over, or None: one with a span,
+    of exactly the result's shape and dtype, read by this instruction only, and which
+    the kernel has finished reading when it writes each element of its result (for a
+    fused kernel, once its steps keep register 0 for the last: see _last_step_writes)."""
+    op = inst.op
+    if not (op.writes_out and op.elementwise and _known(inst.shape)):
+        return None
+    for i, a in enumerate(inst.args):
+        if (
+            a in spans
+            and readers.get(a) == 1
+            and a in inst.free
+            and types.get(a) == (inst.shape, inst.dtype)
+            and _safe_over(inst, i)
+        ):
+            return a
+    return None
+
+
+def _in_place_input(inst, spans, viewers, types):
+    """An input the instruction can write its result over, or None: one this
+    instruction reads for the last time, that nothing else can see into, of the
+    result's shape and dtype, and that the kernel reads element by element before
+    writing there (an elementwise ufunc, a fused kernel whose steps allow it, or an
+    op that says so in `writes_over`)."""
+    for i, a in enumerate(inst.args):
+        if (
+            a in inst.free
+            and a in spans
+            and types.get(a) == (inst.shape, inst.dtype)
+            and viewers.get(spans[a][0]) == {a}
+            and (i in inst.op.writes_over or inst.op.elementwise and _safe_over(inst, i, as_is=True))
+        ):
+            return a
+    return None
+
+
+def _safe_over(inst, i, as_is=False) -> bool:
+    """True if the kernel gives the right result when its output is input i's memory.
+
+    One NumPy ufunc is safe: element k of the result depends on element k of the
+    inputs only, read before it is written. A fused kernel runs steps, each a ufunc:
+    it is safe if no step reads input i after a step has written register 0 (the
+    output), which holds once only its last step writes register 0."""
+    if inst.op.name != "fused":
+        return isinstance(inst.op.kernel(**inst.attrs), np.ufunc)
+    steps = inst.attrs["steps"]
+    if not as_is:  # the steps as _landing would change them
+        steps, _ = _last_step_writes(steps, inst.attrs["registers"])
+    written = False
+    for op, args, attrs, target in steps:
+        reads = ("in", i) in args
+        if reads and (written or target == 0 and not isinstance(op.kernel(**dict(attrs)), np.ufunc)):
+            return False
+        written = written or target == 0
+    return True
+
+
+def _last_step_writes(steps, registers):
+    """A fused kernel's steps, changed so that only the last writes register 0 (the
+    output), and its count of registers: the others work in a new register instead.
+    Unchanged if that is so already.
+
+    The fuse pass computes a chain like (1 - h*h) * g in the output itself, which is
+    what saves memory; written over its input g, though, it would overwrite g with
+    h*h before reading it. One register more (a temporary of the output's size)
+    keeps g intact until the last step reads it.
+    """
+    if all(target != 0 for _, _, _, target in steps[:-1]):
+        return steps, registers
+    new = registers  # the new register's number
+
+    def moved(r):
+        return new if r == 0 else r
+
+    changed = [
+        (op, tuple((kind, moved(r) if kind == "reg" else r) for kind, r in args), attrs, moved(target))
+        for op, args, attrs, target in steps[:-1]
+    ]
+    op, args, attrs, target = steps[-1]
+    changed.append((op, tuple((kind, moved(r) if kind == "reg" else r) for kind, r in args), attrs, 0))
+    return tuple(changed), registers + 1
 
 
 def _gathers_in_place(program, committed):

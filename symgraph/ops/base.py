@@ -47,6 +47,9 @@ class Op:
     stateful: bool = False  # True: each run may differ (random numbers): never folded or merged
     is_update: bool = False  # True: computes a Variable's next value (assign, group)
     registered: bool = True  # False: kept out of REGISTRY (the leaves; their values come from outside)
+    # inputs whose memory the kernel may be given as out= (when nothing reads them after):
+    # it reads each of their elements before it writes that element of its result
+    writes_over: tuple = ()
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)

@@ -156,6 +156,7 @@ class SoftmaxCrossEntropyGrad(Op):
     """(softmax(logits) - onehot(labels)) / N: the whole gradient of the mean cross-entropy."""
 
     writes_out = True  # forward accepts out=, a buffer to write the result into
+    writes_over = (0,)  # out may be the logits' memory: the row max is taken before out is written
 
     fresh_output = True  # returns a new array, never a view of an input
 
@@ -188,23 +189,37 @@ class SoftmaxCrossEntropyGrad(Op):
 # gradients are built, so they need no gradient of their own.
 
 
-class CrossEntropyFromSums(Op):
-    """The mean cross-entropy, given each row's max m and sum s of exp(logits - m):
-    -log softmax(logits)[label] = log(s) - (logits[label] - m)."""
+class PickedLogits(Op):
+    """logits[..., label] for each position, kept as a column (..., 1): the labelled
+    entries a cross-entropy needs, picked before anything else overwrites the logits."""
 
     registered = False  # made only by the share_softmax pass, never by users
     differentiable = False
     fresh_output = True  # returns a new array, never a view of an input
 
-    def infer(self, logits, labels, row_max, row_sums):
+    def infer(self, logits, labels):
         raise NotImplementedError("made by the compiler, with its shape")
 
-    def forward(self, logits, labels, row_max, row_sums):
+    def forward(self, logits, labels):
         labels = _check_ids(labels, logits.shape[-1], "label")
-        picked = np.take_along_axis(logits, labels[..., None], axis=-1)  # (..., 1)
+        return np.take_along_axis(logits, labels[..., None], axis=-1)
+
+
+class CrossEntropyFromSums(Op):
+    """The mean cross-entropy, given each position's labelled logit p, its row's max m
+    and its row's sum s of exp(logits - m): -log softmax(logits)[label] = log(s) - (p - m)."""
+
+    registered = False  # made only by the share_softmax pass, never by users
+    differentiable = False
+    fresh_output = True  # returns a new array, never a view of an input
+
+    def infer(self, picked, row_max, row_sums):
+        raise NotImplementedError("made by the compiler, with its shape")
+
+    def forward(self, picked, row_max, row_sums):
         # the same operations, in the same order, as SoftmaxCrossEntropy: the same loss
         per_position = np.log(row_sums) - (picked - row_max)
-        return np.asarray(np.mean(per_position), dtype=logits.dtype)
+        return np.asarray(np.mean(per_position), dtype=row_sums.dtype)
 
 
 class CrossEntropyGradFromSums(Op):
@@ -214,6 +229,7 @@ class CrossEntropyGradFromSums(Op):
     registered = False  # made only by the share_softmax pass, never by users
     differentiable = False
     writes_out = True  # forward accepts out=, a buffer to write the result into
+    writes_over = (0,)  # out may be the exponentials' memory: the first step is a ufunc
     fresh_output = True  # returns a new array, never a view of an input
 
     def infer(self, exps, labels, row_sums):

@@ -17,12 +17,15 @@ def check_plan(program):
     and no work array overlaps a value alive while its instruction runs.
 
     An independent replay of the plan: a value sees the part of a buffer its view
-    covers, (buffer, first element, end); an op that may return a view sees every
-    part its inputs see. A value is alive from its instruction until the one that
-    frees it (fetched values: to the end). The one allowed overlap: a concat whose
-    parts were written in place covers those parts, which is the point.
+    covers, (buffer, first element, end); a reshape of it, or a slice of its rows,
+    sees just that part of it; any other op that may return a view sees every part
+    its inputs see. A value is alive from its instruction until the one that frees it
+    (fetched values: to the end). Two overlaps are allowed: a concat whose parts were
+    written in place covers those parts, which is the point; and an elementwise
+    instruction may write exactly over an input it reads for the last time.
     """
     views = program.memory.views if program.memory else []
+    shapes = {inst.out: inst.shape for inst in program.instructions}
     sees, live = {}, set()
     for inst in program.instructions:
         if inst.buffer is not None:
@@ -30,9 +33,9 @@ def check_plan(program):
             mine = (block, offset, offset + int(np.prod(shape, dtype=np.int64)))
             if not inst.in_place:
                 for slot in live:  # the instruction's own inputs are still alive here
-                    for block2, start, end in sees[slot]:
-                        clash = block2 == block and start < mine[2] and mine[1] < end
-                        assert not clash, (
+                    for seen in sees[slot]:
+                        over_dying_input = slot in inst.args and slot in inst.free and seen == mine
+                        assert not overlap(seen, mine) or over_dying_input, (
                             f"{inst.name} writes into buf{block}[{mine[1]}:{mine[2]}], which "
                             f"{program.names[slot]} may still point into"
                         )
@@ -40,7 +43,7 @@ def check_plan(program):
         elif getattr(inst.op, "fresh_output", False):
             sees[inst.out] = set()
         else:
-            sees[inst.out] = set().union(*(sees.get(a, set()) for a in inst.args))
+            sees[inst.out] = _seen_by_view(inst, sees, shapes)
         live.add(inst.out)
         if inst.scratch is not None:  # a work array: apart from every value alive meanwhile
             block, offset, shape, _ = views[inst.scratch]
@@ -52,6 +55,32 @@ def check_plan(program):
                         f"{program.names[slot]}"
                     )
         live.difference_update(inst.free)
+
+
+def _seen_by_view(inst, sees, shapes):
+    """What a view op's result may see: exactly its part for a reshape, or a slice of
+    rows, of a value that sees one run of a buffer; else all its inputs see."""
+    everything = set().union(*(sees.get(a, set()) for a in inst.args))
+    source = inst.args[0] if inst.args else None
+    if len(sees.get(source, ())) != 1 or source not in shapes:
+        return everything
+    ((block, first, end),) = sees[source]
+    if inst.op.name == "reshape":
+        return {(block, first, end)}
+    index = inst.attrs.get("index", ()) if inst.op.name == "getitem" else ()
+    rest_whole = all(item == ("slice", None, None, None) for item in index[1:])
+    if not index or not rest_whole or not shapes[source]:
+        return everything
+    rows = shapes[source][0]
+    row = (end - first) // rows
+    item = index[0]
+    if isinstance(item, int):
+        start, stop = item % rows, item % rows + 1
+    elif isinstance(item, tuple) and item[3] in (None, 1):
+        start, stop, _ = slice(*item[1:]).indices(rows)
+    else:
+        return everything
+    return {(block, first + start * row, first + max(start, stop) * row)}
 
 
 def region(program, inst):
@@ -80,14 +109,14 @@ def _chain(length=12, size=1000):
 
 
 # -- reuse ---------------------------------------------------------------------------------------
-def test_a_chain_of_same_shape_ops_uses_two_regions_without_fusion():
+def test_a_chain_of_same_shape_ops_is_computed_in_one_region_without_fusion():
     x, y = _chain()
     program = sg.compile(y, {x: np.zeros(1000)}, disable=["fuse"])
     assert len(program.instructions) == 12
-    # each result reuses the memory of the one before the last: one arena of two values
-    assert program.memory.buffers == [((2000,), np.dtype("float64"))]
-    assert {region(program, i)[1] for i in program.instructions} == {0, 1000}
-    assert program.memory.peak_bytes == 2 * 8000 == program.memory.buffer_bytes
+    # each result is written over the one before it, which nothing reads after it
+    assert program.memory.buffers == [((1000,), np.dtype("float64"))]
+    assert {region(program, i) for i in program.instructions} == {(0, 0, 1000)}
+    assert program.memory.peak_bytes == 8000 == program.memory.buffer_bytes
     assert program.memory.naive_bytes == 12 * 8000
     check_plan(program)
     same_as_plain([y], {x: np.linspace(-3, 3, 1000)})
@@ -103,7 +132,8 @@ def test_an_arena_holds_values_of_one_dtype_and_any_shape_that_fits():
     x = sg.Placeholder((4, 5), dtype="float64", name="x")
     a = sg.exp(x, name="a")  # (4, 5) float64
     b = sg.sum(a, axis=0, name="b")  # (5,): a dies here
-    c = sg.tanh(b, name="c") * 2.0  # (5,): fits where a was
+    # (5,): fits where a was (b is read again, so tanh(b) cannot be written over b)
+    c = sg.add(sg.tanh(b) * 2.0, b, name="c")
     d = sg.tanh(sg.cast(c, "float32"), name="d")  # float32: never in a float64 buffer
     program = sg.compile([d], {x: np.zeros((4, 5))}, disable=["fuse"])
     at = {}
@@ -488,3 +518,88 @@ def test_without_known_shapes_a_kernel_keeps_its_own_work_array():
             want = sess.run(loss, feed)
         assert program.run(feed, {v: v.initial_value for _, v in program.variables})[0][0] == want
         assert inst.kernel.keywords["scratch"].array.shape == (50, 70)
+
+
+# -- written over an input ------------------------------------------------------------------------
+def test_a_result_is_not_written_over_an_input_a_live_view_still_shows():
+    x = sg.Placeholder((6, 5), dtype="float64", name="x")
+    a = sg.exp(x, name="a")
+    seen = sg.transpose(a, name="seen")  # a view of a, read after b is made
+    b = sg.tanh(a, name="b")  # a's last reader: but `seen` still shows a's memory
+    total = sg.add(sg.sum(b), sg.sum(seen), name="total")
+    program = sg.compile([total], {x: np.zeros((6, 5))}, disable=["fuse"])
+    at = {inst.name: region(program, inst) for inst in program.instructions if inst.buffer is not None}
+    assert not overlap(at["a"], at["b"])
+    check_plan(program)
+    same_as_plain([total], {x: np.linspace(-1, 1, 30).reshape(6, 5)})
+
+
+def test_a_fused_kernel_that_writes_its_output_before_reading_an_input_is_not_put_over_it():
+    x = sg.Placeholder((40, 20), dtype="float64", name="x")
+    w = sg.Variable(np.linspace(-1, 1, 600).reshape(20, 30), name="w")
+    g = sg.matmul(x, w, name="g")  # in a buffer, and read by y only
+    h = sg.tanh(x @ w, name="h")
+    y = sg.mul(g, 1.0 - h * h, name="y")  # fused: h*h, 1 - that, then g times it
+    fetches = [y, sg.sum(h, name="h_again")]  # h lives on: only g could be written over
+    program = sg.compile(fetches, {x: np.zeros((40, 20))})
+    by_name = {inst.name: inst for inst in program.instructions}
+    fused = by_name["y"]
+    assert fused.op.name == "fused" and fused.attrs["steps"][0][3] == 0  # writes out first
+    assert region(program, fused) != region(program, by_name["g"])
+    check_plan(program)
+    same_as_plain(fetches, {x: np.linspace(-2, 2, 800).reshape(40, 20)})
+
+
+def _rnn_with_stacked_states(steps=8, batch=4, hidden=40, vocab=9):
+    rng = np.random.default_rng(6)
+    wx = sg.Variable(rng.normal(size=(vocab, hidden)) * 0.3, name="Wx")
+    wh = sg.Variable(rng.normal(size=(hidden, hidden)) * 0.3, name="Wh")
+    wo = sg.Variable(rng.normal(size=(hidden, vocab)) * 0.3, name="Wo")
+    xs = [sg.Placeholder((batch, vocab), dtype="float64", name=f"x{t}") for t in range(steps)]
+    labels = sg.Placeholder((steps * batch,), dtype="int64", name="labels")
+    h = sg.Constant(np.zeros((batch, hidden)))
+    states = []
+    for t in range(steps):
+        h = sg.tanh(xs[t] @ wx + h @ wh)
+        states.append(h)
+    loss = sg.softmax_cross_entropy(sg.reshape(sg.stack(states), (-1, hidden)) @ wo, labels)
+    feeds = {x: rng.normal(size=(batch, vocab)) for x in xs}
+    feeds[labels] = rng.integers(0, vocab, size=steps * batch)
+    return loss, [wx, wh, wo], feeds
+
+
+def test_the_gradient_terms_concatenation_sits_where_the_states_gradient_was():
+    loss, params, feeds = _rnn_with_stacked_states()
+    fetches = [loss, *sg.gradients(loss, params)]
+    program = sg.compile(fetches, feeds)
+    by_name = {inst.name: inst for inst in program.instructions}
+    (terms,) = [i for i in program.instructions if i.name.endswith("concat_rhs")]
+    dstates = by_name["gradients/matmul_16_grad/matmul"]  # every step's dh, from the output layer
+    assert terms.in_place and region(program, terms) == region(program, dstates)
+    # each step's term is written over that step's slice of dh; the first one made has
+    # no dh_next to add, and gets a register of its own to keep its slice intact
+    made_by = {inst.out: inst for inst in program.instructions}
+    parts = [made_by[a] for a in terms.args]
+    first_made = min(parts, key=program.instructions.index)
+    assert all(op_target != 0 for *_, op_target in first_made.attrs["steps"][:-1])
+    check_plan(program)
+    with sg.Session() as a, sg.Session(disable=["fuse"]) as b:
+        for _ in range(2):
+            for got, want in zip(a.run(fetches, feeds), b.run(fetches, feeds)):
+                np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-14)
+    same_as_plain(fetches, feeds)
+
+
+def test_the_terms_are_not_put_over_the_states_gradient_while_it_is_still_wanted():
+    """Fetch the gradient of the stacked states too: it must survive the run, so the
+    terms' concatenation cannot sit over it."""
+    loss, params, feeds = _rnn_with_stacked_states()
+    (logits,) = [n for n in loss.inputs if n.op.name == "matmul"]
+    stacked = logits.inputs[0]  # reshape(stack(states))
+    fetches = [loss, *sg.gradients(loss, [*params, stacked])]
+    program = sg.compile(fetches, feeds)
+    (terms,) = [i for i in program.instructions if i.name.endswith("concat_rhs")]
+    by_name = {inst.name: inst for inst in program.instructions}
+    assert not overlap(region(program, terms), region(program, by_name["gradients/matmul_16_grad/matmul"]))
+    check_plan(program)
+    same_as_plain(fetches, feeds)

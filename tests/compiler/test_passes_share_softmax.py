@@ -49,6 +49,7 @@ def test_the_loss_and_its_gradient_share_one_softmax():
     assert "softmax_cross_entropy" not in ops and "softmax_cross_entropy_grad" not in ops
     assert ops.count("cross_entropy_from_sums") == 1
     assert ops.count("cross_entropy_grad_from_sums") == 1
+    assert ops.count("picked_logits") == 1
     assert {c.rule for c in report.changes if c.kind != "removed"} == {"shared-softmax"}
     replaced = sorted(c.name for c in report.changes if c.kind == "replaced")
     assert len(replaced) == 2 and "loss" in replaced
@@ -193,3 +194,18 @@ def test_any_shape_and_scale_gives_the_plain_loss_and_gradient(dims, classes, se
         want = sess.run([loss, grad], feeds)
     assert np.isfinite(got[0]) and got[0] == want[0]
     np.testing.assert_array_equal(got[1], want[1])
+
+
+def test_the_exponentials_and_the_gradient_are_written_over_the_logits():
+    """The labelled logits are picked first, so nothing reads the logits after the
+    exponentials: the plan writes them over the logits, and the gradient over them."""
+    loss, w, feeds = _model()
+    (grad,) = sg.gradients(loss, [w])
+    program, _ = _step([loss, grad], feeds)
+    made_at = {inst.out: n for n, inst in enumerate(program.instructions)}
+    by_op = {inst.op.name: inst for inst in program.instructions}
+    exps = by_op["fused"] if "fused" in by_op else by_op["exp"]
+    logits = program.instructions[made_at[exps.args[0]]]
+    assert made_at[by_op["picked_logits"].out] < made_at[exps.out]
+    gradient = by_op["cross_entropy_grad_from_sums"]
+    assert (exps.buffer, exps.span) == (logits.buffer, logits.span) == (gradient.buffer, gradient.span)

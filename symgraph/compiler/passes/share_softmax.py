@@ -12,18 +12,24 @@ millisecond done twice. A person writing NumPy by hand would compute the
 softmax once and use it for both; this pass does that:
 
     m    = max(logits, axis=-1, keepdims=True)
+    p    = picked_logits(logits, labels)      logits[label], one per row
     e    = exp(logits - m)                    the softmax's numerators
     s    = sum(e, axis=-1, keepdims=True)     its denominators
-    loss = cross_entropy_from_sums(logits, labels, m, s)   log(s) - (logits[label] - m)
+    loss = cross_entropy_from_sums(p, m, s)   log(s) - (p - m)
     grad = cross_entropy_grad_from_sums(e, labels, s)      (e / s - onehot) / N
+
+The logits' labelled entries are picked before the exponentials are made, so
+that nothing reads the logits after them: the memory plan can then write the
+exponentials over the logits, and the gradient over the exponentials, and the
+three share one place in memory.
 
 Rule (named in the report):
   shared-softmax   a softmax_cross_entropy and a softmax_cross_entropy_grad of the
-                   same logits and labels -> the five vertices above
+                   same logits and labels -> the six vertices above
 
 Only the pair is rewritten: a loss fetched alone (evaluation) or a gradient
 alone keeps its single op, which is cheapest then. And only when the logits are
-big enough to gain: the five vertices are three more kernel calls than two, and
+big enough to gain: the six vertices are four more kernel calls than two, and
 a call costs about what a pass over CALL_COST elements does (the figure
 merge_matmuls uses), so the logits must have at least that many elements, and
 a known size (the Session compiles for the shapes it is fed, so they do). The loss and the gradient
@@ -41,7 +47,7 @@ from symgraph.compiler.passes.merge_matmuls import CALL_COST
 from symgraph.compiler.report import Report
 from symgraph.compiler.rewrite import add_vertex, op_name, remove_dead, replace_uses, start
 from symgraph.ops.math import Exp, Sub
-from symgraph.ops.nn import CrossEntropyFromSums, CrossEntropyGradFromSums
+from symgraph.ops.nn import CrossEntropyFromSums, CrossEntropyGradFromSums, PickedLogits
 from symgraph.ops.reduce import Max, Sum
 
 RULE = "shared-softmax"
@@ -92,11 +98,11 @@ def _share(ir, loss, grad, report) -> None:
 
     # placed where the loss was: the forward part of the step
     row_max = new(Max(), [logits], last_axis, row, "row_max", loss)
+    picked = new(PickedLogits(), [logits, labels], {}, row, "picked", loss)
     shifted = new(Sub(), [logits, row_max], {}, shape, "shifted", loss)
     exps = new(Exp(), [shifted], {}, shape, "exps", loss)
     row_sums = new(Sum(), [exps], last_axis, row, "row_sums", loss)
-    new_loss = new(CrossEntropyFromSums(), [logits, labels, row_max, row_sums], {}, (),
-                   "value", loss)
+    new_loss = new(CrossEntropyFromSums(), [picked, row_max, row_sums], {}, (), "value", loss)
     new_grad = new(CrossEntropyGradFromSums(), [exps, labels, row_sums], {}, shape, "grad", grad)
     for old, replacement in ((loss, new_loss), (grad, new_grad)):
         report.add("replaced", old, ir.nodes[old]["name"], RULE, into=ir.nodes[replacement]["name"])
