@@ -206,7 +206,9 @@ class _Builder:
         return key
 
     def has_concat(self, parts, axis) -> bool:
-        found = self.concats.get((tuple(parts), axis)) or self.concat_sets.get((frozenset(parts), axis))
+        found = self.concats.get((tuple(parts), axis))
+        if found is None:
+            found = self.concat_sets.get((frozenset(parts), axis))
         return found is not None and found in self.ir
 
     def _slice_of(self, root, parts, rule):
