@@ -23,11 +23,13 @@ Memory is measured in another fresh process per contender, because tracing
 allocations slows every step down:
   peak RSS       the process's peak resident set (getrusage), imports included;
   above imports  the same, less the resident set right after the imports: what
-                 the model itself, its compile and its training steps cost;
+                 the model itself, its compile and its training steps cost
+                 (and, in brackets, that as a multiple of NumPy's);
   traced         the peak of memory allocated through Python (tracemalloc, which
                  NumPy reports its arrays to) from before the model is built to
                  after three training steps: data, parameters, graph, compiled
-                 program and its buffers, and every temporary.
+                 program and its buffers, and every temporary (and its
+                 multiple of NumPy's).
 """
 
 from __future__ import annotations
@@ -142,6 +144,16 @@ def run_child(*args):
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def _with_ratio(memory, numpy_memory, key, digits):
+    """'5.19 (1.48x)': a figure and its ratio to NumPy's, or 'n/a' when not measured."""
+    value, base = memory.get(key), numpy_memory.get(key)
+    if value is None:
+        return "n/a"
+    if not base:
+        return f"{value:.{digits}f}"
+    return f"{value:.{digits}f} ({value / base:.2f}x)"
+
+
 def _median(values):
     values = sorted(values)
     return values[len(values) // 2]
@@ -172,7 +184,7 @@ def main():
     steps, repeats = (5, 3) if args.quick else (20, 7)
     rounds = args.rounds or (1 if args.quick else 3)
     print(f"{'workload':<10}{'dtype':<9}{'contender':<11}{'ms/step':>9}{'ratio':>8}"
-          f"{'peak RSS MB':>13}{'above imports':>15}{'traced MB':>11}  checked")
+          f"{'peak RSS MB':>13}{'above imports MB':>19}{'traced MB':>16}  checked")
     for workload in workloads:
         label = LABELS[workload]
         for dtype in dtypes:
@@ -191,18 +203,22 @@ def main():
                     base = r["median"] if contender == "numpy" else base
                     if base:
                         ratios[contender].append(r["median"] / base)
+            numpy_memory = {}
             for contender in contenders:
                 if contender in errors:
                     print(f"{label:<10}{dtype:<9}{contender:<11}  error: {errors[contender]}")
                     continue
                 m = run_child("memory", workload, contender, dtype)
+                if contender == "numpy" and "error" not in m:
+                    numpy_memory = m
                 ms = _median(timings[contender]) * 1000
                 ratio = f"{_median(ratios[contender]):.2f}" if ratios[contender] else "-"
                 if "error" in m:
                     memory = f"  memory: {m['error']}"
                 else:
-                    traced = "n/a" if m["traced_mb"] is None else f"{m['traced_mb']:.2f}"
-                    memory = f"{m['rss_mb']:13.1f}{m['above_imports_mb']:15.1f}{traced:>11}"
+                    above = _with_ratio(m, numpy_memory, "above_imports_mb", 1)
+                    traced = _with_ratio(m, numpy_memory, "traced_mb", 2)
+                    memory = f"{m['rss_mb']:13.1f}{above:>19}{traced:>16}"
                 print(f"{label:<10}{dtype:<9}{contender:<11}{ms:9.2f}{ratio:>8}{memory}  "
                       f"{'same loss and gradients' if ok[contender] else 'MISMATCH'}")
 

@@ -61,3 +61,10 @@ def test_run_takes_the_issues_workload_names(run):
 def test_run_names_an_unknown_workload(run):
     with pytest.raises(SystemExit, match="unknown workload 'W3'.*w1, w2"):
         run._chosen("W1,W3", run.WORKLOADS, "workload")
+
+
+def test_run_prints_memory_with_its_ratio_to_numpy(run):
+    numpy_memory = {"traced_mb": 3.5, "above_imports_mb": 10.0}
+    assert run._with_ratio({"traced_mb": 5.25}, numpy_memory, "traced_mb", 2) == "5.25 (1.50x)"
+    assert run._with_ratio({"traced_mb": None}, numpy_memory, "traced_mb", 2) == "n/a"  # torch
+    assert run._with_ratio({"above_imports_mb": 9.0}, {}, "above_imports_mb", 1) == "9.0"
