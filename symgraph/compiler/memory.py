@@ -310,6 +310,7 @@ def _landing(gather, producer, spans, viewers, readers, types):
     """
     region = start = None
     overwritten = set()
+    aliases = []  # (part's instruction, index of the input it is written over)
     offset = 0
     for part in gather.args:
         inst = producer[part]
@@ -322,12 +323,12 @@ def _landing(gather, producer, spans, viewers, readers, types):
         if r != region or first != start + offset:
             return None
         overwritten.add(alias)
+        aliases.append((inst, inst.args.index(alias)))
         offset += _elements(inst.shape)
     if start < 0 or not viewers.get(region, set()) <= overwritten:
         return None
-    for part in gather.args:  # a fused part keeps its output for its last step
-        inst = producer[part]
-        if inst.op.name == "fused":
+    for inst, i in aliases:  # a fused part that writes its output early: see _last_step_writes
+        if inst.op.name == "fused" and not _safe_over(inst, i, as_is=True):
             steps, registers = _last_step_writes(inst.attrs["steps"], inst.attrs["registers"])
             inst.attrs = {**inst.attrs, "steps": steps, "registers": registers}
     return region, start
