@@ -158,7 +158,7 @@ def plan_memory(program) -> MemoryPlan:
             and _known(shape)
             and dtype != np.dtype(object)
         ):
-            over = None if inst.out in committed else _in_place_input(inst, spans, viewers, types)
+            over = None if inst.out in committed else _in_place_input(inst, spans, viewers, types, committed)
             if over is None:
                 place(inst, buffers.take(_elements(shape), dtype, own=inst.out in committed))
             else:  # written over an input read for the last time: its memory changes hands
@@ -354,15 +354,17 @@ def _over_input(inst, spans, readers, types):
     return None
 
 
-def _in_place_input(inst, spans, viewers, types):
+def _in_place_input(inst, spans, viewers, types, committed):
     """An input the instruction can write its result over, or None: one this
-    instruction reads for the last time, that nothing else can see into, of the
-    result's shape and dtype, and that the kernel reads element by element before
-    writing there (an elementwise ufunc, a fused kernel whose steps allow it, or an
-    op that says so in `writes_over`)."""
+    instruction reads for the last time, that nothing else can see into, that is not
+    a Variable's new value (the Session stores that after the run), of the result's
+    shape and dtype, and that the kernel reads element by element before writing
+    there (an elementwise ufunc, a fused kernel whose steps allow it, or an op that
+    says so in `writes_over`)."""
     for i, a in enumerate(inst.args):
         if (
             a in inst.free
+            and a not in committed
             and a in spans
             and types.get(a) == (inst.shape, inst.dtype)
             and viewers.get(spans[a][0]) == {a}

@@ -605,3 +605,16 @@ def test_the_terms_are_not_put_over_the_states_gradient_while_it_is_still_wanted
     assert not overlap(region(program, terms), region(program, by_name["gradients/matmul_16_grad/matmul"]))
     check_plan(program)
     same_as_plain(fetches, feeds)
+
+
+def test_a_variables_new_value_is_never_written_over_by_a_later_reader():
+    v = sg.Variable(np.arange(4000, dtype=np.float64), name="v")
+    new = v - 1.0
+    update = sg.assign(v, new)
+    tripled = new * 3.0  # reads the new value after the update: its last reader
+    with sg.Session() as sess:
+        for step in range(1, 4):
+            _, got = sess.run([update, tripled])
+            np.testing.assert_array_equal(sess.run(v)[:3], np.arange(3) - step)
+            np.testing.assert_array_equal(got[:3], (np.arange(3) - step) * 3.0)
+    check_plan(sg.compile([update, tripled]))
