@@ -289,3 +289,19 @@ def test_a_nan_reaching_the_zero_initial_states_term_still_reaches_the_gradient(
     assert "sum-of-matmuls" in _rules(report)
     with sg.Session() as sess:
         assert np.isnan(sess.run(total, feeds)).all()
+
+
+def test_a_merge_whose_concatenations_cost_no_copy_is_made_even_for_big_terms():
+    """With 64 sequences a batch, copying every step's states and gradients would cost
+    more than the small products save; but the states are a slice of the stack and
+    the gradients are written straight into their concatenation, so it pays."""
+    loss, params, feeds, _ = _stacked_rnn(steps=6, batch=64, hidden=48)
+    grads = sg.gradients(loss, params)
+    program, report = _report(grads, feeds)
+    merged = {c.name.split("/")[1] for c in report.changes if c.name.endswith("merged_matmul")}
+    assert {"Wx_grad", "Wh_grad"} <= merged
+    assert not any(i.op.name == "concat" and not i.in_place for i in program.instructions
+                   if i.dtype == np.float64)
+    merged_values, plain = _run_both([loss, *grads], feeds)
+    for got, want in zip(merged_values, plain):
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-13)

@@ -30,7 +30,8 @@ would be computed anyway and merging would save nothing.
 
 When it pays: a concatenation copies its operands, and that is not free. A
 rule fires only when the copying costs less than what it saves, counted in
-elements touched (see `_worth_it`), so the sizes must be known (the Session
+elements touched (see `_worth_it`; a concatenation that will be a view, or
+whose parts are computed straight into it, copies nothing: `_copied`), so the sizes must be known (the Session
 compiles for the shapes it is fed, so they are). A concatenation of the same
 terms is made once and shared: the gradients of Wh, Wx and the bias above all
 concatenate the same g's. Rounding: products are summed in another order, so
@@ -167,17 +168,19 @@ class _Builder:
                          name=f"{data['name']}/{suffix}", origin=data["origin"], order=root)
         return key
 
-    def _made(self, found, root) -> bool:
+    def _made(self, found, root, move=True) -> bool:
         """True if `found` (a vertex this pass made) can be used at `root`. One made for
-        a sum that runs later is moved to run here, when its inputs are all computed by
-        then (they are when they are terms of this sum)."""
+        a sum that runs later is moved to run here (unless `move` is False: just
+        asking), when its inputs are all computed by then (they are when they are
+        terms of this sum)."""
         if found is None or found not in self.ir:
             return False
         here = position(self.ir, root)
         if position(self.ir, found) > here:
             if any(position(self.ir, i) > here for i in self.ir.nodes[found]["inputs"]):
                 return False
-            self.ir.nodes[found]["order"] = here
+            if move:
+                self.ir.nodes[found]["order"] = here
         return True
 
     def concat(self, root, parts, axis, rule, suffix="concat", any_order=False) -> int:
@@ -211,9 +214,9 @@ class _Builder:
             found = self.concat_sets.get((frozenset(parts), axis))
         return found is not None and found in self.ir
 
-    def _slice_of(self, root, parts, rule):
-        """parts joined along axis 0, as a view of a concat or stack that has them as
-        consecutive parts, in this order; None if there is none."""
+    def run_in(self, root, parts, move=False):
+        """(concat or stack, index) that has `parts` as consecutive parts, in this order,
+        and can be read at `root`; or None."""
         ir = self.ir
         for source, first in self.part_of.get(parts[0], ()):
             if source not in ir:
@@ -221,28 +224,38 @@ class _Builder:
             inputs = ir.nodes[source]["inputs"]
             if inputs[first:first + len(parts)] != list(parts):
                 continue
-            if position(ir, source) > position(ir, root) and not self._made(source, root):
+            if position(ir, source) > position(ir, root) and not self._made(source, root, move):
                 continue  # made for a sum that runs later, and cannot run earlier
-            data = ir.nodes[source]
-            key = source
-            if len(parts) < len(inputs):  # some of it: a slice of the rows
-                if op_name(ir, source) == "stack":  # the parts are the stack's rows
-                    start, stop = first, first + len(parts)
-                else:  # a concat: the parts' rows, counted from the concat's first row
-                    start = sum(ir.nodes[p]["shape"][0] for p in inputs[:first])
-                    stop = start + sum(ir.nodes[p]["shape"][0] for p in parts)
-                shape = (stop - start,) + tuple(data["shape"][1:])
-                key = self.new(root, GetItem(), [source], {"index": (("slice", start, stop, None),)},
-                               shape, data["dtype"], "slice")
-                self.report.add("added", key, ir.nodes[key]["name"], rule)
-            rows = list(ir.nodes[parts[0]]["shape"])
-            rows[0] = sum(ir.nodes[p]["shape"][0] for p in parts)
-            if tuple(rows) != ir.nodes[key]["shape"]:  # a stack's (k, rows, n) -> (k * rows, n)
-                key = self.new(root, Reshape(), [key], {"shape": tuple(rows)}, tuple(rows),
-                               data["dtype"], "slice_rows")
-                self.report.add("added", key, ir.nodes[key]["name"], rule)
-            return key
+            return source, first
         return None
+
+    def _slice_of(self, root, parts, rule):
+        """parts joined along axis 0, as a view of a concat or stack that has them as
+        consecutive parts, in this order; None if there is none."""
+        ir = self.ir
+        found = self.run_in(root, parts, move=True)
+        if found is None:
+            return None
+        source, first = found
+        inputs, data = ir.nodes[source]["inputs"], ir.nodes[source]
+        key = source
+        if len(parts) < len(inputs):  # some of it: a slice of the rows
+            if op_name(ir, source) == "stack":  # the parts are the stack's rows
+                start, stop = first, first + len(parts)
+            else:  # a concat: the parts' rows, counted from the concat's first row
+                start = sum(ir.nodes[p]["shape"][0] for p in inputs[:first])
+                stop = start + sum(ir.nodes[p]["shape"][0] for p in parts)
+            shape = (stop - start,) + tuple(data["shape"][1:])
+            key = self.new(root, GetItem(), [source], {"index": (("slice", start, stop, None),)},
+                           shape, data["dtype"], "slice")
+            self.report.add("added", key, ir.nodes[key]["name"], rule)
+        rows = list(ir.nodes[parts[0]]["shape"])
+        rows[0] = sum(ir.nodes[p]["shape"][0] for p in parts)
+        if tuple(rows) != ir.nodes[key]["shape"]:  # a stack's (k, rows, n) -> (k * rows, n)
+            key = self.new(root, Reshape(), [key], {"shape": tuple(rows)}, tuple(rows),
+                           data["dtype"], "slice_rows")
+            self.report.add("added", key, ir.nodes[key]["name"], rule)
+        return key
 
     def transpose(self, root, x, rule) -> int:
         data = self.ir.nodes[x]
@@ -275,6 +288,29 @@ def _side(ir, build, root, operands, axis, rule, suffix) -> int:
     return build.transpose(root, build.concat(root, rows, 1 - axis, rule, suffix), rule)
 
 
+def _copied(ir, build, root, parts, axis) -> int:
+    """The elements concatenating `parts` along `axis` copies, built as _side builds it.
+
+    None when the result is a concatenation already made, or a view of one the graph
+    has (a run of a stack's parts), or, along axis 0, when every part is computed by
+    a kernel that can write it straight into its place (the memory plan's concat
+    "parts written in place"). Otherwise every element of every part.
+    """
+    inner = [_untransposed(ir, k) for k in parts]
+    if sum(x is not None for x in inner) * 2 >= len(parts):  # joined as rows, then transposed
+        if None in inner:  # _side makes new transposes of the others: those are copied
+            return sum(_size(ir, p) for p in parts)
+        parts, axis = inner, 1 - axis
+    if build.has_concat(parts, axis):
+        return 0
+    if axis == 0 and (
+        build.run_in(root, parts) is not None
+        or all(ir.nodes[p]["kind"] == "op" and ir.nodes[p]["op"].writes_out for p in parts)
+    ):
+        return 0
+    return sum(_size(ir, p) for p in parts)
+
+
 def _merge_matmuls(ir, build, root, terms):
     """One matmul for the matmul terms, or None when it would not pay."""
     if len(terms) < 2:
@@ -286,15 +322,15 @@ def _merge_matmuls(ir, build, root, terms):
             return None
         if len({ir.nodes[p]["dtype"] for p in parts}) != 1:
             return None
-    copied = sum(_size(ir, a) + _size(ir, b) for a, b in zip(a_parts, b_parts))
-    if not _worth_it(copied, 2 * (len(terms) - 1), (len(terms) - 1) * _size(ir, root)):
-        return None
-    rule = "sum-of-matmuls"
     # the forward pass's order (see the module's docstring): by where each left operand
     # (under its transpose, if it has one) is made
     order = sorted(range(len(terms)), key=lambda i: position(ir, _untransposed(ir, a_parts[i])
                                                                or a_parts[i]))
     a_parts, b_parts = [a_parts[i] for i in order], [b_parts[i] for i in order]
+    copied = _copied(ir, build, root, a_parts, 1) + _copied(ir, build, root, b_parts, 0)
+    if not _worth_it(copied, 2 * (len(terms) - 1), (len(terms) - 1) * _size(ir, root)):
+        return None
+    rule = "sum-of-matmuls"
     a = _side(ir, build, root, a_parts, 1, rule, "concat_lhs")
     b = _side(ir, build, root, b_parts, 0, rule, "concat_rhs")
     data = ir.nodes[root]
@@ -312,7 +348,7 @@ def _merge_row_sums(ir, build, root, terms):
         return None
     if len({ir.nodes[t]["attrs"]["shape"] for t in terms}) != 1:
         return None
-    copied = 0 if build.has_concat(xs, 0) else sum(_size(ir, x) for x in xs)
+    copied = _copied(ir, build, root, xs, 0)
     if not _worth_it(copied, 2 * (len(terms) - 1), (len(terms) - 1) * _size(ir, root)):
         return None
     rule = "sum-of-row-sums"
@@ -341,7 +377,7 @@ def _merge_concat(ir, build, key, kept):
     (w,) = shared
     # before: n matmuls, and the concat copies their results; after: one matmul,
     # and the concat copies the A's (nothing, if a sum above already made it)
-    copied = 0 if build.has_concat(a_parts, 0) else sum(_size(ir, a) for a in a_parts)
+    copied = _copied(ir, build, key, a_parts, 0)
     if not _worth_it(copied, len(parts) - 1, _size(ir, key)):
         return None
     rule = "concat-of-matmuls"
