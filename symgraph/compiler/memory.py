@@ -360,7 +360,13 @@ def _in_place_input(inst, spans, viewers, types, committed):
     a Variable's new value (the Session stores that after the run), of the result's
     shape and dtype, and that the kernel reads element by element before writing
     there (an elementwise ufunc, a fused kernel whose steps allow it, or an op that
-    says so in `writes_over`)."""
+    says so in `writes_over`).
+
+    Not for a value of one element: there is no memory to save, and NumPy's ufuncs
+    take a slow path when a one-element output is also an input (1.3 us against
+    0.3 us, the reason fuse leaves such values alone too)."""
+    if _elements(inst.shape) == 1:
+        return None
     for i, a in enumerate(inst.args):
         if (
             a in inst.free

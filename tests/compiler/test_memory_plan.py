@@ -618,3 +618,14 @@ def test_a_variables_new_value_is_never_written_over_by_a_later_reader():
             np.testing.assert_array_equal(sess.run(v)[:3], np.arange(3) - step)
             np.testing.assert_array_equal(got[:3], (np.arange(3) - step) * 3.0)
     check_plan(sg.compile([update, tripled]))
+
+
+def test_a_one_element_result_is_not_written_over_its_input():
+    """NumPy is slower writing a one-element result over an input than into new memory."""
+    x = sg.Placeholder((1,), dtype="float64", name="x")
+    w = sg.Variable(np.array([2.0]), name="w")
+    y = sg.add(x * w, 0.5, name="y")
+    program = sg.compile([sg.sum(y)], {x: np.array([1.0])})
+    by_name = {inst.name: inst for inst in program.instructions}
+    assert region(program, by_name["y"]) != region(program, by_name["mul"])
+    check_plan(program)
