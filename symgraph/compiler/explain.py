@@ -25,7 +25,7 @@ import networkx as nx
 from symgraph.compiler.passes import PASSES
 from symgraph.compiler.pipeline import compile_steps
 from symgraph.compiler.report import Report
-from symgraph.compiler.rewrite import start, topological
+from symgraph.compiler.rewrite import readers, start, topological
 from symgraph.compiler.schedule import schedule
 from symgraph.graph import FORWARD, GRADIENT
 
@@ -181,7 +181,7 @@ def _subgraph(ir, keep) -> nx.DiGraph:
         if keep(data) and all(i in kept for i in data["inputs"]):
             kept.add(key)
     sub.remove_nodes_from([k for k in ir.nodes if k not in kept])
-    sub.graph["fetches"] = [k for k in sub if sub.out_degree(k) == 0]
+    sub.graph["fetches"] = [k for k in sub if readers(sub, k) == 0]
     sub.graph["updates"] = [k for k in sub.graph["updates"] if k in sub]
     return sub
 

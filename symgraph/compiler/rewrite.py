@@ -140,19 +140,30 @@ def remove_dead(ir, report, rule="no longer used") -> None:
     # merged or replaced: said once is enough; but a vertex this pass added that is dead
     # now (a log_softmax the cross-entropy rule then absorbed) is reported removed too
     already = {c.key for c in report.changes if c.kind in ("merged", "replaced")}
-    # adjacency() hands over each vertex's consumers as they are, where out_degree(k)
+    # adjacency() hands over each vertex's consumers as they are, where readers(k)
     # would make a view object for each vertex: this line runs once per pass, on all of them
     work = [k for k, consumers in ir.adjacency() if not consumers and k not in keep]
     work.reverse()  # popped from the end: the earliest-made is removed, and reported, first
     while work:
         key = work.pop()
-        if key not in ir or ir.out_degree(key) or key in keep:
+        if key not in ir or readers(ir, key) or key in keep:
             continue
         inputs = list(ir.predecessors(key))
         if key not in already:
             report.add("removed", key, ir.nodes[key]["name"], rule)
         ir.remove_node(key)
         work.extend(inputs)
+
+
+def readers(ir, key) -> int:
+    """How many vertices read `key`: its out-degree.
+
+    Counted from the adjacency, not with `ir.out_degree(key)`: networkx keeps that
+    view object on the graph, and the view points back at the graph. That reference
+    cycle would keep a whole IR alive after its compile until Python's cycle
+    collector ran (paused while compiling, see `paused_gc`), instead of reference
+    counting freeing it at once; the collector then had to walk all of it."""
+    return len(ir.succ[key])
 
 
 def op_name(ir, key) -> str:

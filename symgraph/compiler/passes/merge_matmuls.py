@@ -62,6 +62,7 @@ from symgraph.compiler.rewrite import (
     is_constant,
     op_name,
     position,
+    readers,
     remove_dead,
     replace_uses,
     start,
@@ -86,7 +87,7 @@ def _size(ir, key) -> int:
 
 def _is_inner_add(ir, key, kept) -> bool:
     """True for an add that is part of a larger sum: read by one add of its own type."""
-    if op_name(ir, key) != "add" or key in kept or ir.out_degree(key) != 1:
+    if op_name(ir, key) != "add" or key in kept or readers(ir, key) != 1:
         return False
     (consumer,) = ir.successors(key)
     return op_name(ir, consumer) == "add" and _same_type(ir, key, consumer)
@@ -110,7 +111,7 @@ def _leaves(ir, root, kept) -> list:
 
 def _private(ir, leaf, root, kept) -> bool:
     """A term only this sum reads (else it must be computed anyway, and merging saves nothing)."""
-    return leaf not in kept and ir.out_degree(leaf) == 1 and _same_type(ir, leaf, root)
+    return leaf not in kept and readers(ir, leaf) == 1 and _same_type(ir, leaf, root)
 
 
 def _is_2d_matmul(ir, key) -> bool:
@@ -366,7 +367,7 @@ def _merge_concat(ir, build, key, kept):
     parts = data["inputs"]
     if data["attrs"]["axis"] != 0 or len(parts) < 2 or len(set(parts)) != len(parts):
         return None
-    if not all(_is_2d_matmul(ir, p) and p not in kept and ir.out_degree(p) == 1 for p in parts):
+    if not all(_is_2d_matmul(ir, p) and p not in kept and readers(ir, p) == 1 for p in parts):
         return None
     shared = {ir.nodes[p]["inputs"][1] for p in parts}
     a_parts = [ir.nodes[p]["inputs"][0] for p in parts]
