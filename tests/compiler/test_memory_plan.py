@@ -404,7 +404,7 @@ def test_peak_bytes_count_a_concat_in_place_once():
 
 # -- the arena: regions at offsets, free neighbours joined -------------------------------------------
 def test_freed_neighbours_join_into_one_region_a_bigger_value_can_take():
-    from symgraph.compiler.memory import _Arena
+    from symgraph.compiler.arena import Arena as _Arena
 
     arena = _Arena(8)  # float64: regions of whole 64-byte lines, 8 elements
     a, b, c = arena.take(8), arena.take(8), arena.take(8)
@@ -415,7 +415,7 @@ def test_freed_neighbours_join_into_one_region_a_bigger_value_can_take():
 
 
 def test_the_smallest_free_region_that_fits_is_taken_and_the_rest_stays_free():
-    from symgraph.compiler.memory import _Arena
+    from symgraph.compiler.arena import Arena as _Arena
 
     arena = _Arena(8)
     big, _, small, _ = arena.take(32), arena.take(8), arena.take(16), arena.take(8)  # _: kept
@@ -427,7 +427,7 @@ def test_the_smallest_free_region_that_fits_is_taken_and_the_rest_stays_free():
 
 
 def test_a_free_region_at_the_end_grows_instead_of_a_new_one():
-    from symgraph.compiler.memory import _Arena
+    from symgraph.compiler.arena import Arena as _Arena
 
     arena = _Arena(4)  # float32: 16 elements a line
     first = arena.take(16)
@@ -439,7 +439,7 @@ def test_a_free_region_at_the_end_grows_instead_of_a_new_one():
 @settings(max_examples=100, deadline=None)
 @given(st.lists(st.tuples(st.booleans(), st.integers(0, 40)), max_size=60))
 def test_live_regions_never_overlap_and_the_free_list_stays_whole(steps):
-    from symgraph.compiler.memory import _Arena
+    from symgraph.compiler.arena import Arena as _Arena
 
     arena = _Arena(8)
     live = []  # (offset, elements asked)
