@@ -19,6 +19,8 @@ import math
 
 import numpy as np
 
+from symgraph.ops.base import is_known
+
 
 def readers(program) -> dict:
     """slot -> how many instructions read it."""
@@ -32,7 +34,7 @@ def readers(program) -> dict:
 def view_span(inst, spans, types):
     """The elements a reshape, or a slice of whole rows, of a value with a span sees;
     None for any other view (it is then only known to see its input's regions)."""
-    if not inst.args or inst.args[0] not in spans or not _known(inst.shape):
+    if not inst.args or inst.args[0] not in spans or not is_known(inst.shape):
         return None
     region, first, end = spans[inst.args[0]]
     if inst.op.name == "reshape":
@@ -104,7 +106,7 @@ def over_input(inst, spans, reading, types):
     the kernel has finished reading when it writes each element of its result (for a
     fused kernel, once its steps keep register 0 for the last: see last_step_writes)."""
     op = inst.op
-    if not (op.writes_out and op.elementwise and _known(inst.shape)):
+    if not (op.writes_out and op.elementwise and is_known(inst.shape)):
         return None
     for i, a in enumerate(inst.args):
         if (
@@ -189,10 +191,6 @@ def last_step_writes(steps, registers):
     op, args, attrs, target = steps[-1]
     changed.append((op, tuple((kind, moved(r) if kind == "reg" else r) for kind, r in args), attrs, 0))
     return tuple(changed), registers + 1
-
-
-def _known(shape) -> bool:
-    return all(d is not None for d in shape)
 
 
 def _elements(shape) -> int:

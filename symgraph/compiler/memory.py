@@ -47,7 +47,7 @@ import numpy as np
 
 from symgraph.compiler.arena import Buffers
 from symgraph.compiler.in_place import in_place_input, landing, readers, view_span
-from symgraph.ops.base import Op
+from symgraph.ops.base import Op, is_known
 
 
 @dataclass
@@ -65,10 +65,6 @@ class MemoryPlan:
 
 def _nbytes(shape, dtype) -> int:
     return _elements(shape) * np.dtype(dtype).itemsize
-
-
-def _known(shape) -> bool:
-    return all(d is not None for d in shape)
 
 
 def plan_memory(program) -> MemoryPlan:
@@ -134,7 +130,7 @@ def plan_memory(program) -> MemoryPlan:
         inst.buffer = inst.view = inst.span = inst.scratch = inst.scratch_span = None
         inst.in_place = False
         # bytes: a view costs nothing new; everything else holds its own bytes
-        holds = _nbytes(shape, dtype) if _known(shape) and not _is_view_op(inst) else 0
+        holds = _nbytes(shape, dtype) if is_known(shape) and not _is_view_op(inst) else 0
         arrives = holds  # the bytes that become live now (a gather's count at its first part)
         if inst.out in placed:  # a part of a gather: written straight into its place
             gather, offset = placed[inst.out]
@@ -156,7 +152,7 @@ def plan_memory(program) -> MemoryPlan:
             place(inst, region_of_gather[inst.out], gather_start[inst.out])
         elif (
             inst.op.writes_out
-            and _known(shape)
+            and is_known(shape)
             and dtype != np.dtype(object)
         ):
             over = None if inst.out in committed else in_place_input(inst, spans, viewers, types, committed)
@@ -249,10 +245,10 @@ def _workspace(inst, types):
     if type(inst.op).workspace is Op.workspace:  # most ops: no need to look at the inputs
         return None
     inputs = [types.get(a) for a in inst.args]
-    if any(t is None or not _known(t[0]) for t in inputs):
+    if any(t is None or not is_known(t[0]) for t in inputs):
         return None
     work = inst.op.workspace(*[_Type(*t) for t in inputs], **inst.attrs)
-    if work is None or not _known(work[0]) or _elements(work[0]) == 0:
+    if work is None or not is_known(work[0]) or _elements(work[0]) == 0:
         return None
     return tuple(work[0]), np.dtype(work[1])
 
@@ -279,7 +275,7 @@ def _gathers_in_place(program, committed):
         if (
             inst.op.name not in ("concat", "stack")
             or inst.attrs.get("axis") != 0
-            or not _known(inst.shape)
+            or not is_known(inst.shape)
             or inst.dtype == np.dtype(object)
             or len(set(inst.args)) != len(inst.args)
         ):
@@ -288,7 +284,7 @@ def _gathers_in_place(program, committed):
         if not all(
             p is not None
             and p.op.writes_out
-            and _known(p.shape)
+            and is_known(p.shape)
             and p.dtype == inst.dtype
             and p.out not in committed
             and p.out not in placed

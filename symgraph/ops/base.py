@@ -148,6 +148,11 @@ def check_attrs(op: Op, attrs: dict) -> dict:
 
 
 # -- shape helpers used by many ops ---------------------------------------------------
+def is_known(shape) -> bool:
+    """True when every dim is known (none is None): the compiler plans only such shapes."""
+    return all(d is not None for d in shape)
+
+
 def num_elements(shape) -> int:
     n = 1
     for d in shape:

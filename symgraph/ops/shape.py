@@ -12,11 +12,7 @@ import numpy as np
 
 from symgraph.errors import GradientError, ShapeError, shape_str
 from symgraph.graph import Node, as_node, checks_for, make_node
-from symgraph.ops.base import Op, normalize_axis, normalize_one_axis, result_dtype
-
-
-def _known(shape) -> bool:
-    return all(d is not None for d in shape)
+from symgraph.ops.base import Op, is_known, normalize_axis, normalize_one_axis, result_dtype
 
 
 # -- broadcasting and its inverse -------------------------------------------------------
@@ -87,7 +83,7 @@ class BroadcastTo(Op):
     off the second input, `like`, at run time."""
 
     def infer(self, x, like=None, *, shape):
-        if not _known(shape) and like is None:
+        if not is_known(shape) and like is None:
             raise ShapeError(
                 f"broadcast_to {shape_str(shape)} has a None dim and no `like` Node to read it from"
             )
@@ -125,7 +121,7 @@ def sum_to(x, shape, name=None) -> Node:
 def broadcast_to(x, shape, like=None, name=None) -> Node:
     """Broadcast x to `shape`. Give `like` (a Node of that shape) when `shape` has a None dim."""
     shape = tuple(shape)
-    inputs = (x,) if like is None or _known(shape) else (x, like)
+    inputs = (x,) if like is None or is_known(shape) else (x, like)
     return make_node(BroadcastTo(), inputs, {"shape": shape}, name=name)
 
 
@@ -150,7 +146,7 @@ class Reshape(Op):
         if sum(d == -1 for d in shape) > 1:
             raise ShapeError(f"reshape of {x.name} to {shape}: at most one dim may be -1")
         known_out = [d for d in shape if d != -1]
-        if _known(x.shape):
+        if is_known(x.shape):
             size = int(np.prod(x.shape, dtype=np.int64))
             rest = int(np.prod(known_out, dtype=np.int64))
             if -1 in shape:
@@ -185,7 +181,7 @@ def reshape(x, shape, name=None) -> Node:
 
 def reshape_as(x: Node, like: Node, name=None) -> Node:
     """Reshape x to like's shape, reading None dims off `like` at run time if need be."""
-    if x.shape == like.shape and _known(x.shape):
+    if x.shape == like.shape and is_known(x.shape):
         return x
     unknown = sum(d is None for d in like.shape)
     if unknown == 0:

@@ -68,6 +68,7 @@ from symgraph.compiler.rewrite import (
     start,
     topological,
 )
+from symgraph.ops.base import is_known
 from symgraph.ops.linalg import MatMul, Transpose
 from symgraph.ops.math import Add
 from symgraph.ops.shape import Concat, GetItem, Reshape, SumTo
@@ -75,10 +76,6 @@ from symgraph.ops.shape import Concat, GetItem, Reshape, SumTo
 #: what one kernel call costs, counted as elements copied: a NumPy call on small
 #: arrays takes about 2 us, the time to copy some 2,000 float64 numbers
 CALL_COST = 2_000
-
-
-def _known(shape) -> bool:
-    return None not in shape
 
 
 def _size(ir, key) -> int:
@@ -319,7 +316,7 @@ def _merge_matmuls(ir, build, root, terms):
     a_parts = [ir.nodes[t]["inputs"][0] for t in terms]
     b_parts = [ir.nodes[t]["inputs"][1] for t in terms]
     for parts in (a_parts, b_parts):
-        if not all(_known(ir.nodes[p]["shape"]) for p in parts):
+        if not all(is_known(ir.nodes[p]["shape"]) for p in parts):
             return None
         if len({ir.nodes[p]["dtype"] for p in parts}) != 1:
             return None
@@ -345,7 +342,7 @@ def _merge_row_sums(ir, build, root, terms):
     if len(terms) < 2:
         return None
     xs = [ir.nodes[t]["inputs"][0] for t in terms]
-    if not all(_known(ir.nodes[x]["shape"]) for x in xs) or len({ir.nodes[x]["dtype"] for x in xs}) != 1:
+    if not all(is_known(ir.nodes[x]["shape"]) for x in xs) or len({ir.nodes[x]["dtype"] for x in xs}) != 1:
         return None
     if len({ir.nodes[t]["attrs"]["shape"] for t in terms}) != 1:
         return None
@@ -371,9 +368,9 @@ def _merge_concat(ir, build, key, kept):
         return None
     shared = {ir.nodes[p]["inputs"][1] for p in parts}
     a_parts = [ir.nodes[p]["inputs"][0] for p in parts]
-    if len(shared) != 1 or not all(_known(ir.nodes[a]["shape"]) for a in a_parts):
+    if len(shared) != 1 or not all(is_known(ir.nodes[a]["shape"]) for a in a_parts):
         return None
-    if len({ir.nodes[a]["dtype"] for a in a_parts}) != 1 or not _known(data["shape"]):
+    if len({ir.nodes[a]["dtype"] for a in a_parts}) != 1 or not is_known(data["shape"]):
         return None
     (w,) = shared
     # before: n matmuls, and the concat copies their results; after: one matmul,
@@ -392,7 +389,7 @@ def _sums(ir, kept) -> list:
     """(root, terms) of every sum of 3 or more terms, in run order."""
     found = []
     for key in topological(ir):
-        if op_name(ir, key) == "add" and not _is_inner_add(ir, key, kept) and _known(ir.nodes[key]["shape"]):
+        if op_name(ir, key) == "add" and not _is_inner_add(ir, key, kept) and is_known(ir.nodes[key]["shape"]):
             leaves = _leaves(ir, key, kept)
             if len(leaves) >= 3:
                 found.append((key, leaves))
