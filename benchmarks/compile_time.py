@@ -145,6 +145,7 @@ def main():
         f"{'first':>7} {'second':>7} {'b+g+c/step':>11} {'step':>9} {'numpy':>9} {'ratio':>6}"
         "  loss"
     )
+    totals = {}  # steps -> seconds to build, differentiate and compile
     for steps in args.steps:
         rounds = []  # a round: NumPy, then symgraph, each in a fresh process
         for _ in range(args.rounds):
@@ -165,6 +166,12 @@ def main():
         if args.passes:
             passes = {k: _median([x["passes"][k] for x in rounds]) for k in rounds[0]["passes"]}
             print("        " + "  ".join(f"{k} {v:.3f}" for k, v in passes.items()))
+        totals[steps] = r["build"] + r["grads"] + r["compile"]
+    # how the build + gradients + compile time grows: linear growth is the steps' own ratio
+    lengths = sorted(totals)
+    for shorter, longer in zip(lengths, lengths[1:]):
+        print(f"{longer} steps took {totals[longer] / totals[shorter]:.1f} times as long as "
+              f"{shorter} to build, differentiate and compile (linear: {longer / shorter:g})")
 
 
 if __name__ == "__main__":
