@@ -9,7 +9,11 @@ The algorithm, in three passes over the Nodes that y depends on:
    gradient. Only those need a gradient.
 3. Walk backward from y. Each Node sums the gradient contributions of its
    consumers (a value used twice gets two contributions: "fan-out"), then its
-   op's `backward` turns that sum into one contribution per input.
+   op's `backward` turns that sum into one contribution per input. A
+   contribution is added to the running sum as soon as it is made, as PyTorch
+   accumulates into `.grad`: an RNN's weight gets one contribution per step,
+   and each can then be dropped right after it is added in, instead of all
+   waiting for the sum at the end.
 
 Every gradient is built from ordinary ops, so the result is a graph too, and
 can be differentiated again (gradients of gradients).
@@ -21,7 +25,7 @@ import numpy as np
 
 from symgraph.errors import GradientError, shape_str
 from symgraph.graph import GRADIENT, Constant, Node, as_node, paused_gc
-from symgraph.ops.base import is_float
+from symgraph.ops.base import Op, is_float
 from symgraph.ops.math import cast
 from symgraph.ops.shape import zeros_like
 
@@ -101,6 +105,7 @@ def _build(y, xs_list, grad_y, unconnected) -> list[Node]:
         )
 
     contributions: dict[Node, list[Node]] = {y: [grad_y]}
+    plain_at: dict[Node, int] = {y: 0}  # where in contributions[x] the running sum is (_add_in)
     found: dict[Node, Node] = {}
     with graph._building(GRADIENT):
         for node in reversed(order):
@@ -117,7 +122,7 @@ def _build(y, xs_list, grad_y, unconnected) -> list[Node]:
                 _check_backward(node, input_grads)
                 for x, g in zip(node.inputs, input_grads):
                     if g is not None and depends[x]:
-                        contributions.setdefault(x, []).append(_in_dtype_of(x, g))
+                        _add_in(contributions, plain_at, x, _in_dtype_of(x, g), graph, scope)
 
     results = []
     for x in xs_list:
@@ -136,6 +141,30 @@ def _in_dtype_of(x: Node, g: Node) -> Node:
     """A gradient has its input's dtype, as in PyTorch and TF1: float32 x + a float64
     array computes in float64, but x's gradient is float32."""
     return g if g.dtype == x.dtype else cast(g, x.dtype)
+
+
+def _add_in(contributions, plain_at, x: Node, g: Node, graph, scope) -> None:
+    """Add one contribution to x's list of them, keeping the plain ones summed.
+
+    The plain contributions are added up as they come: the list holds their running
+    sum where the first of them stood (`plain_at[x]` says where). The addition is
+    named as if made with x's gradient (`gradients/W_grad/add`). A contribution made
+    by an op that sums its own kind more cheaply (Op.sum_gradients) is kept as it
+    is, for _add_all.
+    """
+    parts = contributions.setdefault(x, [])
+    if _sums_itself(g):
+        parts.append(g)
+    elif x in plain_at:
+        with graph._scope_exactly(f"{scope}/{x.name}_grad"), graph._building(GRADIENT, x):
+            parts[plain_at[x]] = parts[plain_at[x]] + g
+    else:
+        plain_at[x] = len(parts)
+        parts.append(g)
+
+
+def _sums_itself(node: Node) -> bool:
+    return type(node.op).sum_gradients.__func__ is not Op.sum_gradients.__func__
 
 
 def _add_all(parts: list[Node]) -> Node:

@@ -282,3 +282,28 @@ def test_a_backward_of_the_wrong_shape_is_reported_naming_the_op():
     message = r"test_bad_shape_grad_op gave a gradient of shape \(\)"
     with pytest.raises(sg.GradientError, match=message):
         sg.gradients(y, [x])
+
+
+def test_a_weights_contributions_are_added_up_as_they_are_made():
+    """An RNN's weight gets one contribution per step. Each is added to the running sum
+    right after it is made (as PyTorch accumulates into .grad), so in creation order,
+    which the compiler schedules by, the additions sit between the steps' work."""
+    wh = sg.Variable(np.eye(3) * 0.5, name="Wh")
+    x = sg.Placeholder((2, 3), dtype="float64", name="x")
+    h = x
+    for _ in range(4):
+        h = sg.tanh(h @ wh)
+    (grad,) = sg.gradients(sg.sum(h), [wh])
+    graph = grad.graph
+    terms = [n for n in graph._nodes if n.op.name == "matmul" and n.grad_of is not None
+             and n.name.endswith("matmul_1")]  # the h.T @ g of each step: Wh's contributions
+    adds = [n for n in graph._nodes if n.name.startswith("gradients/Wh_grad/add")]
+    assert len(terms) == 4 and len(adds) == 3
+    for add, later_term in zip(adds, terms[2:] + [None]):
+        # each addition is made before the next step's term, not after the last one
+        assert later_term is None or add.id < later_term.id
+    rng = np.random.default_rng(0)
+    assert sg.testing.check_gradients(
+        lambda w, xv: sg.sum(sg.tanh(sg.tanh(sg.tanh(sg.tanh(xv @ w) @ w) @ w) @ w)),
+        [rng.normal(size=(3, 3)) * 0.5, rng.normal(size=(2, 3))],
+    ) <= 1.0

@@ -669,3 +669,25 @@ def test_rnns_of_any_shape_planned_over_their_inputs_match_the_plain_run(
             for _ in range(2):  # the second run reuses the buffers
                 for got, want in zip(optimized.run(fetches, feeds), plain.run(fetches, feeds)):
                     np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-12)
+
+
+def test_without_merging_a_weights_gradient_terms_are_freed_as_they_are_added():
+    """merge_matmuls off: each step's term of dWh is added to the running sum (autodiff)
+    and dropped right after (fuse keeps additions a step apart unfused), so at most two
+    are alive at once, not one per step."""
+    loss, params, feeds = _rnn_with_stacked_states(steps=8)
+    fetches = [loss, *sg.gradients(loss, params)]
+    program = sg.compile(fetches, feeds, disable=["merge_matmuls"])
+    made_by = {inst.out: inst for inst in program.instructions}
+    sums = [i for i in program.instructions if i.name.startswith("gradients/Wh_grad/add")]
+    terms = {a for i in sums for a in i.args if a in made_by and made_by[a].op.name == "matmul"}
+    assert len(terms) >= 7
+    alive, most = set(), 0
+    for inst in program.instructions:
+        if inst.out in terms:
+            alive.add(inst.out)
+        most = max(most, len(alive))
+        alive.difference_update(inst.free)
+    assert most <= 2
+    check_plan(program)
+    same_as_plain(fetches, feeds)

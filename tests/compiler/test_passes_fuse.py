@@ -209,3 +209,30 @@ def test_the_generated_code_drops_a_fused_instructions_temporaries():
     assert len(made) == 2
     assert f"    {' = '.join(made)} = None" in lines
     same_as_unfused([y], {x: np.array([-1.0, 0.0, 0.5, 2.0])})
+
+
+def test_ops_a_few_others_apart_still_fuse():
+    """A cell's x @ W + b + h @ U runs h @ U between its two additions: still one kernel."""
+    x = sg.Placeholder((4, 3), dtype="float64", name="x")
+    h = sg.Placeholder((4, 5), dtype="float64", name="h")
+    w, u = sg.Variable(np.ones((3, 5)), name="W"), sg.Variable(np.ones((5, 5)), name="U")
+    b = sg.Variable(np.ones(5), name="b")
+    y = sg.tanh(x @ w + b + h @ u, name="y")
+    new, _ = fuse(lower([y], [x, h]))
+    (f,) = fused_vertices(new)
+    assert f["attrs"]["formula"].startswith("tanh(add(add(")
+
+
+def test_ops_that_run_far_apart_are_not_fused():
+    """A running sum with much work between its additions (an RNN weight's gradient):
+    fused, every term would wait for the last addition; apart, each is added and freed."""
+    xs = [sg.Placeholder((6, 6), dtype="float64", name=f"x{i}") for i in range(4)]
+    total = xs[0] @ xs[0]
+    for x in xs[1:]:
+        work = sg.tanh(x @ x) @ x  # three ops between one addition and the next
+        total = total + work
+    new, _ = fuse(lower([total], xs))
+    adds = [d for _, d in new.nodes(data=True) if d["op"].name == "add"]
+    assert len(adds) == 3 and not any("add(" in d.get("attrs", {}).get("formula", "")
+                                      for d in fused_vertices(new))
+    same_as_unfused([total], {x: np.linspace(-1, 1, 36).reshape(6, 6) + i for i, x in enumerate(xs)})

@@ -12,6 +12,11 @@ group, with the same shape and dtype as that consumer (so every value inside
 the group fits the group's buffer; inputs from outside may still broadcast).
 Fetched values are never fused away. Each group becomes one `fused` vertex
 named after its last op; the report lists it as added, and each op it swallowed as merged.
+
+A group runs where its last op ran, so its ops must run close together in the
+schedule (`_next_to`): fusing ops that ran far apart would move the earlier
+ones to the end and keep their inputs alive in the meantime. (An RNN weight's gradient is a running sum with one addition per step,
+each right after its step's term: fused, all the terms would wait for the end.)
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ import math
 import networkx as nx
 import numpy as np
 
+from symgraph.compiler.memory import VIEW_OPS
 from symgraph.compiler.report import Report
 from symgraph.compiler.rewrite import (
     add_vertex,
@@ -91,9 +97,29 @@ def _one_element(shape) -> bool:
     return None not in shape and math.prod(shape) == 1  # math: np.prod of a tuple is 10x slower
 
 
+#: how many other ops may run between two ops that are fused (see _next_to)
+MAX_BETWEEN = 2
+
+
+def _next_to(ir, order, index, key, consumer, root_of) -> bool:
+    """True if the schedule runs at most MAX_BETWEEN ops between `key` and its consumer
+    that are neither in the consumer's group nor free (a leaf, or a view such as a
+    transpose). A cell's `x @ W + b + h @ U` runs `h @ U` between its two additions,
+    and they still fuse; an RNN weight's running sum runs a whole step between two."""
+    group, others = root_of[consumer], 0
+    for i in range(index[key] + 1, index[consumer]):  # a range, not a slice: no copy
+        data = ir.nodes[order[i]]
+        if data["kind"] == "op" and root_of.get(order[i]) != group and data["op"].name not in VIEW_OPS:
+            others += 1
+            if others > MAX_BETWEEN:
+                return False  # stops here: no long scans
+    return True
+
+
 def _groups(ir, order):
     """Map each vertex to the root (last op) of its fusion group, walking consumers first."""
     fetched = set(ir.graph["fetches"])
+    index = {key: i for i, key in enumerate(order)}
     root_of = {}
     size = {}  # root -> ops in its group so far
     for key in reversed(order):
@@ -111,6 +137,7 @@ def _groups(ir, order):
             and data["shape"] == cdata["shape"]
             and data["dtype"] == cdata["dtype"]
             and size[root_of[c]] < MAX_GROUP
+            and _next_to(ir, order, index, key, c, root_of)
         ):
             root_of[key] = root_of[c]
             size[root_of[c]] += 1
