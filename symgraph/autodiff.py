@@ -164,6 +164,8 @@ def _add_in(contributions, plain_at, x: Node, g: Node, graph, scope) -> None:
 
 
 def _sums_itself(node: Node) -> bool:
+    """True if node's op has its own sum_gradients (a classmethod: compared by the
+    function under it, since each access to a classmethod makes a new bound method)."""
     return type(node.op).sum_gradients.__func__ is not Op.sum_gradients.__func__
 
 

@@ -30,7 +30,6 @@ no name can end the comment line.
 
 from __future__ import annotations
 
-import re
 from types import CodeType
 
 FILENAME = "<symgraph program>"
@@ -63,6 +62,7 @@ class _Source:
         self.lines: list[str] = []
         self.names: dict[str, object] = {}
         self.line_of: dict[int, int] = {}
+        self.starts: list[int] = []  # the index in `lines` of each function's `def` line
         self.shared = shared  # slots whose value lives in the list s, not in a local
         self.constants = constants  # slots read straight from their global c<slot>
 
@@ -76,6 +76,17 @@ class _Source:
         self.lines.append(line)
         if index is not None:  # an instruction runs here: an error on this line is its
             self.line_of[len(self.lines)] = index
+
+    def begin(self, header: str) -> None:
+        """Start a function: `def ...:` (build compiles each function on its own)."""
+        self.starts.append(len(self.lines))
+        self.add(header)
+
+    def functions(self) -> list[tuple[int, str]]:
+        """Each function as (the line of the whole source it starts on, its source)."""
+        ends = self.starts[1:] + [len(self.lines)]
+        return [(start + 1, "\n".join(self.lines[start:end]) + "\n")
+                for start, end in zip(self.starts, ends)]
 
     def drop(self, names) -> None:
         """`a = b = None`: let go of values nothing reads any more, so their memory can go."""
@@ -126,8 +137,9 @@ class _Source:
         return True
 
 
-def generate(program) -> tuple[str, dict, dict]:
-    """Source of `run(feeds, variables)`, the names it uses, and line -> instruction index.
+def generate(program) -> tuple[list[tuple[int, str]], dict, dict]:
+    """The functions of the source of `run(feeds, variables)`, each as (its first line,
+    its source); the names they use; and line -> instruction index.
 
     Up to CHUNK instructions make one function; more, a function per CHUNK
     instructions and a `run` that calls them in turn.
@@ -141,12 +153,12 @@ def generate(program) -> tuple[str, dict, dict]:
         _write_chunks(program, source, CHUNK)
     for slot, value in program.constants:
         source.names[f"c{slot}"] = value
-    return "\n".join(source.lines) + "\n", source.names, source.line_of
+    return source.functions(), source.names, source.line_of
 
 
 def _write_one(program, source: _Source) -> None:
     """The whole Program as one function, every value a local variable."""
-    source.add("def run(feeds, variables):")
+    source.begin("def run(feeds, variables):")
     if program.feeds:
         source.add("    " + ", ".join(f"v{slot}" for slot, _ in program.feeds) + ", = feeds")
     if program.variables:
@@ -173,7 +185,7 @@ def _write_chunks(program, source: _Source, chunk: int) -> None:
     """`run` puts the feeds and Variables in `s` and calls each chunk; then the chunks."""
     instructions = program.instructions
     starts = range(0, len(instructions), chunk)
-    source.add("def run(feeds, variables):")
+    source.begin("def run(feeds, variables):")
     source.add(f"    # {len(instructions)} instructions in {len(starts)} chunks of up to {chunk}:")
     source.add("    # a value read outside the chunk that makes it lives in s[slot]")
     source.add(f"    s = [None] * {program.n_slots}")
@@ -190,7 +202,7 @@ def _write_chunks(program, source: _Source, chunk: int) -> None:
         end = min(start + chunk, len(instructions))
         source.add("")
         source.add("")
-        source.add(f"def chunk{number}(s):")
+        source.begin(f"def chunk{number}(s):")
         source.add(f"    # instructions {start} to {end - 1}")
         for index in range(start, end):
             source.instruction(index, instructions[index])
@@ -222,21 +234,14 @@ def build(program):
     1,000-step RNN) held 94 MB at once; compiled one function at a time, it holds one
     function's worth, at most CHUNK instructions.
     """
-    source, names, line_of = generate(program)
-    first = 1  # the line of the whole source that this function starts on
-    for function in _functions(source):
+    functions, names, line_of = generate(program)
+    for first, function in functions:
         code = compile(function, FILENAME, "exec")
         # compiled alone, its lines count from 1: number them as in the whole source,
         # so that line_of and a traceback's line numbers still match program.source
         exec(_moved(code, first - 1), names)  # the source is ours, built from generated names
-        first += function.count("\n")
+    source = "".join(function for _, function in functions)
     return names["run"], source, line_of, names
-
-
-def _functions(source: str) -> list[str]:
-    """The source cut into its functions. Every other line of a function is indented
-    or blank, so each function starts at a line that starts with `def `."""
-    return [text for text in re.split(r"^(?=def )", source, flags=re.MULTILINE) if text]
 
 
 def _moved(code, lines: int):

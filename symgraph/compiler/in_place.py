@@ -22,7 +22,7 @@ import numpy as np
 from symgraph.ops.base import is_known
 
 
-def readers(program) -> dict:
+def reader_counts(program) -> dict:
     """slot -> how many instructions read it."""
     count: dict[int, int] = {}
     for inst in program.instructions:
@@ -104,7 +104,11 @@ def over_input(inst, spans, reading, types):
     """An input this instruction can write its result over, or None: one with a span,
     of exactly the result's shape and dtype, read by this instruction only, and which
     the kernel has finished reading when it writes each element of its result (for a
-    fused kernel, once its steps keep register 0 for the last: see last_step_writes)."""
+    fused kernel, once its steps keep register 0 for the last: see last_step_writes).
+
+    landing's question, where in_place_input is the plan's for one instruction: here
+    the input may share its region with others (the other steps' slices), and landing
+    checks the region as a whole."""
     op = inst.op
     if not (op.writes_out and op.elementwise and is_known(inst.shape)):
         return None

@@ -46,7 +46,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from symgraph.compiler.arena import Buffers
-from symgraph.compiler.in_place import in_place_input, landing, readers, view_span
+from symgraph.compiler.in_place import in_place_input, landing, reader_counts, view_span
 from symgraph.ops.base import Op, is_known
 
 
@@ -90,7 +90,7 @@ def plan_memory(program) -> MemoryPlan:
     # slot -> (region, first, end) for a value that is exactly those elements of a region,
     # in C order: what a region's value, or a reshape or a row slice of one, sees
     spans: dict[int, tuple[int, int, int]] = {}
-    reading = readers(program)  # slot -> how many instructions read it
+    reading = reader_counts(program)  # slot -> how many instructions read it
     produced_at: dict[int, int] = {}
     live_bytes = 0
     sizes: dict[int, int] = {}  # slot -> bytes, for values still alive
@@ -104,7 +104,7 @@ def plan_memory(program) -> MemoryPlan:
     gather_start: dict[int, int] = {}  # gather slot -> where in its region it starts
     producer = {inst.out: inst for inst in program.instructions}
 
-    types = _leaf_types(program)  # slot -> (shape, dtype), for the ops that ask for a workspace
+    types = _leaf_types(program)  # slot -> (shape, dtype): instructions' results are added as made
 
     def view_of(region, offset, shape, dtype) -> int:
         """The index in plan.views of `region`'s elements from `offset` on, seen in `shape`."""

@@ -181,12 +181,13 @@ class SoftmaxCrossEntropyGrad(Op):
 # The compiler's share_softmax pass (compiler/passes/share_softmax.py) runs a training
 # step's loss and its gradient from one set of exponentials instead of two:
 #
-#     m = max(logits, -1)        e = exp(logits - m)        s = sum(e, -1)
-#     loss = cross_entropy_from_sums(logits, labels, m, s)
+#     m = max(logits, -1)     p = picked_logits(logits, labels)
+#     e = exp(logits - m)     s = sum(e, -1)
+#     loss = cross_entropy_from_sums(p, m, s)
 #     grad = cross_entropy_grad_from_sums(e, labels, s)
 #
-# The two ops below are those last two lines. Only that pass makes them, after
-# gradients are built, so they need no gradient of their own.
+# The three ops below are picked_logits and those last two. Only that pass makes
+# them, after gradients are built, so they need no gradient of their own.
 
 
 class PickedLogits(Op):

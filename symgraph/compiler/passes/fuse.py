@@ -15,8 +15,9 @@ named after its last op; the report lists it as added, and each op it swallowed 
 
 A group runs where its last op ran, so its ops must run close together in the
 schedule (`_next_to`): fusing ops that ran far apart would move the earlier
-ones to the end and keep their inputs alive in the meantime. (An RNN weight's gradient is a running sum with one addition per step,
-each right after its step's term: fused, all the terms would wait for the end.)
+ones to the end and keep their inputs alive in the meantime. (An RNN weight's
+gradient is a running sum with one addition per step, each right after its
+step's term: fused, all the terms would wait for the end.)
 """
 
 from __future__ import annotations

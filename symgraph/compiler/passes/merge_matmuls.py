@@ -185,9 +185,7 @@ class _Builder:
         """concat(parts, axis): one made already, a slice of one the graph has, or a new
         one. With `any_order` (a row sum does not care), a concatenation of the same
         parts in another order will do."""
-        found = self.concats.get((tuple(parts), axis))
-        if any_order and found is None:
-            found = self.concat_sets.get((frozenset(parts), axis))
+        found = self._found(parts, axis, any_order)
         if self._made(found, root):
             return found
         if axis == 0:
@@ -206,11 +204,15 @@ class _Builder:
             self._index(key)
         return key
 
-    def has_concat(self, parts, axis) -> bool:
+    def _found(self, parts, axis, any_order):
+        """A concatenation this pass made of `parts` (in any order, with `any_order`), or None."""
         found = self.concats.get((tuple(parts), axis))
-        if found is None:
+        if any_order and found is None:
             found = self.concat_sets.get((frozenset(parts), axis))
-        return found is not None and found in self.ir
+        return found if found is not None and found in self.ir else None
+
+    def has_concat(self, parts, axis, any_order=False) -> bool:
+        return self._found(parts, axis, any_order) is not None
 
     def run_in(self, root, parts, move=False):
         """(concat or stack, index) that has `parts` as consecutive parts, in this order,
@@ -286,20 +288,21 @@ def _side(ir, build, root, operands, axis, rule, suffix) -> int:
     return build.transpose(root, build.concat(root, rows, 1 - axis, rule, suffix), rule)
 
 
-def _copied(ir, build, root, parts, axis) -> int:
+def _copied(ir, build, root, parts, axis, any_order=False) -> int:
     """The elements concatenating `parts` along `axis` copies, built as _side builds it.
 
-    None when the result is a concatenation already made, or a view of one the graph
-    has (a run of a stack's parts), or, along axis 0, when every part is computed by
-    a kernel that can write it straight into its place (the memory plan's concat
-    "parts written in place"). Otherwise every element of every part.
+    Nothing when the result is a concatenation already made (with `any_order`, as a
+    row sum's is: of the same parts in any order), or a view of one the graph has (a
+    run of a stack's parts), or, along axis 0, when every part is computed by a kernel
+    that can write it straight into its place (the memory plan's concat "parts
+    written in place"). Otherwise every element of every part.
     """
     inner = [_untransposed(ir, k) for k in parts]
     if sum(x is not None for x in inner) * 2 >= len(parts):  # joined as rows, then transposed
         if None in inner:  # _side makes new transposes of the others: those are copied
             return sum(_size(ir, p) for p in parts)
         parts, axis = inner, 1 - axis
-    if build.has_concat(parts, axis):
+    if build.has_concat(parts, axis, any_order):
         return 0
     if axis == 0 and (
         build.run_in(root, parts) is not None
@@ -346,7 +349,7 @@ def _merge_row_sums(ir, build, root, terms):
         return None
     if len({ir.nodes[t]["attrs"]["shape"] for t in terms}) != 1:
         return None
-    copied = _copied(ir, build, root, xs, 0)
+    copied = _copied(ir, build, root, xs, 0, any_order=True)  # a row sum: any order
     if not _worth_it(copied, 2 * (len(terms) - 1), (len(terms) - 1) * _size(ir, root)):
         return None
     rule = "sum-of-row-sums"

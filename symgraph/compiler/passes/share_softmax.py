@@ -32,9 +32,9 @@ alone keeps its single op, which is cheapest then. And only when the logits are
 big enough to gain: the six vertices are four more kernel calls than two, and
 a call costs about what a pass over CALL_COST elements does (the figure
 merge_matmuls uses), so the logits must have at least that many elements, and
-a known size (the Session compiles for the shapes it is fed, so they do). The loss and the gradient
-are the same to the last bit: the same operations run in the same order, only
-once instead of twice.
+a known size (the Session compiles for the shapes it is fed, so they do). The
+loss and the gradient are the same to the last bit: the same operations run in
+the same order, only once instead of twice.
 """
 
 from __future__ import annotations
@@ -66,7 +66,7 @@ def share_softmax(ir: nx.DiGraph):
 
 
 def _worth_it(shape) -> bool:
-    """Sharing saves a max, an exp and a sum over the logits, and costs three more calls."""
+    """Sharing saves a max, an exp and a sum over the logits, and costs four more calls."""
     return None not in shape and math.prod(shape) >= CALL_COST
 
 
