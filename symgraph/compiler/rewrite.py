@@ -43,15 +43,19 @@ def _copy(ir: nx.DiGraph) -> nx.DiGraph:
 
 
 def add_vertex(ir, *, op, inputs, attrs=None, shape, dtype, name, origin="forward",
-               kind="op", value=None, node=None, order=None) -> int:
+               kind="op", value=None, node=None, order=None, at=None) -> int:
     """A new vertex. `order` is the key of the vertex it stands in for, so the
-    schedule puts it where that one was, not at the end (see `position`)."""
+    schedule puts it where that one was, not at the end (see `position`). Or `at`,
+    a run position itself, for a vertex that goes somewhere else (split_rows puts
+    one just before the first vertex that reads it)."""
     key = ir.graph["next_key"]
     ir.graph["next_key"] = key + 1
     data = dict(op=op, inputs=list(inputs), attrs=attrs or {}, shape=tuple(shape),
                 dtype=np.dtype(dtype), name=name, origin=origin, kind=kind, node=node)
     if order is not None:
         data["order"] = position(ir, order)
+    elif at is not None:
+        data["order"] = tuple(at)
     if value is not None or kind == "constant":
         data["value"] = value
     ir.add_node(key, **data)
@@ -68,6 +72,10 @@ def position(ir, key) -> tuple:
     A whole tuple, not just the stood-in key: a vertex can stand in for one that
     was itself added (fuse replacing a vertex stabilize made), and must then sort
     just after that one, before the other vertices added for the same original.
+
+    Tuples compare item by item, so a pass can also name a place between two
+    vertices: (412 - 0.5,) sorts after everything at 411 and before 412, and
+    (405, inf) after 405 and after anything a later pass puts in its place.
     """
     data = ir.nodes[key]
     return data["order"] + (key,) if "order" in data else (key,)

@@ -11,6 +11,8 @@ Why this order:
   cse        so the vertices it compares are in final form;
   share_softmax after cse, which has made a loss's and its gradient's logits (and
              labels) one vertex each, so the pair is found by its inputs;
+  split_rows after cse, before merge_matmuls: it cuts a product read step by step
+             into chunks, and merge_matmuls then joins each chunk's gradient terms;
   merge_matmuls after cse, which has made the weight's transposes in each step's
              gradient one vertex, so it sees that they all multiply the same W;
   fuse       after everything else, on the graph that will really run.
@@ -23,6 +25,7 @@ from symgraph.compiler.passes.merge_matmuls import merge_matmuls
 from symgraph.compiler.passes.prune import prune
 from symgraph.compiler.passes.share_softmax import share_softmax
 from symgraph.compiler.passes.simplify import simplify
+from symgraph.compiler.passes.split_rows import split_rows
 from symgraph.compiler.passes.stabilize import stabilize
 
 #: (name, function) in pipeline order; `disable=["name"]` skips one
@@ -33,8 +36,9 @@ PASSES = [
     ("fold", fold),
     ("cse", cse),
     ("share_softmax", share_softmax),
+    ("split_rows", split_rows),
     ("merge_matmuls", merge_matmuls),
     ("fuse", fuse),
 ]
 
-__all__ = ["PASSES", "cse", "fold", "fuse", "merge_matmuls", "prune", "share_softmax", "simplify", "stabilize"]
+__all__ = ["PASSES", "cse", "fold", "fuse", "merge_matmuls", "prune", "share_softmax", "simplify", "split_rows", "stabilize"]

@@ -48,14 +48,26 @@ Laid out to copy as little as possible:
 - A product with an all-zeros constant (the term of an RNN's zero initial
   state) is left out of the merge and added on its own, as before: in the
   merge it would break those runs.
+
+Merged in chunks: every term of a merged sum must be alive at its one big
+product, where unmerged each is added in and dropped. So a long sum is cut into
+chunks of about 256 rows (costs.row_chunks: 8 steps of an RNN at 32 sequences a
+batch), each merged as soon as its terms are made, and the chunks' products are
+added up as they come. A product over 256 rows runs as fast per row as one over
+1,024, and only one chunk's terms are alive at a time. The sums share their
+chunks: a sum whose terms are a run of a concatenation another sum made keeps that
+run (dWh's g1 ... g7 is a slice of dWx's g0 ... g7); split_rows cuts the output
+layer's gradient into the same chunks, so each chunk's g's are written over it.
 """
 
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import networkx as nx
 
+from symgraph.compiler.passes.costs import CALL_COST, row_chunks
 from symgraph.compiler.report import Report
 from symgraph.compiler.rewrite import (
     add_vertex,
@@ -72,10 +84,6 @@ from symgraph.ops.base import is_known
 from symgraph.ops.linalg import MatMul, Transpose
 from symgraph.ops.math import Add
 from symgraph.ops.shape import Concat, GetItem, Reshape, SumTo
-
-#: what one kernel call costs, counted as elements copied: a NumPy call on small
-#: arrays takes about 2 us, the time to copy some 2,000 float64 numbers
-CALL_COST = 2_000
 
 
 def _size(ir, key) -> int:
@@ -140,6 +148,28 @@ def _worth_it(copied: int, calls_saved: int, added_elements: int) -> bool:
     return copied + 2 * CALL_COST <= added_elements + calls_saved * CALL_COST
 
 
+class _Site(NamedTuple):
+    """Where new vertices go: named after the sum `root` they compute, and run at
+    `where`, a run position (see rewrite.position)."""
+
+    root: int
+    where: tuple
+
+    @classmethod
+    def of(cls, ir, root) -> _Site:
+        """Where the sum stood (as before chunks)."""
+        return cls(root, position(ir, root))
+
+    @classmethod
+    def after(cls, ir, root, key) -> _Site:
+        """As soon as `key` is made: right after it, and after anything a later pass
+        puts in its place (a fused kernel that fuse puts where `key` stood sorts at
+        `key`'s position followed by the kernel's own number; infinity sorts after
+        every number, so a chunk placed here still runs after that kernel). But no
+        later than where the sum stood: what reads the sum must still come after."""
+        return cls(root, min(position(ir, key) + (math.inf,), position(ir, root)))
+
+
 class _Builder:
     """Makes the new vertices for one sum, where the sum stood, and reuses a
     concatenation this pass already made for the same inputs (the gradient of
@@ -150,6 +180,7 @@ class _Builder:
         self.ir, self.report = ir, report
         self.concats: dict = {}
         self.concat_sets: dict = {}  # (frozenset of parts, axis) -> a concat of them, any order
+        self.made: set = set()  # the concatenations along axis 0 this pass made
         # part -> [(concat or stack along axis 0, index of the part)], for _slice_of
         self.part_of: dict = {}
         for key in ir.nodes:
@@ -160,20 +191,19 @@ class _Builder:
         for i, part in enumerate(self.ir.nodes[key]["inputs"]):
             self.part_of.setdefault(part, []).append((key, i))
 
-    def new(self, root, op, inputs, attrs, shape, dtype, suffix) -> int:
-        data = self.ir.nodes[root]
-        key = add_vertex(self.ir, op=op, inputs=inputs, attrs=attrs, shape=shape, dtype=dtype,
-                         name=f"{data['name']}/{suffix}", origin=data["origin"], order=root)
-        return key
+    def new(self, site, op, inputs, attrs, shape, dtype, suffix) -> int:
+        data = self.ir.nodes[site.root]
+        return add_vertex(self.ir, op=op, inputs=inputs, attrs=attrs, shape=shape, dtype=dtype,
+                          name=f"{data['name']}/{suffix}", origin=data["origin"], at=site.where)
 
-    def _made(self, found, root, move=True) -> bool:
-        """True if `found` (a vertex this pass made) can be used at `root`. One made for
+    def _made(self, found, site, move=True) -> bool:
+        """True if `found` (a vertex this pass made) can be used at `site`. One made for
         a sum that runs later is moved to run here (unless `move` is False: just
         asking), when its inputs are all computed by then (they are when they are
         terms of this sum)."""
         if found is None or found not in self.ir:
             return False
-        here = position(self.ir, root)
+        here = site.where
         if position(self.ir, found) > here:
             if any(position(self.ir, i) > here for i in self.ir.nodes[found]["inputs"]):
                 return False
@@ -181,27 +211,28 @@ class _Builder:
                 self.ir.nodes[found]["order"] = here
         return True
 
-    def concat(self, root, parts, axis, rule, suffix="concat", any_order=False) -> int:
+    def concat(self, site, parts, axis, rule, suffix="concat", any_order=False) -> int:
         """concat(parts, axis): one made already, a slice of one the graph has, or a new
         one. With `any_order` (a row sum does not care), a concatenation of the same
         parts in another order will do."""
         found = self._found(parts, axis, any_order)
-        if self._made(found, root):
+        if self._made(found, site):
             return found
         if axis == 0:
-            sliced = self._slice_of(root, parts, rule)
+            sliced = self._slice_of(site, parts, rule)
             if sliced is not None:
                 return sliced
         shapes = [self.ir.nodes[p]["shape"] for p in parts]
         shape = list(shapes[0])
         shape[axis] = sum(s[axis] for s in shapes)
-        key = self.new(root, Concat(), parts, {"axis": axis}, tuple(shape),
+        key = self.new(site, Concat(), parts, {"axis": axis}, tuple(shape),
                        self.ir.nodes[parts[0]]["dtype"], suffix)
         self.report.add("added", key, self.ir.nodes[key]["name"], rule)
         self.concats[(tuple(parts), axis)] = key
         self.concat_sets.setdefault((frozenset(parts), axis), key)
         if axis == 0:
             self._index(key)
+            self.made.add(key)
         return key
 
     def _found(self, parts, axis, any_order):
@@ -214,9 +245,9 @@ class _Builder:
     def has_concat(self, parts, axis, any_order=False) -> bool:
         return self._found(parts, axis, any_order) is not None
 
-    def run_in(self, root, parts, move=False):
+    def run_in(self, site, parts, move=False):
         """(concat or stack, index) that has `parts` as consecutive parts, in this order,
-        and can be read at `root`; or None."""
+        and can be read at `site`; or None."""
         ir = self.ir
         for source, first in self.part_of.get(parts[0], ()):
             if source not in ir:
@@ -224,16 +255,64 @@ class _Builder:
             inputs = ir.nodes[source]["inputs"]
             if inputs[first:first + len(parts)] != list(parts):
                 continue
-            if position(ir, source) > position(ir, root) and not self._made(source, root, move):
+            if position(ir, source) > site.where and not self._made(source, site, move):
                 continue  # made for a sum that runs later, and cannot run earlier
             return source, first
         return None
 
-    def _slice_of(self, root, parts, rule):
+    def made_run(self, parts, i) -> tuple:
+        """(n, concatenation): the longest run parts[i:i + n] that is, in order, consecutive
+        parts of one concatenation this pass made; (0, None) if parts[i] is in none."""
+        longest, found = 0, None
+        for source, first in self.part_of.get(parts[i], ()):
+            if source not in self.made or source not in self.ir:
+                continue
+            inputs = self.ir.nodes[source]["inputs"]
+            n = 0
+            while i + n < len(parts) and first + n < len(inputs) and inputs[first + n] == parts[i + n]:
+                n += 1
+            if n > longest:
+                longest, found = n, source
+        return longest, found
+
+    def chunks(self, parts) -> list:
+        """Cut `parts` (joined along axis 0) into the runs to merge one by one, as
+        (start, stop, the concatenation made already that the run is part of, or None):
+        a run of parts another sum's merge already joined stays that run, so its
+        concatenation is shared; the others are cut by costs.row_chunks (a long run
+        into chunks of some 256 rows: see the module's docstring)."""
+        runs, loose, i = [], 0, 0  # parts[loose:i] are in no concatenation made yet
+
+        def cut(start, stop):
+            rows = [self.ir.nodes[p]["shape"][0] for p in parts[start:stop]]
+            runs.extend((start + a, start + b, None) for a, b in row_chunks(rows))
+
+        while i < len(parts):
+            n, source = self.made_run(parts, i)
+            if n:
+                cut(loose, i)
+                runs.append((i, i + n, source))
+                i = loose = i + n
+            else:
+                i += 1
+        cut(loose, len(parts))
+        return runs
+
+    def in_made_order(self, parts) -> list:
+        """`parts` (of a sum, whose order does not matter) with those in a concatenation
+        this pass made first, in its order, so that they come out as runs of it."""
+        def where(part):
+            for source, i in self.part_of.get(part, ()):
+                if source in self.made and source in self.ir:
+                    return (0, position(self.ir, source), i)
+            return (1,)
+        return sorted(parts, key=where)  # stable: the others keep their order
+
+    def _slice_of(self, site, parts, rule):
         """parts joined along axis 0, as a view of a concat or stack that has them as
         consecutive parts, in this order; None if there is none."""
         ir = self.ir
-        found = self.run_in(root, parts, move=True)
+        found = self.run_in(site, parts, move=True)
         if found is None:
             return None
         source, first = found
@@ -246,23 +325,35 @@ class _Builder:
                 start = sum(ir.nodes[p]["shape"][0] for p in inputs[:first])
                 stop = start + sum(ir.nodes[p]["shape"][0] for p in parts)
             shape = (stop - start,) + tuple(data["shape"][1:])
-            key = self.new(root, GetItem(), [source], {"index": (("slice", start, stop, None),)},
+            key = self.new(site, GetItem(), [source], {"index": (("slice", start, stop, None),)},
                            shape, data["dtype"], "slice")
             self.report.add("added", key, ir.nodes[key]["name"], rule)
         rows = list(ir.nodes[parts[0]]["shape"])
         rows[0] = sum(ir.nodes[p]["shape"][0] for p in parts)
         if tuple(rows) != ir.nodes[key]["shape"]:  # a stack's (k, rows, n) -> (k * rows, n)
-            key = self.new(root, Reshape(), [key], {"shape": tuple(rows)}, tuple(rows),
+            key = self.new(site, Reshape(), [key], {"shape": tuple(rows)}, tuple(rows),
                            data["dtype"], "slice_rows")
             self.report.add("added", key, ir.nodes[key]["name"], rule)
         return key
 
-    def transpose(self, root, x, rule) -> int:
+    def transpose(self, site, x, rule) -> int:
         data = self.ir.nodes[x]
-        key = self.new(root, Transpose(), [x], {"axes": None}, data["shape"][::-1],
+        key = self.new(site, Transpose(), [x], {"axes": None}, data["shape"][::-1],
                        data["dtype"], "transpose")
         self.report.add("added", key, self.ir.nodes[key]["name"], rule)
         return key
+
+    def site(self, root, parts, shared=None) -> _Site:
+        """Where a chunk of `parts` is merged: as soon as the last of them is made (so
+        the chunk's concatenation can be let go before the next chunk is made), and
+        not before `shared`, the concatenation made already that it will slice."""
+        ir = self.ir
+        # a transposed part is read through its x (see _side): the transpose itself,
+        # which autodiff made late, is not waited for
+        inner = [_untransposed(ir, p) or p for p in parts]
+        if shared is not None:
+            inner.append(shared)
+        return _Site.after(ir, root, max(inner, key=lambda p: position(ir, p)))
 
 
 def _untransposed(ir, key):
@@ -273,7 +364,7 @@ def _untransposed(ir, key):
     return x
 
 
-def _side(ir, build, root, operands, axis, rule, suffix) -> int:
+def _side(ir, build, site, operands, axis, rule, suffix) -> int:
     """concat(operands, axis), made cheap when they are transposes.
 
     Concatenating transposed views x.T column-wise is a strided copy; the same
@@ -283,12 +374,12 @@ def _side(ir, build, root, operands, axis, rule, suffix) -> int:
     """
     inner = [_untransposed(ir, k) for k in operands]
     if sum(x is not None for x in inner) * 2 < len(operands):
-        return build.concat(root, operands, axis, rule, suffix)
-    rows = [x if x is not None else build.transpose(root, k, rule) for x, k in zip(inner, operands)]
-    return build.transpose(root, build.concat(root, rows, 1 - axis, rule, suffix), rule)
+        return build.concat(site, operands, axis, rule, suffix)
+    rows = [x if x is not None else build.transpose(site, k, rule) for x, k in zip(inner, operands)]
+    return build.transpose(site, build.concat(site, rows, 1 - axis, rule, suffix), rule)
 
 
-def _copied(ir, build, root, parts, axis, any_order=False) -> int:
+def _copied(ir, build, site, parts, axis, any_order=False) -> int:
     """The elements concatenating `parts` along `axis` copies, built as _side builds it.
 
     Nothing when the result is a concatenation already made (with `any_order`, as a
@@ -305,64 +396,84 @@ def _copied(ir, build, root, parts, axis, any_order=False) -> int:
     if build.has_concat(parts, axis, any_order):
         return 0
     if axis == 0 and (
-        build.run_in(root, parts) is not None
+        build.run_in(site, parts) is not None
         or all(ir.nodes[p]["kind"] == "op" and ir.nodes[p]["op"].writes_out for p in parts)
     ):
         return 0
     return sum(_size(ir, p) for p in parts)
 
 
-def _merge_matmuls(ir, build, root, terms):
-    """One matmul for the matmul terms, or None when it would not pay."""
-    if len(terms) < 2:
-        return None
+def _merge_matmuls(ir, build, root, terms) -> list:
+    """[(one matmul, the terms it stands for)] for each chunk of the matmul terms whose
+    merge pays; [] when none does."""
     a_parts = [ir.nodes[t]["inputs"][0] for t in terms]
     b_parts = [ir.nodes[t]["inputs"][1] for t in terms]
     for parts in (a_parts, b_parts):
         if not all(is_known(ir.nodes[p]["shape"]) for p in parts):
-            return None
+            return []
         if len({ir.nodes[p]["dtype"] for p in parts}) != 1:
-            return None
+            return []
     # the forward pass's order (see the module's docstring): by where each left operand
     # (under its transpose, if it has one) is made
     order = sorted(range(len(terms)), key=lambda i: position(ir, _untransposed(ir, a_parts[i])
                                                                or a_parts[i]))
+    terms = [terms[i] for i in order]
     a_parts, b_parts = [a_parts[i] for i in order], [b_parts[i] for i in order]
-    copied = _copied(ir, build, root, a_parts, 1) + _copied(ir, build, root, b_parts, 0)
-    if not _worth_it(copied, 2 * (len(terms) - 1), (len(terms) - 1) * _size(ir, root)):
-        return None
-    rule = "sum-of-matmuls"
-    a = _side(ir, build, root, a_parts, 1, rule, "concat_lhs")
-    b = _side(ir, build, root, b_parts, 0, rule, "concat_rhs")
-    data = ir.nodes[root]
-    key = build.new(root, MatMul(), [a, b], {}, data["shape"], data["dtype"], "merged_matmul")
-    build.report.add("added", key, ir.nodes[key]["name"], rule)
-    return key
+    merged = []
+    chunks = build.chunks(b_parts)
+    for first, stop, shared in chunks:
+        if stop - first < 2:
+            continue
+        a, b = a_parts[first:stop], b_parts[first:stop]
+        site = build.site(root, a + b, shared) if len(chunks) > 1 else _Site.of(ir, root)
+        copied = _copied(ir, build, site, a, 1) + _copied(ir, build, site, b, 0)
+        if not _worth_it(copied, 2 * (len(a) - 1), (len(a) - 1) * _size(ir, root)):
+            continue
+        rule = "sum-of-matmuls"
+        lhs = _side(ir, build, site, a, 1, rule, "concat_lhs")
+        rhs = _side(ir, build, site, b, 0, rule, "concat_rhs")
+        data = ir.nodes[root]
+        key = build.new(site, MatMul(), [lhs, rhs], {}, data["shape"], data["dtype"], "merged_matmul")
+        build.report.add("added", key, ir.nodes[key]["name"], rule)
+        merged.append((key, terms[first:stop]))
+    return merged
 
 
-def _merge_row_sums(ir, build, root, terms):
-    """One sum_to for the row-sum terms, or None when it would not pay."""
-    if len(terms) < 2:
-        return None
+def _merge_row_sums(ir, build, root, terms) -> list:
+    """[(one sum_to, the terms it stands for)] for each chunk of the row-sum terms whose
+    merge pays; [] when none does."""
     xs = [ir.nodes[t]["inputs"][0] for t in terms]
     if not all(is_known(ir.nodes[x]["shape"]) for x in xs) or len({ir.nodes[x]["dtype"] for x in xs}) != 1:
-        return None
+        return []
     if len({ir.nodes[t]["attrs"]["shape"] for t in terms}) != 1:
-        return None
-    copied = _copied(ir, build, root, xs, 0, any_order=True)  # a row sum: any order
-    if not _worth_it(copied, 2 * (len(terms) - 1), (len(terms) - 1) * _size(ir, root)):
-        return None
-    rule = "sum-of-row-sums"
-    x = build.concat(root, xs, 0, rule, any_order=True)
-    data = ir.nodes[root]
-    key = build.new(root, SumTo(), [x], dict(ir.nodes[terms[0]]["attrs"]), data["shape"],
-                    data["dtype"], "merged_sum")
-    build.report.add("added", key, ir.nodes[key]["name"], rule)
-    return key
+        return []
+    term_of = dict(zip(xs, terms))
+    xs = build.in_made_order(xs)  # a row sum's order does not matter: share the matmuls' chunks
+    merged = []
+    chunks = build.chunks(xs)
+    for first, stop, shared in chunks:
+        if stop - first < 2:
+            continue
+        chunk = xs[first:stop]
+        site = build.site(root, chunk, shared) if len(chunks) > 1 else _Site.of(ir, root)
+        copied = _copied(ir, build, site, chunk, 0, any_order=True)
+        if not _worth_it(copied, 2 * (len(chunk) - 1), (len(chunk) - 1) * _size(ir, root)):
+            continue
+        rule = "sum-of-row-sums"
+        x = build.concat(site, chunk, 0, rule, any_order=True)
+        data = ir.nodes[root]
+        key = build.new(site, SumTo(), [x], dict(ir.nodes[terms[0]]["attrs"]), data["shape"],
+                        data["dtype"], "merged_sum")
+        build.report.add("added", key, ir.nodes[key]["name"], rule)
+        merged.append((key, [term_of[x] for x in chunk]))
+    return merged
 
 
 def _merge_concat(ir, build, key, kept):
-    """concat(A1 @ W, ..., An @ W, axis=0) -> concat(A, 0) @ W, or None."""
+    """concat(A1 @ W, ..., An @ W, axis=0) -> concat(A, 0) @ W, or None.
+
+    Cut into chunks as the sums are (build.chunks): concat(concat(A1..A8) @ W, ...),
+    each chunk's product computed straight into its place."""
     data = ir.nodes[key]
     parts = data["inputs"]
     if data["attrs"]["axis"] != 0 or len(parts) < 2 or len(set(parts)) != len(parts):
@@ -376,16 +487,32 @@ def _merge_concat(ir, build, key, kept):
     if len({ir.nodes[a]["dtype"] for a in a_parts}) != 1 or not is_known(data["shape"]):
         return None
     (w,) = shared
-    # before: n matmuls, and the concat copies their results; after: one matmul,
-    # and the concat copies the A's (nothing, if a sum above already made it)
-    copied = _copied(ir, build, key, a_parts, 0)
-    if not _worth_it(copied, len(parts) - 1, _size(ir, key)):
-        return None
     rule = "concat-of-matmuls"
-    a = build.concat(key, a_parts, 0, rule, "concat_lhs")
-    merged = build.new(key, MatMul(), [a, w], {}, data["shape"], data["dtype"], "merged_matmul")
-    build.report.add("added", merged, ir.nodes[merged]["name"], rule)
-    return merged
+    pieces, merged_any = [], False
+    for first, stop, shared in build.chunks(a_parts):
+        chunk = a_parts[first:stop]
+        rows = sum(ir.nodes[a]["shape"][0] for a in chunk)
+        site = build.site(key, chunk, shared) if (first, stop) != (0, len(parts)) else _Site.of(ir, key)
+        # before: a matmul per part, and the concat copies their results; after: one
+        # matmul, and the concat copies the A's (nothing, if a sum above already made it)
+        copied = _copied(ir, build, site, chunk, 0)
+        if len(chunk) < 2 or not _worth_it(copied, len(chunk) - 1, rows * data["shape"][1]):
+            pieces.extend(parts[first:stop])
+            continue
+        a = build.concat(site, chunk, 0, rule, "concat_lhs")
+        merged = build.new(site, MatMul(), [a, w], {}, (rows, data["shape"][1]), data["dtype"],
+                           "merged_matmul")
+        build.report.add("added", merged, ir.nodes[merged]["name"], rule)
+        pieces.append(merged)
+        merged_any = True
+    if not merged_any:
+        return None
+    if len(pieces) == 1:
+        return pieces[0]
+    joined = build.new(_Site.of(ir, key), Concat(), pieces, {"axis": 0}, data["shape"], data["dtype"],
+                       "merged_concat")
+    build.report.add("added", joined, ir.nodes[joined]["name"], rule)
+    return joined
 
 
 def _sums(ir, kept) -> list:
@@ -397,6 +524,22 @@ def _sums(ir, kept) -> list:
             if len(leaves) >= 3:
                 found.append((key, leaves))
     return found
+
+
+def _add_up(ir, build, root, merged, rest, rule) -> int:
+    """The sum of the merged chunks' results, then of the terms left as they were.
+
+    The chunks are added as they are made (in run order), each where the later of
+    the two is ready, so a chunk's concatenation can be let go before the next
+    chunk is made; the other terms are added where the sum stood, as before."""
+    data = ir.nodes[root]
+    results = sorted((key for key, _ in merged), key=lambda k: position(ir, k))
+    total = results[0]
+    for key in [*results[1:], *rest]:
+        site = _Site.after(ir, root, key) if key in results else _Site.of(ir, root)
+        total = build.new(site, Add(), [total, key], {}, data["shape"], data["dtype"], "add")
+        build.report.add("added", total, ir.nodes[total]["name"], rule)
+    return total
 
 
 def merge_matmuls(ir: nx.DiGraph):
@@ -420,25 +563,20 @@ def merge_matmuls(ir: nx.DiGraph):
         for index in sorted(range(len(sums)), key=lambda i: -len(chosen_terms[i])):
             root, leaves = sums[index]
             terms = chosen_terms[index]
-            if len(set(terms)) != len(terms):  # x + x: a term read twice; leave it alone
+            if len(terms) < 2 or len(set(terms)) != len(terms):  # x + x: a term read twice
                 continue
             merged = merge(ir, build, root, terms)
-            if merged is None:
+            if not merged:
                 continue
-            chosen = set(terms)
+            chosen = {t for _, chunk in merged for t in chunk}
             rest = [t for t in leaves if t not in chosen]
-            total = merged
-            for term in rest:  # the terms that did not qualify are added as before
-                total = build.new(root, Add(), [total, term], {}, ir.nodes[root]["shape"],
-                                  ir.nodes[root]["dtype"], "add")
-                report.add("added", total, ir.nodes[total]["name"], rule)
+            total = _add_up(ir, build, root, merged, rest, rule)
             report.add("replaced", root, ir.nodes[root]["name"], rule, into=ir.nodes[total]["name"])
             replace_uses(ir, root, total)
-            new_root = total
-            # the sum now ends at new_root; its remaining terms are `rest` (+ merged)
-            sums[index] = (new_root, [merged, *rest])
+            # the sum now ends at total; its terms are the merged chunks' and the rest
+            sums[index] = (total, [key for key, _ in merged] + rest)
             if root in kept:  # an update or fetch that was the sum: keep the new one
-                kept.add(new_root)
+                kept.add(total)
     for key in concats:
         merged = _merge_concat(ir, build, key, kept)
         if merged is not None:

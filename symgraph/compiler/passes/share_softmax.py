@@ -43,7 +43,7 @@ import math
 
 import networkx as nx
 
-from symgraph.compiler.passes.merge_matmuls import CALL_COST
+from symgraph.compiler.passes.costs import CALL_COST
 from symgraph.compiler.report import Report
 from symgraph.compiler.rewrite import add_vertex, op_name, remove_dead, replace_uses, start
 from symgraph.ops.math import Exp, Sub
