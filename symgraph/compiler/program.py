@@ -21,7 +21,7 @@ from symgraph.compiler.stats import program_stats
 from symgraph.errors import NumericError, RunError, SymgraphError, shape_str
 
 
-@dataclass
+@dataclass(slots=True)  # no per-instruction __dict__: a Program keeps thousands
 class Instruction:
     out: int  # the slot the result goes to
     op: object  # the Op whose kernel runs
