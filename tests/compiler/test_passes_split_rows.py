@@ -39,6 +39,16 @@ def _rnn(steps, batch, hidden=16, vocab=9, embed=6, seed=3):
     return loss, params, feeds
 
 
+@contextlib.contextmanager
+def _chunk_rows(rows):
+    """Cut into chunks of `rows` rows, so that small graphs are cut too."""
+    saved, costs.CHUNK_ROWS = costs.CHUNK_ROWS, rows
+    try:
+        yield
+    finally:
+        costs.CHUNK_ROWS = saved
+
+
 def _report(fetches, feeds, name="split_rows"):
     program, steps = compile_steps(fetches, feeds)
     (step,) = [s for s in steps if s.name == name]
@@ -59,28 +69,29 @@ def _same_as_unsplit(fetches, feeds, disable=("split_rows", "merge_matmuls")):
 
 
 def test_row_chunks_gathers_at_least_chunk_rows_and_folds_a_short_tail_in():
-    assert row_chunks([32] * 32) == [(0, 8), (8, 16), (16, 24), (24, 32)]
-    assert row_chunks([32] * 19) == [(0, 8), (8, 19)]  # 3 parts of 96 rows join the 8 before
-    assert row_chunks([32] * 20) == [(0, 8), (8, 16), (16, 20)]  # 128 rows: a chunk of its own
-    assert row_chunks([8] * 5) == [(0, 5)]
-    assert row_chunks([300, 10, 300]) == [(0, 1), (1, 3)]
-    assert row_chunks([]) == []
+    with _chunk_rows(256):
+        assert row_chunks([32] * 32) == [(0, 8), (8, 16), (16, 24), (24, 32)]
+        assert row_chunks([32] * 19) == [(0, 8), (8, 19)]  # 3 parts, 96 rows: join the 8 before
+        assert row_chunks([32] * 20) == [(0, 8), (8, 16), (16, 20)]  # 128 rows: a chunk
+        assert row_chunks([8] * 5) == [(0, 5)]
+        assert row_chunks([300, 10, 300]) == [(0, 1), (1, 3)]
+        assert row_chunks([]) == []
 
 
 def test_the_output_layers_gradient_is_made_a_chunk_at_a_time():
-    loss, params, feeds = _rnn(steps=16, batch=32)  # 512 rows: two chunks of 8 steps
+    loss, params, feeds = _rnn(steps=32, batch=32)  # 1,024 rows: two chunks of 16 steps
     grads = sg.gradients(loss, params)
     program, report = _report(grads, feeds)
     assert {c.rule for c in report.changes if c.kind != "removed"} == {"rows-on-demand"}
     chunks = _chunks(program)
-    assert [inst.name.rsplit("/", 1)[1] for _, inst in chunks] == ["rows_256_512", "rows_0_256"]
+    assert [inst.name.rsplit("/", 1)[1] for _, inst in chunks] == ["rows_512_1024", "rows_0_512"]
     _same_as_unsplit([loss, *grads], feeds)
 
 
 def test_each_chunk_is_made_after_the_one_before_is_used_up():
     """Only one chunk is alive at a time: the second chunk is made after every row of the
     first has been read, and both take the same place in memory."""
-    loss, params, feeds = _rnn(steps=16, batch=32)
+    loss, params, feeds = _rnn(steps=32, batch=32)
     program, _ = _report(sg.gradients(loss, params), feeds)
     (first_at, first), (second_at, second) = _chunks(program)
     readers = [i for i, inst in enumerate(program.instructions)
@@ -102,7 +113,7 @@ def _views_of(program, slot):
 def test_each_chunks_gradient_terms_are_written_over_the_chunk():
     """merge_matmuls cuts the steps' terms as split_rows cut the rows, so each chunk's
     concatenation of terms lands where the chunk was (no memory of its own)."""
-    loss, params, feeds = _rnn(steps=16, batch=32)
+    loss, params, feeds = _rnn(steps=32, batch=32)
     program, _ = _report(sg.gradients(loss, params), feeds)
     spans = {(inst.buffer, inst.span) for _, inst in _chunks(program)}
     terms = [inst for inst in program.instructions if inst.name.endswith("/concat_rhs")]
@@ -112,7 +123,7 @@ def test_each_chunks_gradient_terms_are_written_over_the_chunk():
 
 def test_the_split_halves_the_peak_of_a_long_rnn():
     # the gradient of the output layer is (steps * batch, hidden): most of the peak
-    loss, params, feeds = _rnn(steps=64, batch=32, hidden=64)  # 2,048 rows: 8 chunks
+    loss, params, feeds = _rnn(steps=128, batch=32, hidden=64)  # 4,096 rows: 8 chunks
     grads = sg.gradients(loss, params)
     split = sg.compile(grads, feeds).memory.peak_bytes
     whole = sg.compile(grads, feeds, disable=["split_rows"]).memory.peak_bytes
@@ -128,27 +139,17 @@ def test_a_product_too_short_for_two_chunks_is_left_whole():
 def test_a_product_also_read_whole_is_left_whole():
     """Fetching the states' gradient reads dH whole: splitting it would only add work."""
     rng = np.random.default_rng(0)
-    hs = sg.Placeholder((512, 16), dtype="float64", name="hs")
+    hs = sg.Placeholder((1024, 16), dtype="float64", name="hs")
     w = sg.Variable(rng.normal(size=(16, 16)), name="W")
     product = hs @ w
-    blocks = sg.reshape(product, (16, 32, 16))
-    total = sg.sum(blocks[0] * blocks[15])
-    feeds = {hs: rng.normal(size=(512, 16))}
+    blocks = sg.reshape(product, (32, 32, 16))
+    total = sg.sum(blocks[0] * blocks[31])
+    feeds = {hs: rng.normal(size=(1024, 16))}
     _, report = _report([total, product], feeds)
     assert not report.changed
     _, report = _report([total], feeds)
     assert report.changed  # the same graph, the product not fetched: split
     _same_as_unsplit([total], feeds)
-
-
-@contextlib.contextmanager
-def _chunk_rows(rows):
-    """Cut into chunks of `rows` rows, so that small graphs are cut too."""
-    saved, costs.CHUNK_ROWS = costs.CHUNK_ROWS, rows
-    try:
-        yield
-    finally:
-        costs.CHUNK_ROWS = saved
 
 
 @settings(max_examples=25, deadline=None)

@@ -51,12 +51,12 @@ Laid out to copy as little as possible:
 
 Merged in chunks: every term of a merged sum must be alive at its one big
 product, where unmerged each is added in and dropped. So a long sum is cut into
-chunks of about 256 rows (costs.row_chunks: 8 steps of an RNN at 32 sequences a
+chunks of about 512 rows (costs.row_chunks: 16 steps of an RNN at 32 sequences a
 batch), each merged as soon as its terms are made, and the chunks' products are
-added up as they come. A product over 256 rows runs as fast per row as one over
-1,024, and only one chunk's terms are alive at a time. The sums share their
+added up as they come. A product over 512 rows runs about as fast per row as one
+over 1,024, and only one chunk's terms are alive at a time. The sums share their
 chunks: a sum whose terms are a run of a concatenation another sum made keeps that
-run (dWh's g1 ... g7 is a slice of dWx's g0 ... g7); split_rows cuts the output
+run (dWh's g1 ... g15 is a slice of dWx's g0 ... g15); split_rows cuts the output
 layer's gradient into the same chunks, so each chunk's g's are written over it.
 """
 
@@ -280,7 +280,7 @@ class _Builder:
         (start, stop, the concatenation made already that the run is part of, or None):
         a run of parts another sum's merge already joined stays that run, so its
         concatenation is shared; the others are cut by costs.row_chunks (a long run
-        into chunks of some 256 rows: see the module's docstring)."""
+        into chunks of some 512 rows: see the module's docstring)."""
         runs, loose, i = [], 0, 0  # parts[loose:i] are in no concatenation made yet
 
         def cut(start, stop):

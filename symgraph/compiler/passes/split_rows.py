@@ -12,12 +12,11 @@ much as all its hidden states, where hand-written NumPy makes one step's 32 KB
 at a time.
 
 Rows of a product are products of rows, (A @ B)[rows] == A[rows] @ B, so dH
-is made in chunks of steps (costs.row_chunks: 8 steps of 32 rows), each just
+is made in chunks of steps (costs.row_chunks: 16 steps of 32 rows), each just
 before the first of its steps is needed:
 
-    dH[24:32] = dlogits[768:1024] @ Wo.T      (just before step 31's gradient)
-    dH[16:24] = dlogits[512:768] @ Wo.T       (just before step 23's gradient)
-    ...
+    dH[16:32] = dlogits[512:1024] @ Wo.T      (just before step 31's gradient)
+    dH[0:16]  = dlogits[0:512] @ Wo.T         (just before step 15's gradient)
 
 Then only one chunk is alive at a time. The price: a few more calls, and
 dlogits (here half of dH's size) stays alive until the last chunk is made.
