@@ -14,7 +14,8 @@ die free their memory for later ones, and free neighbours join, so a (1024,
 128) region can later hold a (1024, 64) value and a (1024, 32) one side by
 side. (Small values get a second arena, so that they do not break up the
 holes big values need; a new Variable value gets a buffer of its own, see
-plan_memory. The arenas themselves are in arena.py.)
+plan_memory, which it shares with its gradient when it can, see _gives_way. The
+arenas themselves are in arena.py.)
 
 Only ops that can write into a given array (`writes_out = True`) get a region.
 A value that may be a *view* of a region (reshape, transpose, slicing: they
@@ -46,7 +47,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from symgraph.compiler.arena import Buffers
-from symgraph.compiler.in_place import in_place_input, landing, reader_counts, view_span
+from symgraph.compiler.in_place import in_place_input, landing, reader_counts, safe_over, view_span
 from symgraph.ops.base import Op, is_known
 
 
@@ -100,6 +101,9 @@ def plan_memory(program) -> MemoryPlan:
     committed = {inst.args[-1] for inst in program.instructions if inst.out in update_slots}
     view_index: dict[tuple, int] = {}  # (buffer, offset, shape, dtype) -> its index in plan.views
     placed, gathers = _gathers_in_place(program, committed)
+    # gradient -> the Variable's new value that will be written over it (see _gives_way)
+    gives_way = _gives_way(program, committed, reading)
+    owner_of = {new: grad for grad, new in gives_way.items()}
     region_of_gather: dict[int, int] = {}  # gather slot -> its region, once its first part is made
     gather_start: dict[int, int] = {}  # gather slot -> where in its region it starts
     producer = {inst.out: inst for inst in program.instructions}
@@ -155,9 +159,16 @@ def plan_memory(program) -> MemoryPlan:
             and is_known(shape)
             and dtype != np.dtype(object)
         ):
-            over = None if inst.out in committed else in_place_input(inst, spans, viewers, types, committed)
+            if inst.out in committed:  # over its gradient, if that has a buffer of its own
+                grad = owner_of.get(inst.out)
+                over = grad if grad in gives_way and _alone_in_own(grad, spans, viewers, buffers) else None
+            elif inst.out in gives_way:
+                over = None
+            else:
+                over = in_place_input(inst, spans, viewers, types, committed)
             if over is None:
-                place(inst, buffers.take(_elements(shape), dtype, own=inst.out in committed))
+                own = inst.out in committed or inst.out in gives_way
+                place(inst, buffers.take(_elements(shape), dtype, own=own))
             else:  # written over an input read for the last time: its memory changes hands
                 region, first, _ = spans[over]
                 place(inst, region, first)
@@ -251,6 +262,49 @@ def _workspace(inst, types):
     if work is None or not is_known(work[0]) or _elements(work[0]) == 0:
         return None
     return tuple(work[0]), np.dtype(work[1])
+
+
+def _gives_way(program, committed, reading) -> dict:
+    """{gradient: the Variable's new value written over it}, for an update such as
+    SGD's W - lr * dW: the gradient is read by that update alone, has the new value's
+    shape and dtype, and the update's kernel reads each of its elements before writing
+    there (as in_place_input asks).
+
+    A new Variable value needs a buffer of its own, exactly its size: the Session
+    hands that whole buffer to the Variable (Program.swap_buffer). So such a gradient
+    is given a buffer of its own too, and the new value is written over it: one
+    buffer for both instead of two. For W1's (784, 256) weight that is 1.6 MB.
+    """
+    producer = {inst.out: inst for inst in program.instructions}
+    found = {}
+    for inst in program.instructions:
+        if inst.out not in committed or not is_known(inst.shape) or _elements(inst.shape) == 1:
+            continue
+        for i, a in enumerate(inst.args):
+            made = producer.get(a)
+            if (
+                made is not None
+                and a not in committed
+                and a not in found
+                and a in inst.free
+                and reading.get(a) == 1
+                and made.op.writes_out
+                and not _is_view_op(made)
+                and (made.shape, made.dtype) == (inst.shape, inst.dtype)
+                and (i in inst.op.writes_over or inst.op.elementwise and safe_over(inst, i, as_is=True))
+            ):
+                found[a] = inst.out
+                break
+    return found
+
+
+def _alone_in_own(slot, spans, viewers, buffers) -> bool:
+    """True when `slot` is the whole of a buffer of its own, and nothing else sees it."""
+    if slot not in spans:
+        return False
+    region, first, end = spans[slot]
+    buffer, _, n = buffers.regions[region]
+    return buffer not in buffers.arena_of and first == 0 and end == n and viewers.get(region) == {slot}
 
 
 def _gathers_in_place(program, committed):

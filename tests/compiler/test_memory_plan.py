@@ -620,6 +620,69 @@ def test_a_variables_new_value_is_never_written_over_by_a_later_reader():
     check_plan(sg.compile([update, tripled]))
 
 
+def _mlp_step(clip=False, fetch_gradient=False):
+    """A small classifier's SGD step: (fetches, feeds, the first weight's gradient)."""
+    rng = np.random.default_rng(2)
+    x = sg.Placeholder((32, 20), dtype="float64", name="x")
+    labels = sg.Placeholder((32,), dtype="int64", name="labels")
+    w1 = sg.Variable(rng.normal(size=(20, 16)) * 0.3, name="W1")
+    w2 = sg.Variable(rng.normal(size=(16, 5)) * 0.3, name="W2")
+    loss = sg.softmax_cross_entropy(sg.tanh(x @ w1) @ w2, labels)
+    grads = sg.gradients(loss, [w1, w2])
+    if clip:  # the norm reads every gradient too
+        grads, _ = sg.clip_by_global_norm(grads, 1.0)
+    train = sg.optim.SGD(lr=0.1).apply_gradients(zip(grads, [w1, w2]))
+    fetches = [loss, train, grads[0]] if fetch_gradient else [loss, train]
+    feeds = {x: rng.normal(size=(32, 20)), labels: rng.integers(0, 5, size=32)}
+    return fetches, feeds, grads[0]
+
+
+def _update_and_gradient(program, gradient):
+    by_name = {inst.name: inst for inst in program.instructions}
+    (update,) = [i for i in program.instructions if i.name == "SGD/sub"]
+    return update, by_name[gradient.name]
+
+
+def test_a_variables_new_value_is_written_over_its_gradient_in_one_buffer():
+    """W - lr * dW reads each element of dW before writing it: the gradient gets a
+    buffer of its own and the new value goes over it, one buffer for both. Over
+    several steps the swap at each commit keeps the values right."""
+    fetches, feeds, dw = _mlp_step()
+    program = sg.compile(fetches, feeds)
+    update, gradient = _update_and_gradient(program, dw)
+    assert (update.buffer, update.span) == (gradient.buffer, gradient.span)
+    assert program.memory.buffers[update.buffer] == ((20 * 16,), np.dtype("float64"))
+    check_plan(program)
+    _trains_as_plain(fetches, feeds)
+
+
+def _trains_as_plain(fetches, feeds, steps=4):
+    """Each step's fetched values (but the update's None) and the Variables after it
+    are the unoptimized Session's."""
+    with sg.Session() as optimized, sg.Session(disable="all") as plain:
+        for _ in range(steps):
+            got, want = optimized.run(fetches, feeds), plain.run(fetches, feeds)
+            for g, w in zip(got, want):
+                if w is not None:
+                    np.testing.assert_allclose(g, w, rtol=1e-12, atol=1e-14)
+            for var in fetches[0].graph.variables:
+                np.testing.assert_allclose(optimized.run(var), plain.run(var), rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("case", ["clipped", "fetched"])
+def test_a_gradient_something_else_reads_keeps_its_own_buffer(case):
+    """Clipping reads the gradient for the norm as well; a fetched gradient must
+    survive the run: the new value then goes into a buffer of its own, apart."""
+    fetches, feeds, dw = _mlp_step(clip=case == "clipped", fetch_gradient=case == "fetched")
+    program = sg.compile(fetches, feeds)
+    (update,) = [i for i in program.instructions if i.name == "SGD/sub"]
+    made_by = {inst.out: inst for inst in program.instructions}
+    (read,) = [a for a in update.args if made_by.get(a) is not None and made_by[a].shape == update.shape]
+    assert (made_by[read].buffer, made_by[read].span) != (update.buffer, update.span)
+    check_plan(program)
+    _trains_as_plain(fetches, feeds)
+
+
 def test_a_one_element_result_is_not_written_over_its_input():
     """NumPy is slower writing a one-element result over an input than into new memory."""
     x = sg.Placeholder((1,), dtype="float64", name="x")
