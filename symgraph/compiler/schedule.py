@@ -34,8 +34,12 @@ def schedule(ir: nx.DiGraph) -> Program:
             frees.setdefault(pos, []).append(slot[key])
 
     program = Program()
+    groups = []  # the slots of `group` ops (a training step's "all updates done")
     for pos, key in enumerate(order):
         data = ir.nodes[key]
+        program.names[pos] = data["name"]  # slot == pos: one slot per vertex, in run order
+        if data["op"].name == "group":
+            groups.append(pos)
         kind = data["kind"]
         if kind == "feed":
             program.feeds.append((slot[key], data["node"]))
@@ -65,10 +69,7 @@ def schedule(ir: nx.DiGraph) -> Program:
     program.updates = [
         (ir.nodes[ir.nodes[k]["inputs"][0]]["node"], slot[k]) for k in ir.graph["updates"]
     ]
-    program.update_slots = {slot[k] for k in ir.graph["updates"]} | {
-        slot[k] for k in ir.nodes if ir.nodes[k]["op"].name == "group"
-    }
-    program.names = {slot[k]: ir.nodes[k]["name"] for k in order}
+    program.update_slots = {slot[k] for k in ir.graph["updates"]} | set(groups)
     program.memory = plan_memory(program)
     program.finish()
     return program

@@ -183,8 +183,8 @@ class _Builder:
         self.made: set = set()  # the concatenations along axis 0 this pass made
         # part -> [(concat or stack along axis 0, index of the part)], for _slice_of
         self.part_of: dict = {}
-        for key in ir.nodes:
-            if op_name(ir, key) in ("concat", "stack") and ir.nodes[key]["attrs"].get("axis") == 0:
+        for key, data in ir.nodes(data=True):  # (data at hand: no lookup per vertex)
+            if data["kind"] == "op" and data["op"].name in ("concat", "stack") and data["attrs"].get("axis") == 0:
                 self._index(key)
 
     def _index(self, key) -> None:
@@ -515,10 +515,10 @@ def _merge_concat(ir, build, key, kept):
     return joined
 
 
-def _sums(ir, kept) -> list:
-    """(root, terms) of every sum of 3 or more terms, in run order."""
+def _sums(ir, kept, order) -> list:
+    """(root, terms) of every sum of 3 or more terms, in run order (`order`)."""
     found = []
-    for key in topological(ir):
+    for key in order:
         if op_name(ir, key) == "add" and not _is_inner_add(ir, key, kept) and is_known(ir.nodes[key]["shape"]):
             leaves = _leaves(ir, key, kept)
             if len(leaves) >= 3:
@@ -547,8 +547,9 @@ def merge_matmuls(ir: nx.DiGraph):
     ir = start(ir)
     kept = set(ir.graph["fetches"]) | set(ir.graph["updates"])
     build = _Builder(ir, report)
-    sums = _sums(ir, kept)
-    concats = [k for k in topological(ir) if op_name(ir, k) == "concat"]
+    order = topological(ir)
+    sums = _sums(ir, kept, order)
+    concats = [k for k in order if op_name(ir, k) == "concat"]
     # matmuls first, everywhere, so that a row sum can reuse their concatenations
     for rule, qualifies, merge in (
         ("sum-of-matmuls", _is_2d_matmul, _merge_matmuls),

@@ -61,8 +61,8 @@ def split_rows(ir: nx.DiGraph):
     ir = start(ir)
     kept = set(ir.graph["fetches"]) | set(ir.graph["updates"])
     found = {}
-    for key in ir.nodes:
-        if op_name(ir, key) == "matmul":
+    for key, data in ir.nodes(data=True):  # (data at hand: no lookup per vertex)
+        if data["kind"] == "op" and data["op"].name == "matmul":
             blocks = _blocks(ir, key, kept)
             if blocks is not None and len(row_chunks([blocks[1]] * blocks[0])) > 1:
                 found[key] = blocks
@@ -75,15 +75,17 @@ def split_rows(ir: nx.DiGraph):
 def _blocks(ir, key, kept):
     """(k, r, {block t: [the getitems that read it]}) when the product `key` is read
     only as blocks of rows of one reshape (k, r, n) of it; else None."""
-    data = ir.nodes[key]
-    shape = data["shape"]
-    if key in kept or len(shape) != 2 or not is_known(shape) or readers(ir, key) != 1:
-        return None
-    if len(ir.nodes[data["inputs"][0]]["shape"]) != 2:
+    if readers(ir, key) != 1:  # (the cheapest test first: most products fail it or the next)
         return None
     (reshape,) = ir.successors(key)
+    if op_name(ir, reshape) != "reshape" or reshape in kept or key in kept:
+        return None
+    data = ir.nodes[key]
+    shape = data["shape"]
     blocks_shape = ir.nodes[reshape]["shape"]
-    if op_name(ir, reshape) != "reshape" or reshape in kept or len(blocks_shape) != 3:
+    if len(shape) != 2 or not is_known(shape) or len(blocks_shape) != 3:
+        return None
+    if len(ir.nodes[data["inputs"][0]]["shape"]) != 2:
         return None
     k, r, n = blocks_shape
     if n != shape[1] or k * r != shape[0]:
