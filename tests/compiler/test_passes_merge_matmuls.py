@@ -214,9 +214,10 @@ def test_embedding_gradient_adds_every_row_of_a_repeated_id(width, ids, two_d):
 
 
 # -- laid out to copy nothing ------------------------------------------------------------------
-def _stacked_rnn(steps=8, batch=4, hidden=40, vocab=9, embed=6):
-    """W2's shape of RNN: states stacked, one output layer over all steps, zero initial state."""
-    rng = np.random.default_rng(5)
+def _stacked_rnn(steps=8, batch=4, hidden=40, vocab=9, embed=6, seed=5):
+    """W2's shape of RNN: states stacked, one output layer over all steps, zero initial state.
+    (loss, parameters, feeds, states)."""
+    rng = np.random.default_rng(seed)
     names = ["emb", "Wx", "Wh", "bh", "Wo"]
     shapes = [(vocab, embed), (embed, hidden), (hidden, hidden), (hidden,), (hidden, vocab)]
     params = [sg.Variable(rng.normal(size=s) * 0.3, name=n) for s, n in zip(shapes, names)]

@@ -16,26 +16,12 @@ from symgraph.compiler import compile_steps
 from symgraph.compiler.passes import costs
 from symgraph.compiler.passes.costs import row_chunks
 from tests.compiler.test_memory_plan import check_plan
+from tests.compiler.test_passes_merge_matmuls import _stacked_rnn
 
 
-def _rnn(steps, batch, hidden=16, vocab=9, embed=6, seed=3):
-    """W2's shape of RNN: states stacked, one output layer over all steps, zero initial
-    state. (loss, parameters, feeds)."""
-    rng = np.random.default_rng(seed)
-    shapes = [(vocab, embed), (embed, hidden), (hidden, hidden), (hidden,), (hidden, vocab)]
-    params = [sg.Variable(rng.normal(size=s) * 0.3, name=n)
-              for s, n in zip(shapes, ["emb", "Wx", "Wh", "bh", "Wo"])]
-    emb, wx, wh, bh, wo = params
-    ids = [sg.Placeholder((batch,), dtype="int64", name=f"x{t}") for t in range(steps)]
-    targets = sg.Placeholder((steps * batch,), dtype="int64", name="targets")
-    h = sg.Constant(np.zeros((batch, hidden)))
-    states = []
-    for t in range(steps):
-        h = sg.tanh(sg.embedding_lookup(emb, ids[t]) @ wx + h @ wh + bh)
-        states.append(h)
-    loss = sg.softmax_cross_entropy(sg.reshape(sg.stack(states), (-1, hidden)) @ wo, targets)
-    feeds = {x: rng.integers(0, vocab, size=batch) for x in ids}
-    feeds[targets] = rng.integers(0, vocab, size=steps * batch)
+def _rnn(steps, batch, hidden=16, seed=3):
+    """W2's shape of RNN (see test_passes_merge_matmuls): (loss, parameters, feeds)."""
+    loss, params, feeds, _ = _stacked_rnn(steps=steps, batch=batch, hidden=hidden, seed=seed)
     return loss, params, feeds
 
 
