@@ -1,7 +1,9 @@
 """The compiler's passes, one file each, in the order the pipeline runs them.
 
 A pass is a function `ir -> (new_ir, Report)` that never changes its input.
-To add one: write the file, then add it to PASSES below.
+To add one: write the file, then add it to PASSES below. Two files here are not
+passes: costs.py (the figures passes weigh a rewrite by) and concatenations.py
+(how merge_matmuls lays out what it merges).
 
 Why this order:
   prune      first, so later passes only look at what the fetches need;

@@ -31,10 +31,12 @@ would be computed anyway and merging would save nothing.
 When it pays: a concatenation copies its operands, and that is not free. A
 rule fires only when the copying costs less than what it saves, counted in
 elements touched (see `_worth_it`; a concatenation that will be a view, or
-whose parts are computed straight into it, copies nothing: `_copied`), so the sizes must be known (the Session
+whose parts are computed straight into it, copies nothing:
+concatenations.elements_copied), so the sizes must be known (the Session
 compiles for the shapes it is fed, so they are). A concatenation of the same
 terms is made once and shared: the gradients of Wh, Wx and the bias above all
-concatenate the same g's. Rounding: products are summed in another order, so
+concatenate the same g's. How each concatenation is had as cheaply as it can be
+is in concatenations.py. Rounding: products are summed in another order, so
 results can differ in the last bits, as they do between NumPy and PyTorch.
 
 Laid out to copy as little as possible:
@@ -62,15 +64,19 @@ layer's gradient into the same chunks, so each chunk's g's are written over it.
 
 from __future__ import annotations
 
-import math
-from typing import NamedTuple
-
 import networkx as nx
 
-from symgraph.compiler.passes.costs import CALL_COST, row_chunks
+from symgraph.compiler.passes.concatenations import (
+    Builder,
+    Site,
+    elements_copied,
+    side,
+    size,
+    untransposed,
+)
+from symgraph.compiler.passes.costs import CALL_COST
 from symgraph.compiler.report import Report
 from symgraph.compiler.rewrite import (
-    add_vertex,
     is_constant,
     op_name,
     position,
@@ -81,13 +87,9 @@ from symgraph.compiler.rewrite import (
     topological,
 )
 from symgraph.ops.base import is_known
-from symgraph.ops.linalg import MatMul, Transpose
+from symgraph.ops.linalg import MatMul
 from symgraph.ops.math import Add
-from symgraph.ops.shape import Concat, GetItem, Reshape, SumTo
-
-
-def _size(ir, key) -> int:
-    return math.prod(ir.nodes[key]["shape"])
+from symgraph.ops.shape import Concat, SumTo
 
 
 def _is_inner_add(ir, key, kept) -> bool:
@@ -148,261 +150,6 @@ def _worth_it(copied: int, calls_saved: int, added_elements: int) -> bool:
     return copied + 2 * CALL_COST <= added_elements + calls_saved * CALL_COST
 
 
-class _Site(NamedTuple):
-    """Where new vertices go: named after the sum `root` they compute, and run at
-    `where`, a run position (see rewrite.position)."""
-
-    root: int
-    where: tuple
-
-    @classmethod
-    def of(cls, ir, root) -> _Site:
-        """Where the sum stood (as before chunks)."""
-        return cls(root, position(ir, root))
-
-    @classmethod
-    def after(cls, ir, root, key) -> _Site:
-        """As soon as `key` is made: right after it, and after anything a later pass
-        puts in its place (a fused kernel that fuse puts where `key` stood sorts at
-        `key`'s position followed by the kernel's own number; infinity sorts after
-        every number, so a chunk placed here still runs after that kernel). But no
-        later than where the sum stood: what reads the sum must still come after."""
-        return cls(root, min(position(ir, key) + (math.inf,), position(ir, root)))
-
-
-class _Builder:
-    """Makes the new vertices for one sum, where the sum stood, and reuses a
-    concatenation this pass already made for the same inputs (the gradient of
-    a weight and of its bias often concatenate the same terms), or slices one
-    the graph has when the inputs are a run of its parts."""
-
-    def __init__(self, ir, report):
-        self.ir, self.report = ir, report
-        self.concats: dict = {}
-        self.concat_sets: dict = {}  # (frozenset of parts, axis) -> a concat of them, any order
-        self.made: set = set()  # the concatenations along axis 0 this pass made
-        # part -> [(concat or stack along axis 0, index of the part)], for _slice_of
-        self.part_of: dict = {}
-        for key, data in ir.nodes(data=True):  # (data at hand: no lookup per vertex)
-            if data["kind"] == "op" and data["op"].name in ("concat", "stack") and data["attrs"].get("axis") == 0:
-                self._index(key)
-
-    def _index(self, key) -> None:
-        for i, part in enumerate(self.ir.nodes[key]["inputs"]):
-            self.part_of.setdefault(part, []).append((key, i))
-
-    def new(self, site, op, inputs, attrs, shape, dtype, suffix) -> int:
-        data = self.ir.nodes[site.root]
-        return add_vertex(self.ir, op=op, inputs=inputs, attrs=attrs, shape=shape, dtype=dtype,
-                          name=f"{data['name']}/{suffix}", origin=data["origin"], at=site.where)
-
-    def _made(self, found, site, move=True) -> bool:
-        """True if `found` (a vertex this pass made) can be used at `site`. One made for
-        a sum that runs later is moved to run here (unless `move` is False: just
-        asking), when its inputs are all computed by then (they are when they are
-        terms of this sum)."""
-        if found is None or found not in self.ir:
-            return False
-        here = site.where
-        if position(self.ir, found) > here:
-            if any(position(self.ir, i) > here for i in self.ir.nodes[found]["inputs"]):
-                return False
-            if move:
-                self.ir.nodes[found]["order"] = here
-        return True
-
-    def concat(self, site, parts, axis, rule, suffix="concat", any_order=False) -> int:
-        """concat(parts, axis): one made already, a slice of one the graph has, or a new
-        one. With `any_order` (a row sum does not care), a concatenation of the same
-        parts in another order will do."""
-        found = self._found(parts, axis, any_order)
-        if self._made(found, site):
-            return found
-        if axis == 0:
-            sliced = self._slice_of(site, parts, rule)
-            if sliced is not None:
-                return sliced
-        shapes = [self.ir.nodes[p]["shape"] for p in parts]
-        shape = list(shapes[0])
-        shape[axis] = sum(s[axis] for s in shapes)
-        key = self.new(site, Concat(), parts, {"axis": axis}, tuple(shape),
-                       self.ir.nodes[parts[0]]["dtype"], suffix)
-        self.report.add("added", key, self.ir.nodes[key]["name"], rule)
-        self.concats[(tuple(parts), axis)] = key
-        self.concat_sets.setdefault((frozenset(parts), axis), key)
-        if axis == 0:
-            self._index(key)
-            self.made.add(key)
-        return key
-
-    def _found(self, parts, axis, any_order):
-        """A concatenation this pass made of `parts` (in any order, with `any_order`), or None."""
-        found = self.concats.get((tuple(parts), axis))
-        if any_order and found is None:
-            found = self.concat_sets.get((frozenset(parts), axis))
-        return found if found is not None and found in self.ir else None
-
-    def has_concat(self, parts, axis, any_order=False) -> bool:
-        return self._found(parts, axis, any_order) is not None
-
-    def run_in(self, site, parts, move=False):
-        """(concat or stack, index) that has `parts` as consecutive parts, in this order,
-        and can be read at `site`; or None."""
-        ir = self.ir
-        for source, first in self.part_of.get(parts[0], ()):
-            if source not in ir:
-                continue
-            inputs = ir.nodes[source]["inputs"]
-            if inputs[first:first + len(parts)] != list(parts):
-                continue
-            if position(ir, source) > site.where and not self._made(source, site, move):
-                continue  # made for a sum that runs later, and cannot run earlier
-            return source, first
-        return None
-
-    def made_run(self, parts, i) -> tuple:
-        """(n, concatenation): the longest run parts[i:i + n] that is, in order, consecutive
-        parts of one concatenation this pass made; (0, None) if parts[i] is in none."""
-        longest, found = 0, None
-        for source, first in self.part_of.get(parts[i], ()):
-            if source not in self.made or source not in self.ir:
-                continue
-            inputs = self.ir.nodes[source]["inputs"]
-            n = 0
-            while i + n < len(parts) and first + n < len(inputs) and inputs[first + n] == parts[i + n]:
-                n += 1
-            if n > longest:
-                longest, found = n, source
-        return longest, found
-
-    def chunks(self, parts) -> list:
-        """Cut `parts` (joined along axis 0) into the runs to merge one by one, as
-        (start, stop, the concatenation made already that the run is part of, or None):
-        a run of parts another sum's merge already joined stays that run, so its
-        concatenation is shared; the others are cut by costs.row_chunks (a long run
-        into chunks of some 512 rows: see the module's docstring)."""
-        runs, loose, i = [], 0, 0  # parts[loose:i] are in no concatenation made yet
-
-        def cut(start, stop):
-            rows = [self.ir.nodes[p]["shape"][0] for p in parts[start:stop]]
-            runs.extend((start + a, start + b, None) for a, b in row_chunks(rows))
-
-        while i < len(parts):
-            n, source = self.made_run(parts, i)
-            if n:
-                cut(loose, i)
-                runs.append((i, i + n, source))
-                i = loose = i + n
-            else:
-                i += 1
-        cut(loose, len(parts))
-        return runs
-
-    def in_made_order(self, parts) -> list:
-        """`parts` (of a sum, whose order does not matter) with those in a concatenation
-        this pass made first, in its order, so that they come out as runs of it."""
-        def where(part):
-            for source, i in self.part_of.get(part, ()):
-                if source in self.made and source in self.ir:
-                    return (0, position(self.ir, source), i)
-            return (1,)
-        return sorted(parts, key=where)  # stable: the others keep their order
-
-    def _slice_of(self, site, parts, rule):
-        """parts joined along axis 0, as a view of a concat or stack that has them as
-        consecutive parts, in this order; None if there is none."""
-        ir = self.ir
-        found = self.run_in(site, parts, move=True)
-        if found is None:
-            return None
-        source, first = found
-        inputs, data = ir.nodes[source]["inputs"], ir.nodes[source]
-        key = source
-        if len(parts) < len(inputs):  # some of it: a slice of the rows
-            if op_name(ir, source) == "stack":  # the parts are the stack's rows
-                start, stop = first, first + len(parts)
-            else:  # a concat: the parts' rows, counted from the concat's first row
-                start = sum(ir.nodes[p]["shape"][0] for p in inputs[:first])
-                stop = start + sum(ir.nodes[p]["shape"][0] for p in parts)
-            shape = (stop - start,) + tuple(data["shape"][1:])
-            key = self.new(site, GetItem(), [source], {"index": (("slice", start, stop, None),)},
-                           shape, data["dtype"], "slice")
-            self.report.add("added", key, ir.nodes[key]["name"], rule)
-        rows = list(ir.nodes[parts[0]]["shape"])
-        rows[0] = sum(ir.nodes[p]["shape"][0] for p in parts)
-        if tuple(rows) != ir.nodes[key]["shape"]:  # a stack's (k, rows, n) -> (k * rows, n)
-            key = self.new(site, Reshape(), [key], {"shape": tuple(rows)}, tuple(rows),
-                           data["dtype"], "slice_rows")
-            self.report.add("added", key, ir.nodes[key]["name"], rule)
-        return key
-
-    def transpose(self, site, x, rule) -> int:
-        data = self.ir.nodes[x]
-        key = self.new(site, Transpose(), [x], {"axes": None}, data["shape"][::-1],
-                       data["dtype"], "transpose")
-        self.report.add("added", key, self.ir.nodes[key]["name"], rule)
-        return key
-
-    def site(self, root, parts, shared=None) -> _Site:
-        """Where a chunk of `parts` is merged: as soon as the last of them is made (so
-        the chunk's concatenation can be let go before the next chunk is made), and
-        not before `shared`, the concatenation made already that it will slice."""
-        ir = self.ir
-        # a transposed part is read through its x (see _side): the transpose itself,
-        # which autodiff made late, is not waited for
-        inner = [_untransposed(ir, p) or p for p in parts]
-        if shared is not None:
-            inner.append(shared)
-        return _Site.after(ir, root, max(inner, key=lambda p: position(ir, p)))
-
-
-def _untransposed(ir, key):
-    """x when `key` is x.T of a 2-D x, else None."""
-    if op_name(ir, key) != "transpose" or ir.nodes[key]["attrs"]["axes"] not in (None, (1, 0)):
-        return None
-    (x,) = ir.nodes[key]["inputs"]
-    return x
-
-
-def _side(ir, build, site, operands, axis, rule, suffix) -> int:
-    """concat(operands, axis), made cheap when they are transposes.
-
-    Concatenating transposed views x.T column-wise is a strided copy; the same
-    values come out of concatenating the x row-wise (one block copy each) and
-    transposing the result, which is a free view. So when most operands are
-    transposes, that is what is built.
-    """
-    inner = [_untransposed(ir, k) for k in operands]
-    if sum(x is not None for x in inner) * 2 < len(operands):
-        return build.concat(site, operands, axis, rule, suffix)
-    rows = [x if x is not None else build.transpose(site, k, rule) for x, k in zip(inner, operands)]
-    return build.transpose(site, build.concat(site, rows, 1 - axis, rule, suffix), rule)
-
-
-def _copied(ir, build, site, parts, axis, any_order=False) -> int:
-    """The elements concatenating `parts` along `axis` copies, built as _side builds it.
-
-    Nothing when the result is a concatenation already made (with `any_order`, as a
-    row sum's is: of the same parts in any order), or a view of one the graph has (a
-    run of a stack's parts), or, along axis 0, when every part is computed by a kernel
-    that can write it straight into its place (the memory plan's concat "parts
-    written in place"). Otherwise every element of every part.
-    """
-    inner = [_untransposed(ir, k) for k in parts]
-    if sum(x is not None for x in inner) * 2 >= len(parts):  # joined as rows, then transposed
-        if None in inner:  # _side makes new transposes of the others: those are copied
-            return sum(_size(ir, p) for p in parts)
-        parts, axis = inner, 1 - axis
-    if build.has_concat(parts, axis, any_order):
-        return 0
-    if axis == 0 and (
-        build.run_in(site, parts) is not None
-        or all(ir.nodes[p]["kind"] == "op" and ir.nodes[p]["op"].writes_out for p in parts)
-    ):
-        return 0
-    return sum(_size(ir, p) for p in parts)
-
-
 def _merge_matmuls(ir, build, root, terms) -> list:
     """[(one matmul, the terms it stands for)] for each chunk of the matmul terms whose
     merge pays; [] when none does."""
@@ -415,7 +162,7 @@ def _merge_matmuls(ir, build, root, terms) -> list:
             return []
     # the forward pass's order (see the module's docstring): by where each left operand
     # (under its transpose, if it has one) is made
-    order = sorted(range(len(terms)), key=lambda i: position(ir, _untransposed(ir, a_parts[i])
+    order = sorted(range(len(terms)), key=lambda i: position(ir, untransposed(ir, a_parts[i])
                                                                or a_parts[i]))
     terms = [terms[i] for i in order]
     a_parts, b_parts = [a_parts[i] for i in order], [b_parts[i] for i in order]
@@ -425,13 +172,13 @@ def _merge_matmuls(ir, build, root, terms) -> list:
         if stop - first < 2:
             continue
         a, b = a_parts[first:stop], b_parts[first:stop]
-        site = build.site(root, a + b, shared) if len(chunks) > 1 else _Site.of(ir, root)
-        copied = _copied(ir, build, site, a, 1) + _copied(ir, build, site, b, 0)
-        if not _worth_it(copied, 2 * (len(a) - 1), (len(a) - 1) * _size(ir, root)):
+        site = build.site(root, a + b, shared) if len(chunks) > 1 else Site.of(ir, root)
+        copied = elements_copied(ir, build, site, a, 1) + elements_copied(ir, build, site, b, 0)
+        if not _worth_it(copied, 2 * (len(a) - 1), (len(a) - 1) * size(ir, root)):
             continue
         rule = "sum-of-matmuls"
-        lhs = _side(ir, build, site, a, 1, rule, "concat_lhs")
-        rhs = _side(ir, build, site, b, 0, rule, "concat_rhs")
+        lhs = side(ir, build, site, a, 1, rule, "concat_lhs")
+        rhs = side(ir, build, site, b, 0, rule, "concat_rhs")
         data = ir.nodes[root]
         key = build.new(site, MatMul(), [lhs, rhs], {}, data["shape"], data["dtype"], "merged_matmul")
         build.report.add("added", key, ir.nodes[key]["name"], rule)
@@ -455,9 +202,9 @@ def _merge_row_sums(ir, build, root, terms) -> list:
         if stop - first < 2:
             continue
         chunk = xs[first:stop]
-        site = build.site(root, chunk, shared) if len(chunks) > 1 else _Site.of(ir, root)
-        copied = _copied(ir, build, site, chunk, 0, any_order=True)
-        if not _worth_it(copied, 2 * (len(chunk) - 1), (len(chunk) - 1) * _size(ir, root)):
+        site = build.site(root, chunk, shared) if len(chunks) > 1 else Site.of(ir, root)
+        copied = elements_copied(ir, build, site, chunk, 0, any_order=True)
+        if not _worth_it(copied, 2 * (len(chunk) - 1), (len(chunk) - 1) * size(ir, root)):
             continue
         rule = "sum-of-row-sums"
         x = build.concat(site, chunk, 0, rule, any_order=True)
@@ -492,10 +239,10 @@ def _merge_concat(ir, build, key, kept):
     for first, stop, shared in build.chunks(a_parts):
         chunk = a_parts[first:stop]
         rows = sum(ir.nodes[a]["shape"][0] for a in chunk)
-        site = build.site(key, chunk, shared) if (first, stop) != (0, len(parts)) else _Site.of(ir, key)
+        site = build.site(key, chunk, shared) if (first, stop) != (0, len(parts)) else Site.of(ir, key)
         # before: a matmul per part, and the concat copies their results; after: one
         # matmul, and the concat copies the A's (nothing, if a sum above already made it)
-        copied = _copied(ir, build, site, chunk, 0)
+        copied = elements_copied(ir, build, site, chunk, 0)
         if len(chunk) < 2 or not _worth_it(copied, len(chunk) - 1, rows * data["shape"][1]):
             pieces.extend(parts[first:stop])
             continue
@@ -509,7 +256,7 @@ def _merge_concat(ir, build, key, kept):
         return None
     if len(pieces) == 1:
         return pieces[0]
-    joined = build.new(_Site.of(ir, key), Concat(), pieces, {"axis": 0}, data["shape"], data["dtype"],
+    joined = build.new(Site.of(ir, key), Concat(), pieces, {"axis": 0}, data["shape"], data["dtype"],
                        "merged_concat")
     build.report.add("added", joined, ir.nodes[joined]["name"], rule)
     return joined
@@ -536,7 +283,7 @@ def _add_up(ir, build, root, merged, rest, rule) -> int:
     results = sorted((key for key, _ in merged), key=lambda k: position(ir, k))
     total = results[0]
     for key in [*results[1:], *rest]:
-        site = _Site.after(ir, root, key) if key in results else _Site.of(ir, root)
+        site = Site.after(ir, root, key) if key in results else Site.of(ir, root)
         total = build.new(site, Add(), [total, key], {}, data["shape"], data["dtype"], "add")
         build.report.add("added", total, ir.nodes[total]["name"], rule)
     return total
@@ -546,7 +293,7 @@ def merge_matmuls(ir: nx.DiGraph):
     report = Report("merge_matmuls")
     ir = start(ir)
     kept = set(ir.graph["fetches"]) | set(ir.graph["updates"])
-    build = _Builder(ir, report)
+    build = Builder(ir, report)
     order = topological(ir)
     sums = _sums(ir, kept, order)
     concats = [k for k in order if op_name(ir, k) == "concat"]
