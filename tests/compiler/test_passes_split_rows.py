@@ -139,13 +139,18 @@ def test_a_product_also_read_whole_is_left_whole():
 
 
 @settings(max_examples=25, deadline=None)
-@given(st.integers(2, 9), st.integers(1, 4), st.integers(2, 12), st.booleans(), st.integers(0, 999))
-def test_rnns_cut_into_chunks_of_any_size_match_the_plain_run(steps, batch, chunk_rows, train, seed):
+@given(st.integers(2, 9), st.integers(1, 4), st.integers(2, 12), st.booleans(), st.booleans(),
+       st.integers(0, 999))
+def test_rnns_cut_into_chunks_of_any_size_match_the_plain_run(
+    steps, batch, chunk_rows, train, fetch_states_gradient, seed
+):
     """Any number of steps, any chunk size (chunks that do not fall on the same steps for
-    every sum, a short last chunk): the plan is sound and the values are the plain run's."""
+    every sum, a short last chunk), the states' gradient fetched or not (then the product
+    is read whole, and not split): the plan is sound and the values are the plain run's."""
     with _chunk_rows(chunk_rows), sg.Graph().as_default():
         loss, params, feeds = _rnn(steps=steps, batch=batch, hidden=5, seed=seed)
-        grads = sg.gradients(loss, params)
+        stacked = loss.inputs[0].inputs[0]  # reshape(stack(states)), read by the output layer
+        grads = sg.gradients(loss, [*params, stacked] if fetch_states_gradient else params)
         fetches = [loss, *grads]
         if train:
             fetches.append(sg.optim.SGD(lr=0.1).apply_gradients(zip(grads, params)))
