@@ -95,7 +95,8 @@ class Arena:
 class Buffers:
     """The planned buffers: two arenas (see Arena) per dtype for the values of the
     run, one for values under SMALL_BYTES and one for the rest, and a buffer of its
-    own for each new Variable value (see plan_memory).
+    own for each new Variable value, and for a gradient one is written over (see
+    plan_memory).
 
     A value's place is a *region*: (buffer, offset, elements). `take` hands out a
     region's id; `give_back` returns it when nothing can see into it any more.
@@ -130,6 +131,10 @@ class Buffers:
             self.sizes[buffer] = arena.size
         self.regions.append((buffer, offset, n))
         return len(self.regions) - 1
+
+    def is_own(self, region: int) -> bool:
+        """True if `region` is a whole buffer of its own (take(..., own=True))."""
+        return self.regions[region][0] not in self.arena_of
 
     def give_back(self, region: int) -> None:
         """Nothing can see into `region` any more: its memory is free for the next value."""

@@ -144,10 +144,17 @@ def in_place_input(inst, spans, viewers, types, committed):
             and a in spans
             and types.get(a) == (inst.shape, inst.dtype)
             and viewers.get(spans[a][0]) == {a}
-            and (i in inst.op.writes_over or inst.op.elementwise and safe_over(inst, i, as_is=True))
+            and can_write_over(inst, i)
         ):
             return a
     return None
+
+
+def can_write_over(inst, i) -> bool:
+    """True if the kernel, as it is, may be handed input i's memory as `out=`: the op
+    says so (`writes_over`), or it is elementwise and reads each element of input i
+    before it writes that element of its result (safe_over)."""
+    return i in inst.op.writes_over or inst.op.elementwise and safe_over(inst, i, as_is=True)
 
 
 def safe_over(inst, i, as_is=False) -> bool:

@@ -47,7 +47,13 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from symgraph.compiler.arena import Buffers
-from symgraph.compiler.in_place import in_place_input, landing, reader_counts, safe_over, view_span
+from symgraph.compiler.in_place import (
+    can_write_over,
+    in_place_input,
+    landing,
+    reader_counts,
+    view_span,
+)
 from symgraph.ops.base import Op, is_known
 
 
@@ -82,7 +88,8 @@ def plan_memory(program) -> MemoryPlan:
     One exception: a value that leaves the run as a Variable's new value gets a
     buffer of its own, exactly its size, because the Session hands that whole
     buffer to the Variable and gives the Program the Variable's old array in
-    exchange (see `Program.swap_buffer`).
+    exchange (see `Program.swap_buffer`). When it can, the new value shares that
+    buffer with the gradient it is computed from (`_gives_way`).
     """
     plan = MemoryPlan()
     buffers = Buffers()
@@ -100,13 +107,13 @@ def plan_memory(program) -> MemoryPlan:
     update_slots = {slot for _, slot in program.updates}
     committed = {inst.args[-1] for inst in program.instructions if inst.out in update_slots}
     view_index: dict[tuple, int] = {}  # (buffer, offset, shape, dtype) -> its index in plan.views
-    placed, gathers = _gathers_in_place(program, committed)
+    producer = {inst.out: inst for inst in program.instructions}
+    placed, gathers = _gathers_in_place(program, producer, committed)
     # gradient -> the Variable's new value that will be written over it (see _gives_way)
-    gives_way = _gives_way(program, committed, reading)
+    gives_way = _gives_way(program, producer, committed, reading)
     owner_of = {new: grad for grad, new in gives_way.items()}
     region_of_gather: dict[int, int] = {}  # gather slot -> its region, once its first part is made
     gather_start: dict[int, int] = {}  # gather slot -> where in its region it starts
-    producer = {inst.out: inst for inst in program.instructions}
 
     types = _leaf_types(program)  # slot -> (shape, dtype): instructions' results are added as made
 
@@ -161,7 +168,9 @@ def plan_memory(program) -> MemoryPlan:
         ):
             if inst.out in committed:  # over its gradient, if that has a buffer of its own
                 grad = owner_of.get(inst.out)
-                over = grad if grad in gives_way and _alone_in_own(grad, spans, viewers, buffers) else None
+                region = spans[grad][0] if grad in spans else None
+                alone = region is not None and buffers.is_own(region) and viewers.get(region) == {grad}
+                over = grad if alone else None
             elif inst.out in gives_way:
                 over = None
             else:
@@ -264,7 +273,7 @@ def _workspace(inst, types):
     return tuple(work[0]), np.dtype(work[1])
 
 
-def _gives_way(program, committed, reading) -> dict:
+def _gives_way(program, producer, committed, reading) -> dict:
     """{gradient: the Variable's new value written over it}, for an update such as
     SGD's W - lr * dW: the gradient is read by that update alone, has the new value's
     shape and dtype, and the update's kernel reads each of its elements before writing
@@ -275,7 +284,6 @@ def _gives_way(program, committed, reading) -> dict:
     is given a buffer of its own too, and the new value is written over it: one
     buffer for both instead of two. For W1's (784, 256) weight that is 1.6 MB.
     """
-    producer = {inst.out: inst for inst in program.instructions}
     found = {}
     for inst in program.instructions:
         if inst.out not in committed or not is_known(inst.shape) or _elements(inst.shape) == 1:
@@ -291,23 +299,14 @@ def _gives_way(program, committed, reading) -> dict:
                 and made.op.writes_out
                 and not _is_view_op(made)
                 and (made.shape, made.dtype) == (inst.shape, inst.dtype)
-                and (i in inst.op.writes_over or inst.op.elementwise and safe_over(inst, i, as_is=True))
+                and can_write_over(inst, i)
             ):
                 found[a] = inst.out
                 break
     return found
 
 
-def _alone_in_own(slot, spans, viewers, buffers) -> bool:
-    """True when `slot` is the whole of a buffer of its own, and nothing else sees it."""
-    if slot not in spans:
-        return False
-    region, first, end = spans[slot]
-    buffer, _, n = buffers.regions[region]
-    return buffer not in buffers.arena_of and first == 0 and end == n and viewers.get(region) == {slot}
-
-
-def _gathers_in_place(program, committed):
+def _gathers_in_place(program, producer, committed):
     """Concatenations (and stacks) along axis 0 whose parts can be computed straight
     into their places in the result, so that joining them copies nothing.
 
@@ -322,7 +321,6 @@ def _gathers_in_place(program, committed):
 
     Returns ({part slot: (gather slot, offset in elements)}, {gather slot: its instruction}).
     """
-    producer = {inst.out: inst for inst in program.instructions}
     placed: dict[int, tuple[int, int]] = {}
     gathers: dict[int, object] = {}
     for inst in program.instructions:

@@ -11,6 +11,8 @@
 
 from __future__ import annotations
 
+import math
+
 import networkx as nx
 import numpy as np
 
@@ -74,11 +76,24 @@ def position(ir, key) -> tuple:
     just after that one, before the other vertices added for the same original.
 
     Tuples compare item by item, so a pass can also name a place between two
-    vertices: (412 - 0.5,) sorts after everything at 411 and before 412, and
-    (405, inf) after 405 and after anything a later pass puts in its place.
+    vertices (`just_before`, `right_after`) and give it as add_vertex's `at`.
     """
     data = ir.nodes[key]
     return data["order"] + (key,) if "order" in data else (key,)
+
+
+def just_before(where: tuple) -> tuple:
+    """A run position right before `where`, after everything that sorts before it:
+    half a number less in the last item, so (412 - 0.5,) sorts after everything at
+    411 and before 412 and whatever stands in for it."""
+    return where[:-1] + (where[-1] - 0.5,)
+
+
+def right_after(where: tuple) -> tuple:
+    """A run position after `where` and after anything a later pass puts in its
+    place: a stand-in sorts at `where` followed by its own number, and infinity sorts
+    after every number, so (405, inf) comes after (405, 900) too."""
+    return where + (math.inf,)
 
 
 def topological(ir) -> list:

@@ -22,7 +22,7 @@ import math
 from typing import NamedTuple
 
 from symgraph.compiler.passes.costs import row_chunks
-from symgraph.compiler.rewrite import add_vertex, op_name, position
+from symgraph.compiler.rewrite import add_vertex, op_name, position, right_after
 from symgraph.ops.linalg import Transpose
 from symgraph.ops.shape import Concat, GetItem, Reshape
 
@@ -46,23 +46,21 @@ class Site(NamedTuple):
 
     @classmethod
     def after(cls, ir, root, key) -> Site:
-        """As soon as `key` is made: right after it, and after anything a later pass
-        puts in its place (a fused kernel that fuse puts where `key` stood sorts at
-        `key`'s position followed by the kernel's own number; infinity sorts after
-        every number, so a chunk placed here still runs after that kernel). But no
-        later than where the sum stood: what reads the sum must still come after."""
-        return cls(root, min(position(ir, key) + (math.inf,), position(ir, root)))
+        """As soon as `key` is made: right after it, and after a fused kernel that fuse
+        later puts in its place (rewrite.right_after). But no later than where the sum
+        stood: what reads the sum must still come after."""
+        return cls(root, min(right_after(position(ir, key)), position(ir, root)))
 
 
 class Builder:
-    """Makes the new vertices for one sum, where the sum stood, and reuses a
-    concatenation this pass already made for the same inputs (the gradient of
-    a weight and of its bias often concatenate the same terms), or slices one
+    """Makes the new vertices for a sum, or a chunk of one, where a Site says, and
+    reuses a concatenation this pass already made for the same inputs (the gradient
+    of a weight and of its bias often concatenate the same terms), or slices one
     the graph has when the inputs are a run of its parts."""
 
     def __init__(self, ir, report):
         self.ir, self.report = ir, report
-        self.concats: dict = {}
+        self.concats: dict = {}  # (parts, axis) -> the concatenation made of them
         self.concat_sets: dict = {}  # (frozenset of parts, axis) -> a concat of them, any order
         self.made: set = set()  # the concatenations along axis 0 this pass made
         # part -> [(concat or stack along axis 0, index of the part)], for _slice_of
@@ -227,11 +225,14 @@ class Builder:
         self.report.add("added", key, self.ir.nodes[key]["name"], rule)
         return key
 
-    def site(self, root, parts, shared=None) -> Site:
+    def site(self, root, parts, shared=None, whole=False) -> Site:
         """Where a chunk of `parts` is merged: as soon as the last of them is made (so
         the chunk's concatenation can be let go before the next chunk is made), and
-        not before `shared`, the concatenation made already that it will slice."""
+        not before `shared`, the concatenation made already that it will slice. A
+        chunk that is the `whole` sum goes where the sum stood, as before chunks."""
         ir = self.ir
+        if whole:
+            return Site.of(ir, root)
         # a transposed part is read through its x (see side): the transpose itself,
         # which autodiff made late, is not waited for
         inner = [untransposed(ir, p) or p for p in parts]

@@ -172,7 +172,7 @@ def _merge_matmuls(ir, build, root, terms) -> list:
         if stop - first < 2:
             continue
         a, b = a_parts[first:stop], b_parts[first:stop]
-        site = build.site(root, a + b, shared) if len(chunks) > 1 else Site.of(ir, root)
+        site = build.site(root, a + b, shared, whole=len(chunks) == 1)
         copied = elements_copied(ir, build, site, a, 1) + elements_copied(ir, build, site, b, 0)
         if not _worth_it(copied, 2 * (len(a) - 1), (len(a) - 1) * size(ir, root)):
             continue
@@ -202,7 +202,7 @@ def _merge_row_sums(ir, build, root, terms) -> list:
         if stop - first < 2:
             continue
         chunk = xs[first:stop]
-        site = build.site(root, chunk, shared) if len(chunks) > 1 else Site.of(ir, root)
+        site = build.site(root, chunk, shared, whole=len(chunks) == 1)
         copied = elements_copied(ir, build, site, chunk, 0, any_order=True)
         if not _worth_it(copied, 2 * (len(chunk) - 1), (len(chunk) - 1) * size(ir, root)):
             continue
@@ -219,7 +219,7 @@ def _merge_row_sums(ir, build, root, terms) -> list:
 def _merge_concat(ir, build, key, kept):
     """concat(A1 @ W, ..., An @ W, axis=0) -> concat(A, 0) @ W, or None.
 
-    Cut into chunks as the sums are (build.chunks): concat(concat(A1..A8) @ W, ...),
+    Cut into chunks as the sums are (build.chunks): concat(concat(A1..Ak) @ W, ...),
     each chunk's product computed straight into its place."""
     data = ir.nodes[key]
     parts = data["inputs"]
@@ -227,19 +227,19 @@ def _merge_concat(ir, build, key, kept):
         return None
     if not all(_is_2d_matmul(ir, p) and p not in kept and readers(ir, p) == 1 for p in parts):
         return None
-    shared = {ir.nodes[p]["inputs"][1] for p in parts}
+    weights = {ir.nodes[p]["inputs"][1] for p in parts}
     a_parts = [ir.nodes[p]["inputs"][0] for p in parts]
-    if len(shared) != 1 or not all(is_known(ir.nodes[a]["shape"]) for a in a_parts):
+    if len(weights) != 1 or not all(is_known(ir.nodes[a]["shape"]) for a in a_parts):
         return None
     if len({ir.nodes[a]["dtype"] for a in a_parts}) != 1 or not is_known(data["shape"]):
         return None
-    (w,) = shared
+    (w,) = weights
     rule = "concat-of-matmuls"
     pieces, merged_any = [], False
     for first, stop, shared in build.chunks(a_parts):
         chunk = a_parts[first:stop]
         rows = sum(ir.nodes[a]["shape"][0] for a in chunk)
-        site = build.site(key, chunk, shared) if (first, stop) != (0, len(parts)) else Site.of(ir, key)
+        site = build.site(key, chunk, shared, whole=(first, stop) == (0, len(parts)))
         # before: a matmul per part, and the concat copies their results; after: one
         # matmul, and the concat copies the A's (nothing, if a sum above already made it)
         copied = elements_copied(ir, build, site, chunk, 0)
@@ -281,9 +281,10 @@ def _add_up(ir, build, root, merged, rest, rule) -> int:
     chunk is made; the other terms are added where the sum stood, as before."""
     data = ir.nodes[root]
     results = sorted((key for key, _ in merged), key=lambda k: position(ir, k))
+    chunk_results = set(results)
     total = results[0]
     for key in [*results[1:], *rest]:
-        site = Site.after(ir, root, key) if key in results else Site.of(ir, root)
+        site = Site.after(ir, root, key) if key in chunk_results else Site.of(ir, root)
         total = build.new(site, Add(), [total, key], {}, data["shape"], data["dtype"], "add")
         build.report.add("added", total, ir.nodes[total]["name"], rule)
     return total

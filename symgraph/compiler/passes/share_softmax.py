@@ -30,8 +30,8 @@ Rule (named in the report):
 Only the pair is rewritten: a loss fetched alone (evaluation) or a gradient
 alone keeps its single op, which is cheapest then. And only when the logits are
 big enough to gain: the six vertices are four more kernel calls than two, and
-a call costs about what a pass over CALL_COST elements does (the figure
-merge_matmuls uses), so the logits must have at least that many elements, and
+a call costs about what a pass over CALL_COST elements does (passes/costs.py,
+the figure merge_matmuls uses too), so the logits must have at least that many elements, and
 a known size (the Session compiles for the shapes it is fed, so they do). The
 loss and the gradient are the same to the last bit: the same operations run in
 the same order, only once instead of twice.

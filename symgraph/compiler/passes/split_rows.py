@@ -42,6 +42,7 @@ from symgraph.compiler.passes.costs import row_chunks
 from symgraph.compiler.report import Report
 from symgraph.compiler.rewrite import (
     add_vertex,
+    just_before,
     op_name,
     position,
     readers,
@@ -120,7 +121,7 @@ def _split(ir, key, k, r, blocks, report) -> None:
         # getitem is a view: what needs the rows is what reads it). Its inputs come
         # before `key`, which came before that instruction, so the order stays valid.
         needed = min(position(ir, c) for g in users for c in (list(ir.successors(g)) or [g]))
-        at = _just_before(needed)
+        at = just_before(needed)
         name = f"{data['name']}/rows_{first * r}_{stop * r}"
         rows = new(GetItem(), [a], {"index": (("slice", first * r, stop * r, None),)},
                    ((stop - first) * r, ir.nodes[a]["shape"][1]), f"{name}/lhs", at)
@@ -134,11 +135,3 @@ def _split(ir, key, k, r, blocks, report) -> None:
     report.add("replaced", key, data["name"], RULE, into=f"{len(chunks)} chunks of rows")
     replace_all(ir, replaced)
 
-
-def _just_before(where: tuple) -> tuple:
-    """A run position right before `where` and after everything that sorts before it.
-
-    Positions are tuples of vertex numbers compared item by item (rewrite.position).
-    Half a number less in the last item sorts after every smaller whole number
-    there, and before `where` and anything placed after it."""
-    return where[:-1] + (where[-1] - 0.5,)
