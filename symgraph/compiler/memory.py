@@ -359,11 +359,7 @@ def _elements(shape) -> int:
 def _is_view_op(inst) -> bool:
     """A result that only points into its inputs' memory costs no bytes: an op that
     returns a view (not a fresh array) and is given no buffer to write into."""
-    return not inst.op.writes_out and not inst.op.fresh_output and inst.op.name in VIEW_OPS
-
-
-#: ops whose result is (usually) a view of their first input: no new memory
-VIEW_OPS = {"reshape", "transpose", "getitem", "squeeze", "expand_dims", "broadcast_to"}
+    return not inst.op.writes_out and not inst.op.fresh_output and inst.op.returns_view
 
 
 def _name(program, slot) -> str:

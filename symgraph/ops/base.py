@@ -19,8 +19,11 @@ A kernel whose class sets `writes_out = True` also accepts `out=`, a buffer of
 the output's shape and dtype to write into (the memory planner hands one over
 to avoid allocating). `fresh_output = True` promises the kernel always returns
 new memory, never a view of an input; without that promise the planner
-assumes a result may be a view (as reshape's is) and keeps its inputs' buffers alive. Defining a subclass registers it by `name`, and the test
-table in tests/ops/ checks that every registered op is tested.
+assumes a result may be a view (as reshape's is) and keeps its inputs' buffers alive.
+`returns_view = True` says more: the result is (usually) a view of the first
+input, so it costs no memory of its own and no time worth scheduling around
+(reshape, transpose, basic indexing). Defining a subclass registers it by
+`name`, and the test table in tests/ops/ checks that every registered op is tested.
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ class Op:
     differentiable: bool = True  # False: gradients stop here (argmax, comparisons, ...)
     writes_out: bool = False  # True: forward accepts out=
     fresh_output: bool = False  # True: forward never returns a view of an input (memory planning)
+    returns_view: bool = False  # True: forward's result is (usually) a view of its first input
     stateful: bool = False  # True: each run may differ (random numbers): never folded or merged
     is_update: bool = False  # True: computes a Variable's next value (assign, group)
     registered: bool = True  # False: kept out of REGISTRY (the leaves; their values come from outside)

@@ -65,6 +65,8 @@ class MatMul(Op):
 class Transpose(Op):
     """Permute the axes (reverse them when axes is None). A view: no copy."""
 
+    returns_view = True  # a view of x: no memory of its own (see Op)
+
     def infer(self, x, *, axes):
         if axes is None:
             return x.shape[::-1], x.dtype

@@ -82,6 +82,8 @@ class BroadcastTo(Op):
     """Repeat x along dims to reach `shape` (NumPy broadcasting); None dims are read
     off the second input, `like`, at run time."""
 
+    returns_view = True  # a view of x: no memory of its own (see Op)
+
     def infer(self, x, like=None, *, shape):
         if not is_known(shape) and like is None:
             raise ShapeError(
@@ -140,6 +142,8 @@ class Reshape(Op):
     """Reshape to `shape` (one dim may be -1). With a `like` input and shape=None,
     reshape to like's shape at run time (used by gradients when dims are None)."""
 
+    returns_view = True  # a view of x: no memory of its own (see Op)
+
     def infer(self, x, like=None, *, shape):
         if shape is None:
             return like.shape, x.dtype
@@ -194,6 +198,8 @@ def reshape_as(x: Node, like: Node, name=None) -> Node:
 class Squeeze(Op):
     """Remove dims of size 1 (all of them, or those in `axis`)."""
 
+    returns_view = True  # a view of x: no memory of its own (see Op)
+
     def infer(self, x, *, axis):
         axes = axis if axis is not None else tuple(i for i, d in enumerate(x.shape) if d == 1)
         for a in axes:
@@ -214,6 +220,8 @@ class Squeeze(Op):
 
 class ExpandDims(Op):
     """Insert a dim of size 1 at `axis`."""
+
+    returns_view = True  # a view of x: no memory of its own (see Op)
 
     def infer(self, x, *, axis):
         shape = list(x.shape)
@@ -294,6 +302,7 @@ class GetItem(Op):
     """x[index] with basic indexing (ints, slices, None, ...): a view, no copy."""
 
     name = "getitem"
+    returns_view = True  # a view of x: no memory of its own (see Op)
 
     def infer(self, x, *, index):
         consumed = sum(isinstance(i, (int, tuple)) for i in index)

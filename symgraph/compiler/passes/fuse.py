@@ -27,7 +27,6 @@ import math
 import networkx as nx
 import numpy as np
 
-from symgraph.compiler.memory import VIEW_OPS
 from symgraph.compiler.report import Report
 from symgraph.compiler.rewrite import (
     add_vertex,
@@ -110,7 +109,7 @@ def _next_to(ir, order, index, key, consumer, root_of) -> bool:
     group, others = root_of[consumer], 0
     for i in range(index[key] + 1, index[consumer]):  # a range, not a slice: no copy
         data = ir.nodes[order[i]]
-        if data["kind"] == "op" and root_of.get(order[i]) != group and data["op"].name not in VIEW_OPS:
+        if data["kind"] == "op" and root_of.get(order[i]) != group and not data["op"].returns_view:
             others += 1
             if others > MAX_BETWEEN:
                 return False  # stops here: no long scans
