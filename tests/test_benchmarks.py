@@ -68,3 +68,23 @@ def test_run_prints_memory_with_its_ratio_to_numpy(run):
     assert run._with_ratio({"traced_mb": 5.25}, numpy_memory, "traced_mb", 2) == "5.25 (1.50x)"
     assert run._with_ratio({"traced_mb": None}, numpy_memory, "traced_mb", 2) == "n/a"  # torch
     assert run._with_ratio({"above_imports_mb": 9.0}, {}, "above_imports_mb", 1) == "9.0"
+
+
+def test_floor_times_w1s_two_large_products(workloads):
+    """benchmarks/floor.py times X @ W1 and X.T @ grad, and counts their FLOPs as
+    symgraph's own statistics do (MatMul.flops)."""
+    import symgraph as sg
+
+    floor = _module("floor")
+    both, flops = floor.products("float64")
+    X, _, (W1, _, _, _) = workloads.mlp_data("float64")
+    hidden, weight_grad = both()
+    np.testing.assert_allclose(hidden, X @ W1)
+    assert weight_grad.shape == W1.shape
+    x = sg.Placeholder(X.shape, dtype="float64")
+    w = sg.Variable(W1)
+    grad = sg.Placeholder(hidden.shape, dtype="float64")
+    forward, backward = x @ w, sg.transpose(x) @ grad
+    assert flops == sum(node.op.flops(node) for node in (forward, backward))
+    measured = floor.measure_products("float32", seconds=0.001, repeats=1)
+    assert measured["gflops"] > 0 and measured["seconds"] > 0
