@@ -17,6 +17,8 @@ Why this order:
              into chunks, and merge_matmuls then joins each chunk's gradient terms;
   merge_matmuls after cse, which has made the weight's transposes in each step's
              gradient one vertex, so it sees that they all multiply the same W;
+  scale_early after merge_matmuls, so a merged weight gradient is one product it can
+             see; before fuse, so the scaled factor and the update can still be fused;
   fuse       after everything else, on the graph that will really run.
 """
 
@@ -25,6 +27,7 @@ from symgraph.compiler.passes.fold import fold
 from symgraph.compiler.passes.fuse import fuse
 from symgraph.compiler.passes.merge_matmuls import merge_matmuls
 from symgraph.compiler.passes.prune import prune
+from symgraph.compiler.passes.scale_early import scale_early
 from symgraph.compiler.passes.share_softmax import share_softmax
 from symgraph.compiler.passes.simplify import simplify
 from symgraph.compiler.passes.split_rows import split_rows
@@ -40,7 +43,8 @@ PASSES = [
     ("share_softmax", share_softmax),
     ("split_rows", split_rows),
     ("merge_matmuls", merge_matmuls),
+    ("scale_early", scale_early),
     ("fuse", fuse),
 ]
 
-__all__ = ["PASSES", "cse", "fold", "fuse", "merge_matmuls", "prune", "share_softmax", "simplify", "split_rows", "stabilize"]
+__all__ = ["PASSES", "cse", "fold", "fuse", "merge_matmuls", "prune", "scale_early", "share_softmax", "simplify", "split_rows", "stabilize"]
