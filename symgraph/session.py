@@ -24,11 +24,21 @@ import numpy as np
 from symgraph.compiler.passes import PASSES
 from symgraph.compiler.pipeline import compile_steps
 from symgraph.errors import CheckpointError, FeedError, FetchError, GraphError, shape_str
+from symgraph.feeds import check_feed_value
 from symgraph.graph import Graph, Node, get_default_graph
 
 #: passes that take a Node's work out of its own checked instruction (fold runs it while
 #: compiling, fuse runs several Nodes as one); debug mode turns them off
 _DEBUG_OFF = ("fold", "fuse")
+
+#: Programs a Session keeps compiled, one per set of fetches and feed shapes, the least
+#: recently used dropped first: room for training, evaluation and a ragged last batch
+#: many times over. A model fed more shapes than this compiles the old ones again.
+KEEP_PROGRAMS = 32
+#: how many of them (the most recently used) keep their planned buffers between runs;
+#: the others make them again when they next run. Memory for a few shapes at a time,
+#: not for every batch size the Session was ever fed.
+KEEP_BUFFERS = 4
 
 CHECKPOINT_FORMAT = 1
 _FORMAT_KEY = "__symgraph_checkpoint_format__"
@@ -113,12 +123,18 @@ class Session:
         if len(signature) > 1:
             signature.sort()  # the same feeds in another order are the same Program
         key = (tuple(f.id for f in flat), tuple(signature))
-        program = self._programs.get(key)
+        # taken out and put back: the dict's order is then the order of use, oldest first
+        program = self._programs.pop(key, None)
         if program is None:
             program, _ = compile_steps(
                 flat, feeds, self._passes_off(), keep_steps=False, require_feeds=True
             )
-            self._programs[key] = program
+            if len(self._programs) >= KEEP_PROGRAMS:
+                oldest = next(iter(self._programs))
+                self._programs.pop(oldest).release_buffers()  # a _Runner may still hold it
+        self._programs[key] = program
+        if len(self._programs) > KEEP_BUFFERS:  # the one this use may have pushed out
+            list(self._programs.values())[-KEEP_BUFFERS - 1].release_buffers()
         return program
 
     def _passes_off(self):
@@ -183,7 +199,7 @@ class Session:
         feeds = {}
         for node, value in feed_dict.items():
             self._check_feed_node(node)
-            feeds[node] = _check_feed_value(node, value)
+            feeds[node] = check_feed_value(node, value)
         return feeds
 
     def _check_feed_node(self, node) -> None:
@@ -195,6 +211,13 @@ class Session:
         if node.graph is not self.graph:
             raise FeedError(
                 f"fed Node {node.name} belongs to another Graph than this Session's", node=node
+            )
+        if node.op.is_update:  # fed, it would stand for its updates, which then never run
+            raise FeedError(
+                f"{node.name} is an update ({node.op.name}): it changes Variables, and has no "
+                "value to feed",
+                node=node,
+                hint=f"fetch {node.name} to run its updates; feed Placeholders (or other values) instead",
             )
 
     # -- checkpoints ---------------------------------------------------------------------
@@ -384,55 +407,6 @@ def _runner_key(fetches, feed_dict):
     if type(fetches) in (list, tuple) and all(isinstance(f, Node) for f in fetches):
         return (type(fetches), tuple(fetches), *feed_dict)
     return None
-
-
-def _check_feed_value(node: Node, value) -> np.ndarray:
-    # the usual case, checked quickly: an array of the right dtype and shape
-    if (
-        type(value) is np.ndarray
-        and value.dtype == node.dtype
-        and value.ndim == len(node.shape)
-        and all(d is None or d == a for d, a in zip(node.shape, value.shape))
-    ):
-        return value
-    try:
-        array = np.asarray(value)
-    except Exception as e:
-        raise FeedError(f"cannot turn the value fed for {node.name} into an array: {e}", node=node) from None
-    if array.dtype == object:
-        raise FeedError(
-            f"the value fed for {node.name} is not numeric (or its rows differ in length)",
-            node=node,
-        )
-    if array.dtype != node.dtype:
-        if not np.can_cast(array.dtype, node.dtype, "same_kind"):
-            raise FeedError(
-                f"{node.name} expects {node.dtype} but was fed {array.dtype}",
-                node=node,
-                hint=f"convert the value first: np.asarray(value, dtype='{node.dtype}')",
-            )
-        if (
-            array.dtype.kind in "iu"
-            and node.dtype.kind in "iu"
-            and array.size
-            and (array.min() < np.iinfo(node.dtype).min or array.max() > np.iinfo(node.dtype).max)
-        ):
-            raise FeedError(
-                f"{node.name} expects {node.dtype}, and the {array.dtype} values fed do not fit in "
-                f"it (they range from {array.min()} to {array.max()})",
-                node=node,
-                hint=f"feed values within the range of {node.dtype}, or declare the Placeholder wider",
-            )
-        array = array.astype(node.dtype)
-    if array.ndim != len(node.shape) or any(
-        d is not None and d != a for d, a in zip(node.shape, array.shape)
-    ):
-        raise FeedError(
-            f"{node.name} expects shape {shape_str(node.shape)} but was fed {shape_str(array.shape)}",
-            node=node,
-            hint="None in the expected shape takes any size; the other dims must match",
-        )
-    return array
 
 
 def _own_copy(value):

@@ -529,3 +529,68 @@ def test_a_feed_that_does_not_fit_an_op_is_a_run_error_and_changes_nothing():
     assert "reshape" in message and "(3, 2)" in message
     assert f"node 'flat' (reshape) created at test_session.py:{flat.line}" in message
     assert "fix:" in message
+
+
+def test_an_update_node_cannot_be_fed():
+    """Fed, a training step's group would stand for its updates, which would then never
+    run: the step would be skipped without a word."""
+    x = sg.Placeholder((None, 2), dtype="float64", name="x")
+    w = sg.Variable(np.ones(2), name="w")
+    loss = sg.sum((x * w) ** 2, name="loss")
+    train = sg.optim.SGD(lr=0.1).minimize(loss)
+    assign = sg.assign(w, w * 2.0)
+    feeds = {x: np.ones((3, 2))}
+    with sg.Session() as sess:
+        for update in (train, assign):
+            for value in (True, np.asarray(True), np.ones(2)):
+                with pytest.raises(sg.FeedError, match=f"{update.name} is an update") as info:
+                    sess.run([loss, train], {**feeds, update: value})
+                assert f"fetch {update.name} to run its updates" in str(info.value)
+            with pytest.raises(sg.FeedError, match=f"{update.name} is an update"):
+                sess.make_callable(loss, [x, update])
+        np.testing.assert_array_equal(sess.run(w), [1.0, 1.0])  # nothing ran
+        sess.run(train, feeds)
+        assert sess.run(w)[0] < 1.0
+
+
+def test_a_session_keeps_buffers_for_a_few_feed_shapes_and_programs_for_a_bounded_number():
+    """One Program per batch size; only the most recently used keep their buffers, and
+    the oldest Program goes once there are too many. Every run is still right."""
+    from symgraph import session as session_module
+
+    rng = np.random.default_rng(0)
+    x = sg.Placeholder((None, 6), dtype="float64", name="x")
+    w = sg.Variable(rng.normal(size=(6, 5)), name="w")
+    loss = sg.sum(sg.tanh(x @ w) ** 2, name="loss")
+    train = sg.optim.SGD(lr=0.01).minimize(loss)
+    batches = [rng.normal(size=(n, 6)) for n in range(1, 41)]
+    with sg.Session() as sess, sg.Session(disable="all") as plain:
+        for _round in range(2):  # the second time round: compiled again, or buffers made again
+            for batch in batches:
+                for _ in range(2):  # the 2nd run of a Program runs its generated code
+                    got = sess.run([loss, train], {x: batch})[0]
+                    want = plain.run([loss, train], {x: batch})[0]
+                    assert got == pytest.approx(want, rel=1e-12)
+                with_buffers = [p for p in sess._programs.values() if p._arrays is not None]
+                assert len(with_buffers) <= session_module.KEEP_BUFFERS
+                assert len(sess._programs) <= session_module.KEEP_PROGRAMS
+        np.testing.assert_allclose(sess.run(w), plain.run(w), rtol=1e-12)
+    assert len(batches) > session_module.KEEP_PROGRAMS  # so the oldest did go
+
+
+def test_a_callable_runs_on_after_its_programs_buffers_were_let_go():
+    x = sg.Placeholder((None, 3), dtype="float64", name="x")
+    y = sg.tanh(x * 2.0, name="y")
+    with sg.Session() as sess:
+        f = sess.make_callable(y, [x])
+        first = np.ones((2, 3))
+        for _ in range(3):
+            np.testing.assert_allclose(f(first), np.tanh(2.0 * first))
+        for n in range(3, 10):  # other shapes, through run(): the callable's Program is pushed out
+            sess.run(y, {x: np.ones((n, 3))})
+        (program,) = [p for p in sess._programs.values() if p.feed_shapes and (2, 3) in p.feed_shapes.values()]
+        assert program._arrays is None
+        # nor does its generated code hold on to them
+        assert program._names is not None
+        assert all(v is None for k, v in program._names.items() if k.startswith("b"))
+        np.testing.assert_allclose(f(first * 0.5), np.tanh(first))  # made again, right

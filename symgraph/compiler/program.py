@@ -18,7 +18,8 @@ import numpy as np
 
 from symgraph.compiler import codegen
 from symgraph.compiler.stats import program_stats
-from symgraph.errors import NumericError, RunError, SymgraphError, shape_str
+from symgraph.errors import FeedError, NumericError, RunError, SymgraphError, shape_str
+from symgraph.feeds import check_feed_value
 
 
 @dataclass(slots=True)  # no per-instruction __dict__: a Program keeps thousands
@@ -134,6 +135,14 @@ class Program:
         self._arrays = self._views = None
         self._views_in, self._view_index = {}, {}
 
+    def release_buffers(self) -> None:
+        """Let go of the planned buffers until the next run, which makes them again. A
+        Session does this to the Programs it has not run lately (KEEP_BUFFERS)."""
+        self._drop_buffers()
+        if self._names is not None:  # the generated code's own references to the views
+            for index in range(len(self.memory.views)):
+                self._names[f"b{index}"] = None
+
     def _remake_views(self, buffer) -> None:
         """The views into one buffer: each the elements from its offset on, in its shape."""
         flat = self._arrays[buffer]
@@ -180,12 +189,31 @@ class Program:
 
         The arrays returned may live in the Program's reused buffers, which the next
         run overwrites: copy what you keep (Session.run does this for you).
+
+        Each value is checked as Session.run checks it, and against the shape the
+        Program was compiled for: its buffers are planned for that shape, and a
+        value of another (a batch of 1 where 4 were planned) would be broadcast into
+        them without a word.
         """
-        return self.execute(
-            [feed_values[node] for _, node in self.feeds],
-            [variable_values[var] for _, var in self.variables],
-            debug,
-        )
+        feeds = []
+        for slot, node in self.feeds:
+            if node not in feed_values:
+                raise FeedError(
+                    f"this Program needs a value for {node.name}", node=node,
+                    hint=f"pass it in feed_values: {{{node.name}: array}}",
+                )
+            value = check_feed_value(node, feed_values[node])
+            planned = self.feed_shapes.get(slot, node.shape)
+            if any(p is not None and p != d for p, d in zip(planned, value.shape)):
+                raise FeedError(
+                    f"{node.name} was fed {shape_str(value.shape)}, but this Program was compiled "
+                    f"for {shape_str(planned)}, and its buffers are planned for that shape",
+                    node=node,
+                    hint=f"compile one for this shape, sg.compile(fetches, {{{node.name}: value}}), or run "
+                    "it in a Session, which compiles a Program for each set of feed shapes",
+                )
+            feeds.append(value)
+        return self.execute(feeds, [variable_values[var] for _, var in self.variables], debug)
 
     def execute(self, feeds: list, variables: list, debug: bool = False):
         """`run`, given the values as lists in the order of `self.feeds` and

@@ -84,3 +84,28 @@ def test_compile_with_a_variable_and_feeds_runs_in_a_session():
     program = sg.compile(y)
     fetched, updates = program.run({x: np.ones((3, 2), np.float32)}, {W: W.initial_value})
     assert fetched == [6.0] and updates == []
+
+
+def test_program_run_refuses_a_shape_its_buffers_were_not_planned_for():
+    """A Program compiled for (4, 3) feeds has buffers of that shape: a (1, 3) batch
+    would be broadcast into them, and a (5, 3) one would fail inside a kernel."""
+    x = sg.Placeholder((None, 3), dtype="float64", name="x")
+    z = sg.tanh(x * 2.0 + 1.0)
+    program = sg.compile(z, feeds={x: np.zeros((4, 3))})
+    for wrong in ((1, 3), (5, 3)):
+        with pytest.raises(sg.FeedError, match=rf"x was fed \({wrong[0]}, 3\), but this Program was compiled for \(4, 3\)") as info:
+            program.run({x: np.full(wrong, 0.5)}, {})
+        assert "sg.compile(fetches, {x: value})" in str(info.value)
+    (value,), _ = program.run({x: np.full((4, 3), 0.5)}, {})
+    np.testing.assert_allclose(value, np.tanh(np.full((4, 3), 2.0)))
+    # checked as Session.run checks: a list is an array, a wrong dtype or a missing feed refused
+    (value,), _ = program.run({x: [[0.5] * 3] * 4}, {})
+    np.testing.assert_allclose(value, np.tanh(np.full((4, 3), 2.0)))
+    with pytest.raises(sg.FeedError, match="x expects float64 but was fed complex128"):
+        program.run({x: np.zeros((4, 3), complex)}, {})
+    with pytest.raises(sg.FeedError, match="this Program needs a value for x"):
+        program.run({}, {})
+    # compiled without feed shapes, any batch size goes
+    free = sg.compile(z)
+    (value,), _ = free.run({x: np.zeros((2, 3))}, {})
+    assert value.shape == (2, 3)

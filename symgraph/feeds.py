@@ -1,0 +1,69 @@
+"""Checking a value fed for a Node: the one check Session.run, make_callable and
+Program.run share, so a feed is turned into an array, and refused, the same way
+whichever of them is given it."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from symgraph.errors import FeedError, shape_str
+
+
+def check_feed_value(node, value) -> np.ndarray:
+    """`value` as an array of `node`'s dtype, checked against its declared shape
+    (a None dim takes any size); a FeedError that says what to do otherwise."""
+    # the usual case, checked quickly: an array of the right dtype and shape
+    if (
+        type(value) is np.ndarray
+        and value.dtype == node.dtype
+        and value.ndim == len(node.shape)
+        and all(d is None or d == a for d, a in zip(node.shape, value.shape))
+    ):
+        return value
+    try:
+        array = np.asarray(value)
+    except Exception as e:
+        raise FeedError(f"cannot turn the value fed for {node.name} into an array: {e}", node=node) from None
+    if array.dtype == object:
+        raise FeedError(
+            f"the value fed for {node.name} is not numeric (or its rows differ in length)",
+            node=node,
+        )
+    if array.dtype != node.dtype:
+        if not np.can_cast(array.dtype, node.dtype, "same_kind"):
+            raise FeedError(
+                f"{node.name} expects {node.dtype} but was fed {array.dtype}",
+                node=node,
+                hint=f"convert the value first: np.asarray(value, dtype='{node.dtype}')",
+            )
+        if (
+            array.dtype.kind in "iu"
+            and node.dtype.kind in "iu"
+            and array.size
+            and (array.min() < np.iinfo(node.dtype).min or array.max() > np.iinfo(node.dtype).max)
+        ):
+            raise FeedError(
+                f"{node.name} expects {node.dtype}, and the {array.dtype} values fed do not fit in "
+                f"it (they range from {array.min()} to {array.max()})",
+                node=node,
+                hint=f"feed values within the range of {node.dtype}, or declare the Placeholder wider",
+            )
+        array = array.astype(node.dtype)
+    if array.ndim != len(node.shape) or any(
+        d is not None and d != a for d, a in zip(node.shape, array.shape)
+    ):
+        raise FeedError(
+            f"{node.name} expects shape {shape_str(node.shape)} but was fed {shape_str(array.shape)}",
+            node=node,
+            hint=(
+                "None in the expected shape takes any size; the other dims must match"
+                if None in node.shape
+                else f"feed an array of shape {shape_str(node.shape)}"
+                + (
+                    ", or declare the Placeholder with None for a dim that varies"
+                    if node.op.name == "placeholder"
+                    else ""
+                )
+            ),
+        )
+    return array
