@@ -54,6 +54,9 @@ class Session:
         self._values = _Values()  # Variable -> its current value
         self._programs: dict[tuple, object] = {}
         self._runners: dict[tuple, _Runner] = {}  # run()'s quick path: see _runner_key
+        # what stateful ops keep between runs, by Node id: each random Node's stream,
+        # started from its seed in every new Session (Program.bind_state)
+        self._states: dict[int, object] = {}
         self._closed = False
 
     def __enter__(self):
@@ -129,6 +132,7 @@ class Session:
             program, _ = compile_steps(
                 flat, feeds, self._passes_off(), keep_steps=False, require_feeds=True
             )
+            program.bind_state(self._states)
             if len(self._programs) >= KEEP_PROGRAMS:
                 oldest = next(iter(self._programs))
                 self._programs.pop(oldest).release_buffers()  # a _Runner may still hold it

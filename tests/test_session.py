@@ -594,3 +594,45 @@ def test_a_callable_runs_on_after_its_programs_buffers_were_let_go():
         assert program._names is not None
         assert all(v is None for k, v in program._names.items() if k.startswith("b"))
         np.testing.assert_allclose(f(first * 0.5), np.tanh(first))  # made again, right
+
+
+def test_a_seeded_random_node_starts_again_in_every_new_session():
+    """As with an op's seed in TF1: the stream is the Session's, so a fresh Session, or a
+    disable="all" one used as the reference, draws the same numbers."""
+    x = sg.Placeholder((None, 4), dtype="float64", name="x")
+    r = sg.random_uniform(x, seed=1)
+    one, two = np.ones((1, 4)), np.ones((2, 4))
+    expected = np.random.default_rng(1)
+    want = [expected.random((1, 4)), expected.random((2, 4)), expected.random((1, 4))]
+    for disable in ((), "all", ()):
+        with sg.Session(disable=disable) as sess:
+            # two Programs (two batch sizes) draw from the Node's one stream, in turn
+            got = [sess.run(r, {x: one}), sess.run(r, {x: two}), sess.run(r, {x: one})]
+        for g, w in zip(got, want):
+            np.testing.assert_array_equal(g, w)
+
+
+def test_a_generator_of_the_users_own_goes_on_across_sessions():
+    x = sg.Placeholder((3,), dtype="float64", name="x")
+    r = sg.random_uniform(x, rng=np.random.default_rng(5))
+    expected = np.random.default_rng(5)
+    for _ in range(2):
+        with sg.Session() as sess:
+            np.testing.assert_array_equal(sess.run(r, {x: np.ones(3)}), expected.random(3))
+
+
+def test_a_seeded_dropout_used_twice_drops_different_elements_and_repeats_in_a_new_model():
+    def masks():
+        with sg.Graph().as_default() as graph:
+            x = sg.Placeholder((1, 200), dtype="float64", name="x")
+            dropout = sg.nn.Dropout(p=0.5, seed=3)
+            first, second = dropout(x), dropout(x)
+            with sg.Session(graph) as sess:
+                feeds = {x: np.ones((1, 200)), sg.nn.training_flag(graph): True}
+                return sess.run([first, second], feeds)
+
+    first, second = masks()
+    assert not np.array_equal(first, second)
+    again = masks()
+    np.testing.assert_array_equal(first, again[0])
+    np.testing.assert_array_equal(second, again[1])

@@ -94,6 +94,21 @@ class Program:
         for inst in self.instructions:
             inst.kernel = _parts_in_place if inst.in_place else inst.op.kernel(**inst.attrs)
 
+    def bind_state(self, states: dict) -> None:
+        """Give each instruction of a stateful op (a random stream) the state kept in
+        `states` for its Node, made there on first sight. A Session passes its own
+        dict, so all its Programs draw from one stream per Node, and a new Session
+        starts each stream again. Done before the first run: the generated code
+        (written on the second) takes each instruction's kernel as it is then."""
+        for inst in self.instructions:
+            if not inst.op.stateful:
+                continue
+            if inst.node.id not in states:
+                states[inst.node.id] = inst.op.new_state(**inst.attrs)
+            state = states[inst.node.id]
+            if state is not None:
+                inst.kernel = inst.op.kernel(**inst.attrs, state=state)
+
     @property
     def source(self) -> str:
         """The Program as Python source: the function a Session calls from the second run on."""

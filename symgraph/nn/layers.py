@@ -108,12 +108,14 @@ class Dropout(Module):
         if not 0.0 <= p < 1.0:
             raise ValueError(f"Dropout probability must be in [0, 1), got {p}")
         self.p = float(p)
-        self._rng = rng if rng is not None else (
-            np.random.default_rng(seed) if seed is not None else None
-        )
+        self._rng = rng  # the user's own stream, if given
+        # with a seed, each use of the layer gets a seed of its own drawn from this:
+        # one layer applied twice must not drop the same elements twice
+        self._seeds = np.random.default_rng(seed) if seed is not None else None
 
     def forward(self, x):
-        keep = greater_equal(random_uniform(x, rng=self._rng), self.p)
+        seed = None if self._seeds is None else int(self._seeds.integers(2**63))
+        keep = greater_equal(random_uniform(x, rng=self._rng, seed=seed), self.p)
         dropped = where(keep, x * (1.0 / (1.0 - self.p)), 0)
         return where(training_flag(x.graph), dropped, x)
 

@@ -90,6 +90,13 @@ class Op:
         """
         return None
 
+    def new_state(self, **attrs):
+        """What a `stateful` op keeps from one run to the next (a random stream), made
+        once per Node by each Session (Program.bind_state); None, the default, for an
+        op that keeps nothing. An op that returns something here takes it as its
+        kernel's `state=`."""
+        return None
+
     def kernel(self, **attrs):
         """The callable a Program calls: `forward` with the attrs bound once.
 

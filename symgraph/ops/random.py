@@ -1,12 +1,18 @@
 """Random numbers inside the graph (for Dropout).
 
-`random_uniform(like)` draws a fresh array of like's shape on every run.
-Its NumPy Generator is an attr, so each Node has its own stream and the same
-seed gives the same numbers, run after run. The op is `stateful`: two such
-Nodes are never merged by the compiler, however alike they look.
+`random_uniform(like)` draws a fresh array of like's shape on every run. Its
+seed is an attr; the stream of numbers it draws from is kept by the Session, one
+per Node (`new_state`), so each Node has its own stream, and a new Session
+starts every stream again from its seed, as TF1 does with an op's seed: the same
+graph and seed give the same numbers in every Session, an optimized one and a
+`disable="all"` one alike. (A Generator given as `rng=` is the user's own stream
+instead, and goes on from wherever it is.) The op is `stateful`: two such Nodes
+are never merged by the compiler, however alike they look.
 """
 
 from __future__ import annotations
+
+import functools
 
 import numpy as np
 
@@ -22,12 +28,25 @@ class RandomUniform(Op):
     differentiable = False
     stateful = True
 
-    def infer(self, like, *, rng):
+    def infer(self, like, *, seed, rng):
         return like.shape, like.dtype if is_float(like.dtype) else np.dtype("float32")
 
-    def forward(self, like, *, rng):
+    def new_state(self, *, seed, rng):
+        """The stream a Session keeps for one Node, from its first run on: a Generator
+        started from the seed, or the user's own Generator."""
+        return rng if rng is not None else np.random.default_rng(seed)
+
+    def forward(self, like, *, seed, rng, state=None):
+        generator = state if state is not None else self.new_state(seed=seed, rng=rng)
         dtype = like.dtype if like.dtype.kind == "f" else np.float32
-        return rng.random(np.shape(like), dtype=dtype)
+        return generator.random(np.shape(like), dtype=dtype)
+
+    def kernel(self, *, seed, rng, state=None):
+        """`state` is the Session's stream for this Node; without one (a Program run
+        on its own) the kernel keeps a stream of its own."""
+        if state is None:
+            state = self.new_state(seed=seed, rng=rng)
+        return functools.partial(self.forward, seed=seed, rng=rng, state=state)
 
     def backward(self, node, grad):
         return (None,)
@@ -36,13 +55,13 @@ class RandomUniform(Op):
 def random_uniform(like, rng=None, seed=None, name=None) -> Node:
     """Fresh uniform [0, 1) numbers shaped like `like` on every run.
 
-    Give `rng` (a numpy Generator) or `seed`; with neither, the stream is
-    seeded from sg.nn.init's shared generator, so sg.nn.init.seed(n) fixes it.
+    Give `seed` (each new Session starts from it again), or `rng`, a numpy
+    Generator of your own (its stream goes on across Sessions). With neither,
+    the seed is drawn from sg.nn.init's shared generator, so sg.nn.init.seed(n)
+    fixes it.
     """
-    if rng is None:
-        if seed is None:
-            from symgraph.nn import init  # the shared, seedable generator
+    if rng is None and seed is None:
+        from symgraph.nn import init  # the shared, seedable generator
 
-            seed = int(init.generator().integers(2**63))
-        rng = np.random.default_rng(seed)
-    return make_node(RandomUniform(), (like,), {"rng": rng}, name=name)
+        seed = int(init.generator().integers(2**63))
+    return make_node(RandomUniform(), (like,), {"seed": seed, "rng": rng}, name=name)
