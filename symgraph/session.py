@@ -22,7 +22,7 @@ import tempfile
 import numpy as np
 
 from symgraph.compiler.passes import PASSES
-from symgraph.compiler.pipeline import compile_steps
+from symgraph.compiler.pipeline import compile_steps, passes_to_skip
 from symgraph.errors import CheckpointError, FeedError, FetchError, GraphError, shape_str
 from symgraph.feeds import check_feed_value
 from symgraph.graph import Graph, Node, get_default_graph
@@ -51,6 +51,7 @@ class Session:
         self.graph = graph or get_default_graph()
         self.debug = debug
         self.disable = disable
+        passes_to_skip(disable)  # a misspelt pass name is an error now, not at the first run
         self._values = _Values()  # Variable -> its current value
         self._programs: dict[tuple, object] = {}
         self._runners: dict[tuple, _Runner] = {}  # run()'s quick path: see _runner_key
@@ -104,10 +105,12 @@ class Session:
         again). What is left per call is running the Program and committing.
         """
         flat, rebuild = self._checked_fetches(fetches)
-        feed_list = list(feed_list)
+        feed_list = [feed_list] if isinstance(feed_list, Node) else list(feed_list)
         for node in feed_list:
             self._check_feed_node(node)
-        return _Runner(self, flat, rebuild, feed_list).call
+        runner = _Runner(self, flat, rebuild, feed_list)
+        runner.positional = True  # its values come in feed_list's order: say so when one is wrong
+        return runner.call
 
     def _checked_fetches(self, fetches):
         """The fetched Nodes, each checked, and a function that answers in their structure."""
@@ -187,7 +190,8 @@ class Session:
     def _check_fetch(self, f) -> None:
         if not isinstance(f, Node):
             raise FetchError(
-                f"Session.run can only fetch Nodes, got {type(f).__name__}: {f!r}",
+                f"only Nodes can be fetched (by Session.run or make_callable), got "
+                f"{type(f).__name__}: {f!r}",
                 hint="fetch the Node itself (a Placeholder, Variable or op result)",
             )
         if f.graph is not self.graph:
@@ -209,7 +213,8 @@ class Session:
     def _check_feed_node(self, node) -> None:
         if not isinstance(node, Node):
             raise FeedError(
-                f"feed_dict keys must be Nodes, got {type(node).__name__}: {node!r}",
+                "values are fed for Nodes (the keys of feed_dict, the items of make_callable's "
+                f"feed_list), got {type(node).__name__}: {node!r}",
                 hint="use the Placeholder object as the key (graph.get_node(name) finds it by name)",
             )
         if node.graph is not self.graph:
@@ -332,6 +337,7 @@ class _Runner:
         self.shapes = self.dtypes = ()  # the shapes and dtypes of its values,
         self.order = None  # and where its Program's feeds are in them, if not in order
         self.current, self.read_at = [], -1  # its Variables' values, read at _Values.changes
+        self.positional = False  # True for make_callable's: its caller gives values in order
 
     def call(self, *values):
         """Run with `values` for the fed Nodes, in order; answer as Session.run does."""
@@ -382,7 +388,19 @@ class _Runner:
                 f"this callable takes {len(self.feed_list)} value(s), for "
                 f"{', '.join(n.name for n in self.feed_list) or 'no Nodes'}; got {len(values)}"
             )
-        feeds = self.session._check_feeds(dict(zip(self.feed_list, values)))
+        try:
+            feeds = self.session._check_feeds(dict(zip(self.feed_list, values)))
+        except FeedError as e:
+            if not self.positional or len(self.feed_list) < 2 or e.node not in self.feed_list:
+                raise
+            names = ", ".join(n.name for n in self.feed_list)
+            position = self.feed_list.index(e.node) + 1
+            raise FeedError(
+                e.headline, node=e.node,
+                hint=(f"{e.hint}; " if e.hint else "")
+                + f"this callable takes its values in the order {names}, "
+                f"and value {position} is the one for {e.node.name}",
+            ) from None
         program = self.session._program_for(self.flat, feeds)
         if all(feeds[node] is value for node, value in zip(self.feed_list, values)):
             self.program, self.read_at = program, -1

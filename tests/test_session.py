@@ -107,7 +107,7 @@ def test_missing_feed_names_the_placeholder_and_the_fetch():
         sess.run(y)
     message = str(info.value)
     assert "Placeholder x (None, 2) is needed to compute model/y but was not fed" in message
-    assert "fix: add it to feed_dict" in message
+    assert "fix: feed it: add it to feed_dict, {x: array}, or to make_callable's feed_list" in message
 
 
 def test_feed_dict_keys_must_be_nodes_of_this_graph():
@@ -115,7 +115,7 @@ def test_feed_dict_keys_must_be_nodes_of_this_graph():
     with sg.Graph().as_default():
         other = sg.Placeholder((), name="other")
     with sg.Session() as sess:
-        with pytest.raises(sg.FeedError, match="keys must be Nodes, got str"):
+        with pytest.raises(sg.FeedError, match="values are fed for Nodes .*, got str"):
             sess.run(x, {"x": 1.0})
         with pytest.raises(sg.FeedError, match="other belongs to another Graph"):
             sess.run(x, {x: 1.0, other: 1.0})
@@ -156,7 +156,7 @@ def test_fetch_from_another_graph_is_a_graph_error():
 
 @pytest.mark.parametrize("bad", ["loss", 3, None, [1.0]])
 def test_non_node_fetch_is_a_fetch_error(bad):
-    with sg.Session() as sess, pytest.raises(sg.FetchError, match="can only fetch Nodes"):
+    with sg.Session() as sess, pytest.raises(sg.FetchError, match="only Nodes can be fetched"):
         sess.run(bad)
 
 
@@ -510,7 +510,7 @@ def test_a_failing_kernel_is_a_run_error_naming_the_node_and_its_line():
         np.testing.assert_array_equal(sess.run(v), [0.0, 0.0])
     message = str(info.value)
     assert "test_brittle failed while running: ZeroDivisionError: the kernel divided by zero" in message
-    assert "inputs: %0 (2,) float32" in message
+    assert "inputs: %0 x (2,) float32" in message
     assert f"node 'bad' (test_brittle) created at test_session.py:{line}" in message
     assert "fix:" in message
     assert info.value.node is bad
@@ -636,3 +636,32 @@ def test_a_seeded_dropout_used_twice_drops_different_elements_and_repeats_in_a_n
     again = masks()
     np.testing.assert_array_equal(first, again[0])
     np.testing.assert_array_equal(second, again[1])
+
+
+def test_make_callable_says_which_value_is_wrong_and_takes_a_single_node():
+    x = sg.Placeholder((None, 3), dtype="float64", name="x")
+    y = sg.Placeholder((None,), dtype="int64", name="y")
+    w = sg.Variable(np.ones((3, 4)), name="w")
+    loss = sg.softmax_cross_entropy(x @ w, y)
+    X, Y = np.ones((5, 3)), np.zeros(5, dtype="int64")
+    with sg.Session() as sess:
+        step = sess.make_callable(loss, [x, y])
+        with pytest.raises(sg.FeedError, match="x expects shape") as info:
+            step(Y, X)  # swapped
+        assert "this callable takes its values in the order x, y, and value 1 is the one for x" in str(
+            info.value
+        )
+        assert step(X, Y) == pytest.approx(np.log(4))
+        # one Node as the feed list, as a fetch may be one Node
+        features = sess.make_callable(x @ w, x)
+        np.testing.assert_allclose(features(X), X @ np.ones((3, 4)))
+        with pytest.raises(sg.FeedError, match="y .* is needed to compute .* but was not fed") as info:
+            sess.make_callable(loss, [x])(X)
+        assert "make_callable's feed_list" in str(info.value)
+
+
+def test_a_misspelt_pass_is_refused_when_the_session_is_made():
+    with pytest.raises(sg.GraphError, match=r"no compiler pass named \['fuze'\]"):
+        sg.Session(disable=["fuze"])
+    sg.Session(disable="fuse").close()
+    sg.Session(disable="all").close()

@@ -295,9 +295,9 @@ def test_fetches_and_feed_keys_are_checked_on_every_run_that_is_not_a_repeat():
         for _ in range(3):
             sess.run(y, {x: one})
             sess.run([y, x], {x: one})
-        with pytest.raises(sg.FetchError, match="can only fetch Nodes"):
+        with pytest.raises(sg.FetchError, match="only Nodes can be fetched"):
             sess.run([y, "x"], {x: one})
-        with pytest.raises(sg.FeedError, match="keys must be Nodes, got str"):
+        with pytest.raises(sg.FeedError, match="values are fed for Nodes .*, got str"):
             sess.run(y, {x: one, "x": one})
         with pytest.raises(sg.FeedError, match="other belongs to another Graph"):
             sess.run(y, {x: one, other: one})

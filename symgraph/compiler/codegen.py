@@ -45,9 +45,11 @@ FILENAME = "<symgraph program>"
 CHUNK = 100
 
 
-def _comment(text: str) -> str:
-    """A name made safe for a one-line comment: no newline or other control character."""
-    return text.encode("unicode_escape").decode("ascii")
+def one_line(text: str) -> str:
+    """A name made safe for one line (a comment here, a row of the listing): each
+    newline or other character that does not print is written as its escape (a
+    newline as \\n); letters of any alphabet stay as they are."""
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
 
 
 def _commented(code: str, comment: str) -> str:
@@ -96,7 +98,7 @@ class _Source:
     def instruction(self, index: int, inst) -> None:
         if inst.in_place:  # a concat whose parts were computed into it: no call at all
             code = f"    {self.ref(inst.out)} = b{inst.view}"
-            self.add(_commented(code, f"{inst.out}: {_comment(inst.name)} ({inst.op.name}, "
+            self.add(_commented(code, f"{inst.out}: {one_line(inst.name)} ({inst.op.name}, "
                                       "parts written in place)"), index)
         elif not self._inline_fused(index, inst):
             self.names[f"k{inst.out}"] = inst.kernel
@@ -106,7 +108,7 @@ class _Source:
             if inst.scratch is not None:  # its work array, a view like the others
                 args += (", " if args else "") + f"scratch=b{inst.scratch}"
             code = f"    {self.ref(inst.out)} = k{inst.out}({args})"
-            self.add(_commented(code, f"{inst.out}: {_comment(inst.name)} ({inst.op.name})"), index)
+            self.add(_commented(code, f"{inst.out}: {one_line(inst.name)} ({inst.op.name})"), index)
         self.drop([self.ref(s) for s in inst.free])
 
     def _inline_fused(self, index: int, inst) -> bool:
@@ -120,7 +122,7 @@ class _Source:
             return False
         registers = {0: f"b{inst.view}"}
         formula = inst.attrs["formula"].format(*(f"%{a}" for a in inst.args))
-        self.add(f"    # {inst.out}: {_comment(inst.name)} (fused: {_comment(formula)})")
+        self.add(f"    # {inst.out}: {one_line(inst.name)} (fused: {one_line(formula)})")
         for j, (op, args, attrs, target) in enumerate(inst.attrs["steps"]):
             self.names[f"k{inst.out}_{j}"] = op.kernel(**dict(attrs))
             words = [self.ref(inst.args[i]) if kind == "in" else registers[i] for kind, i in args]

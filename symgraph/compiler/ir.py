@@ -115,7 +115,8 @@ def check_feeds_present(ir: nx.DiGraph, feed_dict_nodes) -> None:
                 f"Placeholder {data['name']} {_shape(data)} is needed to compute {needer} "
                 "but was not fed",
                 node=data["node"],
-                hint=f"add it to feed_dict: {{{data['name'].rsplit('/', 1)[-1]}: array}}",
+                hint=f"feed it: add it to feed_dict, {{{data['name'].rsplit('/', 1)[-1]}: array}}, "
+                "or to make_callable's feed_list",
             )
 
 

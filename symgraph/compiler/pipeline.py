@@ -66,16 +66,7 @@ def compile_steps(fetches, feeds=(), disable=(), keep_steps=True, require_feeds=
 def _compile_steps(fetches, feeds, disable, keep_steps, require_feeds):
     fetch_list = _as_fetch_list(fetches)
     shapes = _fed_shapes(feeds)
-    known = {name for name, _ in PASSES}
-    if disable == "all":
-        disable = known
-    elif isinstance(disable, str):  # disable="prune" means one pass, not five letters
-        disable = [disable]
-    unknown = set(disable) - known
-    if unknown:
-        raise GraphError(
-            f"no compiler pass named {sorted(unknown)}", hint=f"the passes are {sorted(known)}"
-        )
+    disable = passes_to_skip(disable)
     start = time.perf_counter()
     ir = lower(fetch_list, list(feeds))
     if require_feeds:
@@ -92,6 +83,21 @@ def _compile_steps(fetches, feeds, disable, keep_steps, require_feeds):
         report.seconds = time.perf_counter() - start
         steps.append(Step(name, ir if keep_steps else None, report))
     return schedule(ir), steps
+
+
+def passes_to_skip(disable) -> set:
+    """The pass names `disable` means ("all", one name, or several), each checked."""
+    known = {name for name, _ in PASSES}
+    if disable == "all":
+        return known
+    if isinstance(disable, str):  # disable="prune" means one pass, not five letters
+        disable = [disable]
+    unknown = set(disable) - known
+    if unknown:
+        raise GraphError(
+            f"no compiler pass named {sorted(unknown)}", hint=f"the passes are {sorted(known)}"
+        )
+    return set(disable)
 
 
 def _fed_shapes(feeds) -> dict:

@@ -256,7 +256,7 @@ class Program:
             if found is None:
                 raise
             index, env = found  # env: each slot's value, as in run_loop
-            raise _kernel_error(self.instructions[index], env, e) from e
+            raise _kernel_error(self.instructions[index], env, e, self.names) from e
         if not new_values:  # no updates: skip building an empty list (0.3 us on a tiny run)
             return fetched, []
         return fetched, [(var, value) for (var, _), value in zip(self.updates, new_values)]
@@ -282,9 +282,9 @@ class Program:
             except SymgraphError:
                 raise
             except Exception as e:
-                raise _kernel_error(inst, env, e) from e
+                raise _kernel_error(inst, env, e, self.names) from e
             if debug:
-                _check_finite(inst, env, result)
+                _check_finite(inst, env, result, self.names)
             env[inst.out] = result
             for slot in inst.free:
                 env[slot] = None
@@ -309,7 +309,7 @@ class Program:
         lines.append("fetch " + ", ".join(f"%{s}" for s in self.fetches))
         if self.updates:
             lines.append(
-                "update " + ", ".join(f"{var.name} <- %{slot}" for var, slot in self.updates)
+                "update " + ", ".join(f"{codegen.one_line(var.name)} <- %{slot}" for var, slot in self.updates)
             )
         return "\n".join(lines)
 
@@ -340,8 +340,9 @@ def _parts_in_place(*parts, out):
 
 def _row(head: str, type_: str, name: str = "") -> str:
     """One listing line. Feeds, Variables, Constants and instructions share these
-    columns, so shapes and names line up down the whole listing."""
-    return f"{head:<34} {type_:<24} {name}".rstrip()
+    columns, so shapes and names line up down the whole listing. A name is escaped
+    (codegen.one_line): one with a newline in it would otherwise add a line."""
+    return f"{head:<34} {type_:<24} {codegen.one_line(name)}".rstrip()
 
 
 def _type(node) -> str:
@@ -360,24 +361,26 @@ def _short(value) -> str:
     return text if len(text) <= 20 else text[:17] + "..."
 
 
-def _describe_inputs(inst, env) -> str:
+def _describe_inputs(inst, env, names) -> str:
+    """Each input as its slot, the name of the Node that made it, its shape and dtype."""
     parts = []
     for a in inst.args:
         v = env[a]
-        parts.append(f"%{a} {shape_str(np.shape(v))} {getattr(v, 'dtype', type(v).__name__)}")
+        name = codegen.one_line(names.get(a, "?"))
+        parts.append(f"%{a} {name} {shape_str(np.shape(v))} {getattr(v, 'dtype', type(v).__name__)}")
     return ", ".join(parts) or "none"
 
 
-def _kernel_error(inst, env, e) -> RunError:
+def _kernel_error(inst, env, e, names) -> RunError:
     return RunError(
         f"{inst.op.name} failed while running: {type(e).__name__}: {e}\n"
-        f"  inputs: {_describe_inputs(inst, env)}",
+        f"  inputs: {_describe_inputs(inst, env, names)}",
         node=inst.node,
         hint="check the values fed for this run; no variable was changed",
     )
 
 
-def _check_finite(inst, env, result) -> None:
+def _check_finite(inst, env, result, names) -> None:
     if not isinstance(result, np.ndarray | np.generic) or result.dtype.kind not in "fc":
         return
     if np.all(np.isfinite(result)):
@@ -395,7 +398,7 @@ def _check_finite(inst, env, result) -> None:
     )
     raise NumericError(
         f"{bad} appeared in the result of {inst.op.name} ({cause})\n"
-        f"  inputs: {_describe_inputs(inst, env)}",
+        f"  inputs: {_describe_inputs(inst, env, names)}",
         node=inst.node,
         hint="look for log or sqrt of values <= 0, division by zero, or a learning rate "
         "too large; no variable was changed",

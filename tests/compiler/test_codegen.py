@@ -151,7 +151,7 @@ def test_a_kernel_failing_in_a_later_chunk_names_its_instruction_and_inputs(monk
     # every input is described with its real value's shape: a local of the chunk,
     # a value from an earlier chunk (in s) and a constant (read from its global)
     assert re.search(
-        r"inputs: %\d+ \(2,\) float64, %\d+ \(2,\) float64, %\d+ \(2,\) float64", message
+        r"inputs: %\d+ local \(2,\) float64, %\d+ early \(2,\) float64, %\d+ \S+ \(2,\) float64", message
     ), message
     assert f"created at test_codegen.py:{bad.line}" in message
     # and the error was raised in the generated code's last chunk, not in the loop

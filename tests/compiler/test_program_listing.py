@@ -64,3 +64,20 @@ def test_listing_after_all_passes_still_has_one_line_per_instruction():
     ops = [line for line in lines if re.match(r"%\d+ = (?!feed |variable |constant )", line)]
     assert len(ops) == len(program.instructions)
     assert [int(line.split()[0][1:]) for line in ops] == [i.out for i in program.instructions]
+
+
+def test_a_name_that_does_not_print_is_escaped_and_stays_on_its_line():
+    """A name with a newline would otherwise add a line that looks like an instruction."""
+    x = sg.Placeholder((2,), dtype="float64", name="x\n%9 = feed (9, 9) float64 injected")
+    w = sg.Variable(np.ones(2), name="poids_é\t")
+    loss = sg.sum(x * w, name="lo\u2028ss")
+    train = sg.optim.SGD(lr=0.1).minimize(loss)
+    program = sg.compile([loss, train], {x: np.ones(2)})
+    text = str(program)
+    lines = text.split("\n")
+    assert len(lines) == len(text.splitlines())  # no line break of any kind inside a line
+    assert len(lines) == 1 + 1 + 1 + len(program.constants) + len(program.instructions) + 2
+    assert not any(line.startswith("%9 = feed") for line in lines)
+    assert r"x\n%9 = feed (9, 9) float64 injected" in text
+    assert r"lo\u2028ss" in text
+    assert r"update poids_é\t <- %" in text  # letters stay letters
