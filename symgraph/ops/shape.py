@@ -339,7 +339,7 @@ class GetItem(Op):
         return tuple(shape), x.dtype
 
     def forward(self, x, *, index):
-        return x[_decode_index(index)]
+        return np.asarray(x)[_decode_index(index)]  # a weak constant arrives as a Python number
 
     def backward(self, node, grad):
         (x,) = node.inputs
@@ -357,7 +357,9 @@ class GetItemGrad(Op):
         return like.shape, grad.dtype
 
     def forward(self, grad, like, *, index):
-        out = np.zeros(like.shape, dtype=grad.dtype)
+        # grad may be a Python number (a weak constant), which has no dtype of its own
+        dtype = grad.dtype if isinstance(grad, np.ndarray) else np.result_type(grad, like)
+        out = np.zeros(np.shape(like), dtype=dtype)
         out[_decode_index(index)] = grad
         return out
 

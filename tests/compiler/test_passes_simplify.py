@@ -8,6 +8,7 @@ import pytest
 
 import symgraph as sg
 from _ir import snapshot
+from symgraph.compiler import compile_steps
 from symgraph.compiler.ir import lower
 from symgraph.compiler.passes import simplify
 from symgraph.ops.shape import sum_to
@@ -139,3 +140,31 @@ def test_reshape_with_a_none_dim_is_not_assumed_to_be_the_same_shape():
     replaced = {c.name: c.rule for c in report.changes if c.kind == "replaced"}
     assert replaced == {s.name: "same-shape"}
     assert new.graph["fetches"] == [r.id, x.id]
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_a_python_number_never_stands_in_for_an_array(dtype):
+    """A weak constant (0.7) runs as a Python number; `1.0 * 0.7` made a 0-d array,
+    which the gradient of x[1] indexes into. Found by a randomized check."""
+    x = sg.Placeholder((4,), dtype=dtype, name="x")
+    (g,) = sg.gradients(x[1] * 0.7, [x])
+    _, steps = compile_steps([g], {x: np.zeros(4, dtype=dtype)})
+    (report,) = [s.report for s in steps if s.name == "simplify"]
+    # its one candidate, gradients/mul_grad/mul = 1.0 * 0.7, is left to fold
+    assert not [c for c in report.changes if c.kind == "replaced"], report.changes
+    for disable in ((), "all"):
+        with sg.Session(disable=disable) as sess:
+            got = sess.run(g, {x: np.arange(4, dtype=dtype)})
+        np.testing.assert_allclose(got, [0.0, 0.7, 0.0, 0.0], rtol=1e-6)
+        assert got.dtype == np.dtype(dtype)
+
+
+def test_indexing_a_python_number_works_in_every_session():
+    """The kernels of getitem and its gradient take a weak constant (a Python number) too."""
+    y = sg.Placeholder((3,), dtype="float64", name="y")
+    c = sg.Constant(0.7)
+    fetches = [c[None] + y, (c * 1.0)[None] + y, (c + 0.0)[None] + y, sg.neg(sg.neg(c))[None] + y]
+    for disable in ((), "all", "simplify"):
+        with sg.Session(disable=disable) as sess:
+            for got in sess.run(fetches, {y: np.zeros(3)}):
+                np.testing.assert_array_equal(got, [0.7, 0.7, 0.7])

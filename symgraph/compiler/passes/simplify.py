@@ -23,6 +23,7 @@ import networkx as nx
 from symgraph.compiler.report import Report
 from symgraph.compiler.rewrite import (
     is_constant,
+    is_weak,
     op_name,
     remove_dead,
     replace_uses,
@@ -97,6 +98,10 @@ def simplify(ir: nx.DiGraph):
         if found is None:
             continue
         rule, stand_in = found
+        if is_weak(ir, stand_in) and not is_weak(ir, key):
+            # a weak constant runs as a Python number, where `key` made a 0-d array:
+            # kernels that index or read .dtype need the array (fold computes it instead)
+            continue
         report.add("replaced", key, ir.nodes[key]["name"], rule, into=ir.nodes[stand_in]["name"])
         replace_uses(ir, key, stand_in)
     remove_dead(ir, report, "left unused by simplify")
