@@ -168,3 +168,28 @@ def test_indexing_a_python_number_works_in_every_session():
         with sg.Session(disable=disable) as sess:
             for got in sess.run(fetches, {y: np.zeros(3)}):
                 np.testing.assert_array_equal(got, [0.7, 0.7, 0.7])
+
+
+@pytest.mark.parametrize("batch", [(3,), (None,)])
+def test_the_ones_a_sums_gradient_starts_from_multiply_nothing(batch):
+    """d sum(x * w) / dw = sum_to(broadcast_to(reshape(1.0)) * x): the ones are seen through
+    the reshape and the broadcast, and the product is x itself."""
+    x = sg.Placeholder(batch + (4,), dtype="float64", name="x")
+    w = sg.Variable(np.arange(4.0), name="w")
+    loss = sg.sum(x * w, name="loss")
+    (g,) = sg.gradients(loss, [w])
+    feeds = {x: np.arange(12.0).reshape(3, 4)}
+    _, steps = compile_steps([g], feeds)
+    (report,) = [s.report for s in steps if s.name == "simplify"]
+    assert [c.rule for c in report.changes if c.kind == "replaced"] == ["mul-by-one"]
+    with sg.Session() as sess:
+        np.testing.assert_array_equal(sess.run(g, feeds), np.arange(12.0).reshape(3, 4).sum(axis=0))
+    # ones broadcast to more than x's shape still broadcast x: kept
+    y = sg.Placeholder((4,), dtype="float64", name="y")
+    ones = sg.broadcast_to(sg.reshape(sg.Constant(1.0), (1,)), (3, 4))
+    wide = ones * y
+    _, steps = compile_steps([wide], {y: np.arange(4.0)})
+    (report,) = [s.report for s in steps if s.name == "simplify"]
+    assert not report.changes
+    with sg.Session() as sess:
+        assert sess.run(wide, {y: np.arange(4.0)}).shape == (3, 4)

@@ -1,7 +1,7 @@
 """simplify: remove the algebra that does nothing, most of it left behind by autodiff.
 
 Rules (each named in the report):
-  mul-by-one       x * 1, 1 * x, x * ones_like(..)  -> x
+  mul-by-one       x * 1, 1 * x, x * ones_like(..)  -> x (ones reshaped or broadcast too)
   add-zero         x + 0, 0 + x, x - 0              -> x
   div-by-one       x / 1                            -> x
   neg-neg          -(-x)                            -> x
@@ -44,6 +44,10 @@ def _same_type_any_dims(ir, key, other) -> bool:
 
 
 def _is_ones_like(ir, key) -> bool:
+    """ones_like(..), a constant of ones, or one of those reshaped or broadcast: the
+    gradient of a sum starts as broadcast_to(reshape(1.0)), which then multiplies."""
+    while op_name(ir, key) in ("reshape", "broadcast_to", "expand_dims"):
+        key = ir.nodes[key]["inputs"][0]
     return op_name(ir, key) == "ones_like" or is_constant(ir, key, 1)
 
 
