@@ -307,3 +307,33 @@ def test_a_weights_contributions_are_added_up_as_they_are_made():
         lambda w, xv: sg.sum(sg.tanh(sg.tanh(sg.tanh(sg.tanh(xv @ w) @ w) @ w) @ w)),
         [rng.normal(size=(3, 3)) * 0.5, rng.normal(size=(2, 3))],
     ) <= 1.0
+
+
+def test_pow_gradients_at_a_zero_base_are_those_pytorch_gives():
+    """d(x**p)/dp = log(x) * x**p is 0 where x is 0 (not log(0) * 0 = NaN), and
+    d(x**0)/dx is 0 (not 0 * 0**-1 = NaN): a learnable exponent over data with zeros
+    must not poison training. Found by a bug hunt against PyTorch."""
+    x = sg.Placeholder((3,), dtype="float64", name="x")
+    p = sg.Placeholder((3,), dtype="float64", name="p")
+    y = sg.sum(x**p)
+    dx, dp = sg.gradients(y, [x, p])
+    (ddx,) = sg.gradients(sg.sum(dx), [x])
+    feed = {x: np.array([0.0, 1.0, 2.0]), p: np.array([0.0, 1.0, 2.0])}
+    for disable in ((), "all"):
+        with sg.Session(disable=disable) as sess:
+            got_dx, got_dp, got_ddx = sess.run([dx, dp, ddx], feed)
+        np.testing.assert_allclose(got_dx, [0.0, 1.0, 4.0])
+        np.testing.assert_allclose(got_dp, [0.0, 0.0, 4 * np.log(2)])
+        np.testing.assert_allclose(got_ddx, [0.0, 0.0, 2.0])
+    # a Python-number exponent: x ** 0 and x ** 1, first and second order
+    for power, first, second in ((0.0, [0, 0, 0], [0, 0, 0]), (1.0, [1, 1, 1], [0, 0, 0])):
+        (g,) = sg.gradients(sg.sum(x**power), [x])
+        (h,) = sg.gradients(sg.sum(g), [x])
+        with sg.Session() as sess:
+            got_g, got_h = sess.run([g, h], {x: np.array([0.0, 1.0, 2.0])})
+        np.testing.assert_array_equal(got_g, first)
+        np.testing.assert_array_equal(got_h, second)
+    # and a Python-number base of 0: 0.0 ** p
+    (g,) = sg.gradients(sg.sum(sg.Constant(0.0) ** p), [p])
+    with sg.Session() as sess:
+        np.testing.assert_array_equal(sess.run(g, {p: np.array([1.0, 2.0, 3.0])}), [0.0, 0.0, 0.0])

@@ -260,3 +260,22 @@ def test_bad_input_gets_symgraphs_own_error_not_a_bare_traceback(provoke, expect
     # The message is complete on its own: no NumPy or networkx exception is chained for
     # the reader to decode (a kernel's RunError keeps its cause on purpose, not tested here).
     assert info.value.__cause__ is None
+
+
+@pytest.mark.parametrize("reduce", [sg.sum, sg.mean, sg.max])
+def test_an_axis_of_a_rank_0_tensor_is_refused_when_built(reduce):
+    """It used to build, then fail in every run (NumPy's AxisError) and in gradients."""
+    s = sg.Placeholder((), dtype="float64", name="s")
+    for axis in (0, -1, (0,)):
+        with pytest.raises(sg.ShapeError, match="out of range for s \\(\\) of rank 0") as info:
+            reduce(s, axis=axis)
+        assert "a rank-0 tensor (one number) has no axes: leave axis out (None)" in str(info.value)
+    with sg.Session() as sess:
+        assert sess.run(reduce(s), {s: 2.5}) == 2.5  # no axis: fine
+
+
+def test_an_axis_that_is_not_an_int_is_a_shape_error():
+    x = sg.Placeholder((2, 3), dtype="float64", name="x")
+    with pytest.raises(sg.ShapeError, match="axis 1.0 of x \\(2, 3\\) is not an int or a tuple of ints"):
+        sg.sum(x, axis=1.0)
+    assert sg.sum(x, axis=[0, 1]).shape == ()  # a list is as good as a tuple

@@ -241,13 +241,23 @@ def normalize_axis(axis, ndim: int, what: str = "axis", of=None):
     if axis is None:
         return None
     tensor = f"{of.name} {shape_str(of.shape)}" if of is not None else "a tensor"
-    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    if isinstance(axis, (int, np.integer)):
+        axes = (axis,)
+    elif isinstance(axis, (tuple, list)):
+        axes = tuple(axis)
+    else:
+        raise ShapeError(
+            f"{what} {axis!r} of {tensor} is not an int or a tuple of ints",
+            hint=f"give {what} as an int, such as 0 or -1, or a tuple of them",
+        )
     out = []
     for a in axes:
-        if not isinstance(a, (int, np.integer)) or not -ndim <= a < max(ndim, 1):
+        if not isinstance(a, (int, np.integer)) or not -ndim <= a < ndim:
             raise ShapeError(
                 f"{what} {axis!r} is out of range for {tensor} of rank {ndim}",
-                hint=f"use an axis between {-ndim} and {ndim - 1}",
+                hint=f"use an axis between {-ndim} and {ndim - 1}"
+                if ndim
+                else f"a rank-0 tensor (one number) has no axes: leave {what} out (None)",
             )
         out.append(int(a) % ndim if ndim else 0)
     if len(set(out)) != len(out):

@@ -92,14 +92,25 @@ class Pow(Elementwise):
         # A Python-number exponent stays a Python number here, so that
         # float32 ** 3 gives a float32 gradient, as the forward did.
         p = b.value if b.weak else b
-        log_a = log(a)
-        if a.weak:  # log(2.0) is a float64 Node: keep 2.0 ** x's dtype
-            log_a = cast(log_a, node.dtype)
-        # d(a**b)/da = b * a**(b-1) ;  d(a**b)/db = log(a) * a**b (defined for a > 0)
-        return (
-            sum_to_shape(grad * p * a ** (p - 1), a),
-            sum_to_shape(grad * log_a * node, b),
-        )
+        # d(a**b)/da = b * a**(b-1). Where b is 0 that is 0, as PyTorch has it; the
+        # formula would give 0 * 0**-1 = NaN at a = 0. The masked elements compute
+        # with a base of 1 instead of a, so no NaN appears there in a higher-order
+        # gradient either (a where() passes the masked branch a zero gradient, and
+        # 0 * inf is still NaN).
+        if not isinstance(p, Node):
+            base = where(equal(a, 0), 1, a) if p == 0 else a  # x ** 0: no 0 * 0**-1
+            d_a = grad * p * base ** (p - 1)
+        else:
+            zero = equal(p, 0)
+            d_a = where(zero, 0, grad * p * where(zero, 1, a) ** (p - 1))
+        # d(a**b)/db = log(a) * a**b, defined for a > 0. At a = 0 the result is 0 (for
+        # b > 0), and the gradient is taken as 0 there, not log(0) * 0 = NaN: so a
+        # learnable exponent over data with zeros trains (PyTorch and TF1 do the same).
+        if a.weak:  # a Python number: log(2.0) is a float64 Node, keep 2.0 ** x's dtype
+            log_a = cast(log(a if a.value != 0 else 1.0), node.dtype)
+        else:
+            log_a = log(where(equal(a, 0), 1, a))
+        return sum_to_shape(d_a, a), sum_to_shape(grad * log_a * node, b)
 
 
 class Maximum(Elementwise):

@@ -184,6 +184,25 @@ def test_near_misses_of_the_cross_entropy_pattern_stay(variant):
         np.testing.assert_allclose(value, b.run(loss, feed), rtol=1e-6)
 
 
+@pytest.mark.parametrize("logits_shape, labels_shape", [((4, 5), ()), ((2, 3, 5), (3,))])
+def test_labels_that_broadcast_over_the_logits_keep_the_written_out_cross_entropy(
+    logits_shape, labels_shape
+):
+    """one_hot(y) broadcast over the batch is a valid graph, but y does not fit the fused
+    op's labels (the logits' shape without the class axis). Found by a bug hunt."""
+    rng = np.random.default_rng(0)
+    x = sg.Placeholder(logits_shape, dtype="float64", name="x")
+    y = sg.Placeholder(labels_shape, dtype="int64", name="y")
+    loss = sg.mean(-sg.sum(sg.one_hot(y, 5, dtype="float64") * sg.log_softmax(x), axis=-1))
+    (grad,) = sg.gradients(loss, [x])
+    new, report = stabilize(lower([loss], [x, y]))
+    assert "softmax-xent" not in {c.rule for c in report.changes}
+    feed = {x: rng.normal(size=logits_shape), y: rng.integers(0, 5, size=labels_shape)}
+    with sg.Session() as a, sg.Session(disable="all") as b:
+        for got, want in zip(a.run([loss, grad], feed), b.run([loss, grad], feed)):
+            np.testing.assert_allclose(got, want, rtol=1e-12)
+
+
 def test_nothing_to_stabilize_reports_no_change():
     x = sg.Placeholder((3,), dtype="float64", name="x")
     y = sg.log(sg.exp(x))

@@ -90,8 +90,8 @@ def _softmax_xent(ir, key):
     last = len(ir.nodes[b]["shape"]) - 1
     if ir.nodes[s]["attrs"]["axis"] != (last,) or ir.nodes[b]["attrs"]["axis"] != last:
         return None
-    if ir.nodes[m]["shape"] != ir.nodes[b]["shape"]:
-        return None  # the one-hot broadcast: not the plain pattern
+    if ir.nodes[m]["shape"] != ir.nodes[b]["shape"] or ir.nodes[a]["shape"] != ir.nodes[b]["shape"]:
+        return None  # the one-hot or the logits broadcast: labels that do not fit the fused op
     (y,) = ir.nodes[a]["inputs"]
     (x,) = ir.nodes[b]["inputs"]
     if ir.nodes[a]["attrs"]["depth"] != ir.nodes[x]["shape"][-1]:
