@@ -50,8 +50,8 @@ class Session:
     def __init__(self, graph: Graph | None = None, debug: bool = False, disable=()):
         self.graph = graph or get_default_graph()
         self.debug = debug
-        self.disable = disable
-        passes_to_skip(disable)  # a misspelt pass name is an error now, not at the first run
+        self.disable = () if disable is None else disable  # None: no pass skipped
+        passes_to_skip(self.disable)  # a misspelt pass name is an error now, not at the first run
         self._values = _Values()  # Variable -> its current value
         self._programs: dict[tuple, object] = {}
         self._runners: dict[tuple, _Runner] = {}  # run()'s quick path: see _runner_key

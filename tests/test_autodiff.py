@@ -337,3 +337,21 @@ def test_pow_gradients_at_a_zero_base_are_those_pytorch_gives():
     (g,) = sg.gradients(sg.sum(sg.Constant(0.0) ** p), [p])
     with sg.Session() as sess:
         np.testing.assert_array_equal(sess.run(g, {p: np.array([1.0, 2.0, 3.0])}), [0.0, 0.0, 0.0])
+
+
+def test_abs_has_no_gradient_at_zero_as_in_pytorch_and_tf1():
+    x = sg.Placeholder((3,), dtype="float64", name="x")
+    (g,) = sg.gradients(sg.sum(sg.abs(x) * np.array([1.0, 2.0, 3.0])), [x])
+    with sg.Session() as sess:
+        np.testing.assert_array_equal(sess.run(g, {x: np.array([-2.0, 0.0, 2.0])}), [-1.0, 0.0, 3.0])
+
+
+def test_clip_takes_constant_bounds_and_says_what_to_do_with_computed_ones():
+    x = sg.Placeholder((3,), dtype="float64", name="x")
+    clipped = sg.clip(x, sg.Constant(0.0), 1.0)
+    with sg.Session() as sess:
+        np.testing.assert_array_equal(sess.run(clipped, {x: np.array([-1.0, 0.5, 2.0])}), [0.0, 0.5, 1.0])
+    lo = sg.Placeholder((), dtype="float64", name="lo")
+    with pytest.raises(sg.ShapeError, match="clip's bounds must be numbers") as info:
+        sg.clip(x, lo, 1.0)
+    assert "sg.minimum(sg.maximum(x, lo), hi)" in str(info.value)

@@ -665,3 +665,11 @@ def test_a_misspelt_pass_is_refused_when_the_session_is_made():
         sg.Session(disable=["fuze"])
     sg.Session(disable="fuse").close()
     sg.Session(disable="all").close()
+
+
+def test_disable_none_skips_no_pass():
+    x = sg.Placeholder((2,), dtype="float64", name="x")
+    with sg.Session(disable=None) as sess, sg.Session(debug=True, disable=None) as debug:
+        for s in (sess, debug):
+            np.testing.assert_array_equal(s.run(x * 2.0, {x: np.ones(2)}), [2.0, 2.0])
+    assert sg.compile(x * 2.0, disable=None) is not None

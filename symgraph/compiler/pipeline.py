@@ -88,6 +88,8 @@ def _compile_steps(fetches, feeds, disable, keep_steps, require_feeds):
 def passes_to_skip(disable) -> set:
     """The pass names `disable` means ("all", one name, or several), each checked."""
     known = {name for name, _ in PASSES}
+    if disable is None:
+        return set()
     if disable == "all":
         return known
     if isinstance(disable, str):  # disable="prune" means one pass, not five letters

@@ -159,7 +159,9 @@ class Abs(Elementwise):
 
     def backward(self, node, grad):
         (x,) = node.inputs
-        return (where(greater_equal(x, 0), grad, neg(grad)),)
+        # sign(x) * grad, with sign(0) = 0, as PyTorch and TF1 take it: an L1 penalty
+        # leaves a weight that is exactly 0 where it is
+        return (where(greater(x, 0), grad, where(less(x, 0), neg(grad), 0)),)
 
 
 class Tanh(Elementwise):
@@ -342,12 +344,13 @@ def neg(x, name=None) -> Node:
 
 
 def pow(a, b, name=None) -> Node:  # noqa: A001 - the public name DESIGN.md fixes
-    """a ** b, elementwise with broadcasting (op Pow); the gradient for b needs a > 0."""
+    """a ** b, elementwise with broadcasting (op Pow); the gradient for b is log(a) * a**b,
+    for a > 0 (taken as 0 where a is 0, as PyTorch does)."""
     return make_node(Pow(), (a, b), name=name)
 
 
 def maximum(a, b, name=None) -> Node:
-    """a ** b, elementwise with broadcasting (op Pow); the gradient for b needs a > 0."""
+    """The larger of a and b, elementwise; a tie sends the gradient to a, as in TF1 (op Maximum)."""
     return make_node(Maximum(), (a, b), name=name)
 
 
@@ -372,12 +375,12 @@ def sqrt(x, name=None) -> Node:
 
 
 def abs(x, name=None) -> Node:  # noqa: A001
-    """|x|, elementwise (op Abs); the gradient at 0 is taken as +1."""
+    """|x|, elementwise (op Abs); the gradient at 0 is 0, as in PyTorch and TF1."""
     return make_node(Abs(), (x,), name=name)
 
 
 def tanh(x, name=None) -> Node:
-    """|x|, elementwise (op Abs); the gradient at 0 is taken as +1."""
+    """Hyperbolic tangent, elementwise; its gradient is computed from the output, 1 - y**2 (op Tanh)."""
     return make_node(Tanh(), (x,), name=name)
 
 
@@ -406,6 +409,14 @@ def _python_number(value):
     """None, or the value as a Python int or float (weakly typed, like NumPy's bounds)."""
     if value is None:
         return None
+    if isinstance(value, Node):
+        if value.op.name != "constant" or value.shape != ():
+            raise ShapeError(
+                f"clip's bounds must be numbers, known when the graph is built; got {value.name} "
+                f"({value.op.name}, shape {value.shape})",
+                hint="for bounds computed in the graph use sg.minimum(sg.maximum(x, lo), hi)",
+            )
+        value = value.value  # a constant number: use it
     return int(value) if isinstance(value, (int, np.integer)) else float(value)
 
 

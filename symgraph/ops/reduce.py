@@ -180,7 +180,7 @@ def sum(x, axis=None, keepdims=False, name=None) -> Node:  # noqa: A001
 
 
 def mean(x, axis=None, keepdims=False, name=None) -> Node:
-    """Sum over `axis` (an int, a tuple, or None for all), keeping reduced dims as 1 with keepdims (op Sum)."""
+    """Mean over `axis` (an int, a tuple, or None for all), keeping reduced dims as 1 with keepdims (op Mean)."""
     return _reduction(Mean(), x, axis, keepdims, name)
 
 
@@ -190,7 +190,8 @@ def max(x, axis=None, keepdims=False, name=None) -> Node:  # noqa: A001
 
 
 def argmax(x, axis=None, name=None) -> Node:
-    """Largest value over `axis`, with keepdims as NumPy; ties share the gradient (op Max)."""
+    """The index of the largest value along `axis` (of the flattened x when None), the
+    first on a tie, as NumPy; int64, no gradient (op ArgMax)."""
     x = as_node(x)
     with checks_for(ArgMax(), (x,), name):
         axis = None if axis is None else normalize_one_axis(axis, x.ndim, of=x)
