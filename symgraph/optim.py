@@ -16,7 +16,7 @@ import numpy as np
 from symgraph.autodiff import ancestors, gradients
 from symgraph.errors import GraphError
 from symgraph.graph import GRADIENT, UPDATE, Node, Variable
-from symgraph.ops.math import maximum, sqrt
+from symgraph.ops.math import cast, maximum, sqrt
 from symgraph.ops.reduce import sum as reduce_sum
 from symgraph.ops.state import assign, group
 
@@ -133,12 +133,15 @@ class Adam(Optimizer):
         b1, b2 = self.beta1, self.beta2
         m = self.state(param, "adam_m")
         v = self.state(param, "adam_v")
-        t = Variable(np.zeros((), dtype=param.dtype), name=f"{param.name}/adam_t", trainable=False)
+        # The step count and the bias corrections are float64 whatever the parameter's
+        # dtype, as in PyTorch: in float32, 1 - 0.999**t is off by 1e-5 relative, and a
+        # float16 count stops at 2048 (2048 + 1 rounds back to 2048).
+        t = Variable(np.zeros((), dtype=np.float64), name=f"{param.name}/adam_t", trainable=False)
         t_new = t + 1
         m_new = b1 * m + (1 - b1) * grad
         v_new = b2 * v + (1 - b2) * (grad * grad)
-        m_hat = m_new / (1 - b1**t_new)
-        v_hat = v_new / (1 - b2**t_new)
+        m_hat = m_new / cast(1 - b1**t_new, param.dtype)
+        v_hat = v_new / cast(1 - b2**t_new, param.dtype)
         new_param = param - self.lr * m_hat / (sqrt(v_hat) + self.eps)
         return [assign(t, t_new), assign(m, m_new), assign(v, v_new), assign(param, new_param)]
 
