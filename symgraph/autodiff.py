@@ -52,8 +52,10 @@ def gradients(y, xs, grad_y=None, unconnected="raise") -> list[Node]:
     """The gradient Nodes d(y)/d(x) for each x in xs, as a list as long as xs.
 
     y must be a scalar unless `grad_y` (the gradient flowing into y, of y's
-    shape) is given. An x that y does not depend on raises a GradientError;
-    with `unconnected="zero"` its gradient is zeros instead.
+    shape) is given. An x that y does not depend on (through ops that have
+    gradients) raises a GradientError; with `unconnected="zero"` its gradient is
+    zeros instead, and with `unconnected="none"` it is None, as in TF1 (an
+    optimizer then leaves that x as it is).
     """
     xs_list = [xs] if isinstance(xs, Node) else list(xs)
     _check_arguments(y, xs_list, unconnected)
@@ -65,7 +67,7 @@ def gradients(y, xs, grad_y=None, unconnected="raise") -> list[Node]:
     except BaseException:
         graph._drop_unused_since(start, [])  # a failed call leaves no half-built gradient behind
         raise
-    graph._drop_unused_since(start, results)
+    graph._drop_unused_since(start, [r for r in results if r is not None])
     return results
 
 
@@ -128,6 +130,8 @@ def _build(y, xs_list, grad_y, unconnected) -> list[Node]:
     for x in xs_list:
         if x in found:
             results.append(found[x])
+        elif unconnected == "none":
+            results.append(None)
         elif unconnected == "zero":
             x_scope = graph._scope_exactly(f"{scope}/{x.name}_grad")
             with graph._building(GRADIENT, grad_of=x), x_scope:
@@ -203,8 +207,8 @@ def _add_all(parts: list[Node]) -> Node:
 def _check_arguments(y, xs, unconnected):
     if not isinstance(y, Node):
         raise GradientError(f"gradients(y, xs) needs a Node for y, got {type(y).__name__}")
-    if unconnected not in ("raise", "zero"):
-        raise GradientError(f"unconnected must be 'raise' or 'zero', got {unconnected!r}")
+    if unconnected not in ("raise", "zero", "none"):
+        raise GradientError(f"unconnected must be 'raise', 'zero' or 'none', got {unconnected!r}")
     if not is_float(y.dtype):
         raise GradientError(
             f"y {y.name} has dtype {y.dtype}; only float values have gradients", node=y

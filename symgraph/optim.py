@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from symgraph.autodiff import ancestors, gradients
-from symgraph.errors import GraphError
+from symgraph.errors import GraphError, ShapeError, shape_str
 from symgraph.graph import GRADIENT, UPDATE, Node, Variable
 from symgraph.ops.math import cast, maximum, sqrt
 from symgraph.ops.reduce import sum as reduce_sum
@@ -49,22 +49,50 @@ class Optimizer:
         their global norm is at most clip_norm (see clip_by_global_norm).
         """
         params = self._params_for(loss)
-        grads = gradients(loss, params)
+        # A parameter the loss does not reach through ops with gradients (another
+        # head's weights, a threshold behind a comparison) gets None and is left as it
+        # is, as PyTorch and TF1 leave a parameter without a gradient.
+        grads = gradients(loss, params, unconnected="none")
+        if all(g is None for g in grads):
+            raise GraphError(
+                f"the loss {loss.name} depends on none of the {len(params)} parameters through "
+                "ops that have gradients, so there is nothing to train",
+                node=loss,
+                hint="check the params given, or the ops between them and the loss "
+                "(a comparison or a cast to int has no gradient)",
+            )
         if clip_norm is not None:
             grads, _ = clip_by_global_norm(grads, clip_norm)
         return self.apply_gradients(list(zip(grads, params)), name=name)
 
     def apply_gradients(self, grads_and_vars, name=None) -> Node:
-        """The update Node for given (gradient, Variable) pairs, e.g. after clipping by hand."""
+        """The update Node for given (gradient, Variable) pairs, e.g. after clipping by hand.
+        A pair whose gradient is None is skipped (its Variable stays as it is), as in TF1."""
         grads_and_vars = list(grads_and_vars)
         if not grads_and_vars:
-            raise GraphError("apply_gradients needs at least one (gradient, Variable) pair")
+            raise GraphError(
+                "no (gradient, Variable) pair to apply",
+                hint="give the optimizer the parameters to train (params=[...]) or the pairs",
+            )
+        for grad, param in grads_and_vars:
+            if not isinstance(param, Variable):
+                raise GraphError(f"can only update Variables, got {param!r}")
+            if grad is not None and not _fits(grad.shape, param.shape):
+                raise ShapeError(
+                    f"the gradient {grad.name} {shape_str(grad.shape)} does not have the shape of "
+                    f"the Variable {param.name} {shape_str(param.shape)} it is to update",
+                    node=grad,
+                    hint="pair each Variable with its own gradient, in the same order",
+                )
+        grads_and_vars = [(g, p) for g, p in grads_and_vars if g is not None]
+        if not grads_and_vars:
+            raise GraphError(
+                "every gradient given to apply_gradients is None: there is nothing to update"
+            )
         graph = grads_and_vars[0][1].graph
         updates = []
         with graph._building(UPDATE), graph.name_scope(name or type(self).__name__):
             for grad, param in grads_and_vars:
-                if not isinstance(param, Variable):
-                    raise GraphError(f"can only update Variables, got {param!r}")
                 if self.weight_decay:
                     grad = grad + self.weight_decay * param  # L2 penalty, as in PyTorch
                 updates.extend(self.update(param, grad))
@@ -80,6 +108,13 @@ class Optimizer:
         return Variable(
             np.full(param.shape, value, dtype=param.dtype), name=f"{param.name}/{what}", trainable=False
         )
+
+
+def _fits(grad_shape, shape) -> bool:
+    """A gradient has its Variable's shape (a None dim of it, unknown until run, may be anything)."""
+    return len(grad_shape) == len(shape) and all(
+        g is None or g == s for g, s in zip(grad_shape, shape)
+    )
 
 
 class SGD(Optimizer):
@@ -153,19 +188,20 @@ def clip_by_global_norm(grads, max_norm):
     RNNs need it: a gradient through many steps can grow very large.
     """
     grads = list(grads)
-    if not grads:
+    present = [g for g in grads if g is not None]  # None: no gradient, passed through (TF1)
+    if not present:
         raise GraphError("clip_by_global_norm needs at least one gradient")
     if not isinstance(max_norm, Node) and not max_norm > 0:
         # 0 would zero every gradient (or make 0/0 NaNs): surely a mistake, so say so now
         raise ValueError(f"clip_by_global_norm max_norm must be positive, got {max_norm}")
-    graph = grads[0].graph
+    graph = present[0].graph
     # These Nodes work on gradients, so they are tagged as gradient Nodes (pictures
     # and sg.explain show them with the gradient graph), in a scope of their own.
     with graph._building(GRADIENT), graph.name_scope("clip_by_global_norm"):
-        squares = [reduce_sum(g * g) for g in grads]
+        squares = [reduce_sum(g * g) for g in present]
         total = squares[0]
         for s in squares[1:]:
             total = total + s
         norm = sqrt(total, name="global_norm")
         scale = max_norm / maximum(norm, max_norm)
-        return [g * scale for g in grads], norm
+        return [None if g is None else g * scale for g in grads], norm

@@ -158,3 +158,63 @@ def test_a_loss_without_trainable_variables_is_a_graph_error():
 def test_bad_hyperparameters_are_rejected(kwargs):
     with pytest.raises(ValueError):
         sg.optim.SGD(**kwargs)
+
+
+def test_parameters_without_a_gradient_are_left_as_they_are():
+    """As PyTorch skips a parameter whose grad is None, and TF1's apply_gradients a None
+    gradient: another head's weights, or a threshold behind a comparison, stay put."""
+    rng = np.random.default_rng(0)
+    x = sg.Placeholder((4, 3), dtype="float64", name="x")
+    w = sg.Variable(rng.normal(size=(3, 2)), name="w")
+    other = sg.Variable(rng.normal(size=(3, 2)), name="other")  # a head this loss does not use
+    threshold = sg.Variable(np.array(0.1), name="threshold")  # used only through a comparison
+    h = x @ w
+    mask = sg.cast(sg.greater(h, threshold), "float64")
+    loss = sg.sum((h * mask) ** 2)
+    _ = x @ other
+    feeds = {x: rng.normal(size=(4, 3))}
+    for optimizer in (sg.optim.SGD(lr=0.1, params=[w, other]), sg.optim.Adam(lr=0.1)):
+        train = optimizer.minimize(loss)
+        with sg.Session() as sess:
+            before = sess.run([w, other, threshold])
+            sess.run(train, feeds)
+            after = sess.run([w, other, threshold])
+        assert not np.array_equal(before[0], after[0])
+        np.testing.assert_array_equal(before[1], after[1])
+        np.testing.assert_array_equal(before[2], after[2])
+
+
+def test_a_loss_that_reaches_no_parameter_through_gradients_is_an_error():
+    x = sg.Placeholder((3,), dtype="float64", name="x")
+    k = sg.Variable(np.array(0.5), name="k")
+    loss = sg.sum(sg.cast(sg.greater(x, k), "float64"))
+    with pytest.raises(sg.GraphError, match="depends on none of the 1 parameters through ops that have gradients"):
+        sg.optim.SGD(lr=0.1).minimize(loss)
+
+
+def test_apply_gradients_checks_each_gradients_shape_and_skips_none():
+    w = sg.Variable(np.array([1.0, 2.0]), name="w")
+    u = sg.Variable(np.array([5.0]), name="u")
+    with pytest.raises(sg.ShapeError, match=r"the gradient .* \(1,\) does not have the shape of the Variable w \(2,\)"):
+        sg.optim.SGD(lr=0.1).apply_gradients([(sg.Constant(np.array([1.0])), w)])
+    step = sg.optim.SGD(lr=0.5).apply_gradients([(sg.Constant(np.array([1.0, 1.0])), w), (None, u)])
+    with sg.Session() as sess:
+        sess.run(step)
+        np.testing.assert_array_equal(sess.run(w), [0.5, 1.5])
+        np.testing.assert_array_equal(sess.run(u), [5.0])
+    with pytest.raises(sg.GraphError, match="every gradient given to apply_gradients is None"):
+        sg.optim.SGD(lr=0.1).apply_gradients([(None, u)])
+    clipped, norm = sg.optim.clip_by_global_norm([sg.Constant(np.array([3.0, 4.0])), None], 1.0)
+    assert clipped[1] is None
+    with sg.Session() as sess:
+        np.testing.assert_allclose(sess.run(clipped[0]), [0.6, 0.8])
+        assert sess.run(norm) == 5.0
+
+
+def test_gradients_of_an_unconnected_x_may_be_none_as_in_tf1():
+    x = sg.Placeholder((2,), dtype="float64", name="x")
+    z = sg.Placeholder((2,), dtype="float64", name="z")
+    gx, gz = sg.gradients(sg.sum(x * 2.0), [x, z], unconnected="none")
+    assert gz is None and gx is not None
+    with pytest.raises(sg.GradientError, match="'raise', 'zero' or 'none'"):
+        sg.gradients(sg.sum(x), [x], unconnected="skip")
