@@ -25,6 +25,10 @@ parser.add_argument("--seed", type=int, default=0)
 parser.add_argument("--picture", default="binary_addition.svg",
                     help="where to save a picture of the graph ('' for none)")
 args = parser.parse_args()
+if args.steps < 1:
+    parser.error("--steps must be at least 1")
+if not 1 <= args.bits <= 10:  # every pair of numbers is a training example: 4**bits of them
+    parser.error("--bits must be between 1 and 10 (4**bits pairs: 16 bits would need 32 GB)")
 
 BITS = args.bits
 STEPS = BITS + 1  # the sum can have one more bit

@@ -35,6 +35,8 @@ parser.add_argument("--seed", type=int, default=0)
 parser.add_argument("--picture", default="char_rnn.svg",
                     help="where to save a picture of the graph ('' for none)")
 args = parser.parse_args()
+if min(args.steps, args.seq, args.batch, args.hidden) < 1:
+    parser.error("--steps, --seq, --batch and --hidden must be at least 1")
 
 # -- data: characters -> integer ids ---------------------------------------------
 text = inspect.getsource(textwrap) + inspect.getsource(argparse)

@@ -51,6 +51,8 @@ parser.add_argument("--seed", type=int, default=0)
 parser.add_argument("--picture", default="custom_op.svg",
                     help="where to save a picture of the graph ('' for none)")
 args = parser.parse_args()
+if args.steps < 1:
+    parser.error("--steps must be at least 1")
 
 # 1. Is the gradient right? Compare with finite differences, in float64.
 worst = sg.testing.check_gradients(swish, [np.linspace(-3, 3, 12).reshape(3, 4)])

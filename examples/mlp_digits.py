@@ -24,6 +24,8 @@ parser.add_argument("--seed", type=int, default=0)
 parser.add_argument("--picture", default="mlp_digits.svg",
                     help="where to save a picture of the graph ('' for none)")
 args = parser.parse_args()
+if args.epochs < 1:
+    parser.error("--epochs must be at least 1")
 
 # Data: pixel values 0..16, scaled to 0..1; a fixed 80/20 split.
 digits = load_digits()

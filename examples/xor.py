@@ -23,6 +23,8 @@ parser.add_argument("--seed", type=int, default=0)
 parser.add_argument("--picture", default="xor.svg",
                     help="where to save a picture of the graph ('' for none)")
 args = parser.parse_args()
+if args.steps < 1:
+    parser.error("--steps must be at least 1")
 
 # The four XOR cases: the label is 1 when exactly one input is 1.
 X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=np.float32)

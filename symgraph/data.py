@@ -23,6 +23,11 @@ def batches(X, y=None, batch_size=32, shuffle=True, rng=None, drop_last=False):
             )
         if len(y) != n:
             raise ValueError(f"X has {n} rows but y has {len(y)}")
+    if not isinstance(batch_size, (int, np.integer)) or isinstance(batch_size, bool):
+        raise TypeError(
+            f"batch_size must be an int, got {type(batch_size).__name__}: {batch_size!r}; "
+            "for a fraction of the rows, round it: int(len(X) / 4)"
+        )
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, got {batch_size}")
     order = np.arange(n)

@@ -87,3 +87,9 @@ def test_a_batch_size_below_one_is_an_error_at_the_call():
 def test_a_batch_size_passed_where_y_goes_gets_a_clear_error():
     with pytest.raises(TypeError, match="batch_size="):
         sg.data.batches(X, 8)
+
+
+@pytest.mark.parametrize("size", [2.5, "32", None, True])
+def test_a_batch_size_that_is_not_an_int_is_refused_at_the_call(size):
+    with pytest.raises(TypeError, match="batch_size must be an int"):
+        sg.data.batches(np.zeros((10, 2)), batch_size=size)

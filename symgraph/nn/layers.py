@@ -108,6 +108,8 @@ class Dropout(Module):
         if not 0.0 <= p < 1.0:
             raise ValueError(f"Dropout probability must be in [0, 1), got {p}")
         self.p = float(p)
+        if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool):
+            seed, rng = rng, None  # an int is a seed, as for the other layers
         self._rng = rng  # the user's own stream, if given
         # with a seed, each use of the layer gets a seed of its own drawn from this:
         # one layer applied twice must not drop the same elements twice

@@ -29,6 +29,7 @@ class RNNCell(Module):
         self.input_size, self.hidden_size = int(input_size), int(hidden_size)
         self.nonlinearity = nonlinearity
         self.dtype = dtype
+        rng = init.as_generator(rng)  # an int seed: one generator for both weights
         self.weight_ih = Variable(
             init.glorot_uniform((input_size, hidden_size), dtype, rng=rng), name="weight_ih"
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 import symgraph as sg
 from symgraph.nn import init
@@ -86,3 +87,17 @@ def test_layers_pass_their_rng_on_to_init():
     c1 = sg.nn.RNNCell(2, 3, rng=np.random.default_rng(13))
     c2 = sg.nn.RNNCell(2, 3, rng=np.random.default_rng(13))
     np.testing.assert_array_equal(c1.weight_hh.initial_value, c2.weight_hh.initial_value)
+
+def test_an_int_rng_is_a_seed_for_every_layer():
+    """As sg.data.batches takes it: Linear(..., rng=0) used to ignore the 0 (rng or shared)
+    and fail for any other int."""
+    a, b, c = (sg.nn.Linear(3, 2, rng=r) for r in (0, 0, 1))
+    np.testing.assert_array_equal(a.weight.initial_value, b.weight.initial_value)
+    assert not np.array_equal(a.weight.initial_value, c.weight.initial_value)
+    cell = sg.nn.RNNCell(3, 3, rng=5)  # one generator for both weights, not the seed twice
+    assert not np.array_equal(cell.weight_ih.initial_value, cell.weight_hh.initial_value)
+    np.testing.assert_array_equal(
+        sg.nn.Embedding(4, 2, rng=7).weight.initial_value, sg.nn.Embedding(4, 2, rng=7).weight.initial_value
+    )
+    with pytest.raises(TypeError, match="rng must be a numpy.random.Generator, an int seed or None"):
+        sg.nn.Linear(3, 2, rng="0")
