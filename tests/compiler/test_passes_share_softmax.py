@@ -117,13 +117,28 @@ def test_a_loss_alone_and_a_gradient_alone_are_left_as_they_are():
         assert kept in _ops(program)
 
 
-def test_logits_too_small_to_gain_are_left_alone():
-    """Five vertices are three more kernel calls than two: for (6, 5) logits, not worth it."""
-    loss, w, feeds = _model((6,))
+@pytest.mark.parametrize("batch_shape, classes", [((6,), 5), ((1,), 2), ((128,), 10)])
+def test_small_logits_share_their_softmax_too(batch_shape, classes):
+    """Fewer NumPy calls in all, however small (see the pass's docstring): shared."""
+    loss, w, feeds = _model(batch_shape, classes=classes)
     (grad,) = sg.gradients(loss, [w])
     program, report = _step([loss, grad], feeds)
-    assert not report.changed
-    assert "softmax_cross_entropy_grad" in _ops(program)
+    assert "shared-softmax" in {c.rule for c in report.changes}
+    assert "softmax_cross_entropy_grad" not in _ops(program)
+    with sg.Session() as sess, sg.Session(disable=["share_softmax"]) as plain:
+        shared_loss, shared_grad = sess.run([loss, grad], feeds)
+        plain_loss, plain_grad = plain.run([loss, grad], feeds)
+    assert shared_loss == plain_loss
+    np.testing.assert_array_equal(shared_grad, plain_grad)
+
+
+def test_logits_of_unknown_size_share_too():
+    x = sg.Placeholder((None, 4), dtype="float64", name="x")
+    y = sg.Placeholder((None,), dtype="int64", name="y")
+    loss = sg.softmax_cross_entropy(x * 2.0, y)
+    (grad,) = sg.gradients(loss, [x])
+    _, report = _step([loss, grad], [x, y])
+    assert "shared-softmax" in {c.rule for c in report.changes}
 
 
 def test_other_labels_are_another_loss():

@@ -28,22 +28,19 @@ Rule (named in the report):
                    same logits and labels -> the six vertices above
 
 Only the pair is rewritten: a loss fetched alone (evaluation) or a gradient
-alone keeps its single op, which is cheapest then. And only when the logits are
-big enough to gain: the six vertices are four more kernel calls than two, and
-a call costs about what a pass over CALL_COST elements does (passes/costs.py,
-the figure merge_matmuls uses too), so the logits must have at least that many elements, and
-a known size (the Session compiles for the shapes it is fed, so they do). The
-loss and the gradient are the same to the last bit: the same operations run in
-the same order, only once instead of twice.
+alone keeps its single op, which is cheapest then. The pair is rewritten at every
+size, small ones included: the six vertices are more kernels than two, but the two
+fused ops each make several NumPy calls of their own (a row max, an exp, a row sum,
+a log, a mean; a division, a one-hot subtraction), so the six call NumPy fewer times
+in all. Measured: (128, 10) logits, W1's, 42 instead of 62 us for the loss and its
+gradient; (1, 2), 27 instead of 36 us. The loss and the gradient are the same to
+the last bit: the same operations run in the same order, only once instead of twice.
 """
 
 from __future__ import annotations
 
-import math
-
 import networkx as nx
 
-from symgraph.compiler.passes.costs import CALL_COST
 from symgraph.compiler.report import Report
 from symgraph.compiler.rewrite import add_vertex, op_name, remove_dead, replace_uses, start
 from symgraph.ops.math import Exp, Sub
@@ -59,15 +56,10 @@ def share_softmax(ir: nx.DiGraph):
     grads = [k for k in ir.nodes if op_name(ir, k) == "softmax_cross_entropy_grad"]
     for grad in grads:
         loss = _its_loss(ir, grad)
-        if loss is not None and _worth_it(ir.nodes[grad]["shape"]):
+        if loss is not None:
             _share(ir, loss, grad, report)
     remove_dead(ir, report, "replaced by the shared softmax")
     return ir, report
-
-
-def _worth_it(shape) -> bool:
-    """Sharing saves a max, an exp and a sum over the logits, and costs four more calls."""
-    return None not in shape and math.prod(shape) >= CALL_COST
 
 
 def _its_loss(ir, grad):
