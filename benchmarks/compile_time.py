@@ -33,23 +33,11 @@ import sys
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)  # timing.py, workloads.py: this script's neighbours
+from timing import median_seconds  # noqa: E402
+
 ROOT = os.path.dirname(HERE)
 BATCH = 8
-
-
-def _median_step(step, seconds=0.3, repeats=5) -> float:
-    """Median seconds of one step, over `repeats` measurements of at least `seconds` each."""
-    start = time.perf_counter()
-    step()
-    once = time.perf_counter() - start
-    n = max(1, round(seconds / max(once, 1e-9)))
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        for _ in range(n):
-            step()
-        times.append((time.perf_counter() - start) / n)
-    return sorted(times)[len(times) // 2]
 
 
 def measure_symgraph(steps: int, dtype: str) -> dict:
@@ -94,7 +82,7 @@ def measure_symgraph(steps: int, dtype: str) -> dict:
         "compile": compiled["seconds"],
         "first": first,
         "second": second,
-        "step": _median_step(step),
+        "step": median_seconds(step),
         "loss": float(first_loss),
         "passes": {s.name: s.report.seconds for s in compiled["passes"]},
     }
@@ -104,7 +92,7 @@ def measure_numpy(steps: int, dtype: str) -> dict:
     import workloads as w
 
     step, _ = w.rnn_numpy(dtype, steps=steps, batch=BATCH)
-    return {"loss": float(step()), "step": _median_step(step)}
+    return {"loss": float(step()), "step": median_seconds(step)}
 
 
 def run_child(contender: str, steps: int, dtype: str) -> dict:

@@ -21,25 +21,10 @@ import json
 import os
 import subprocess
 import sys
-import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-
-
-def _median_seconds(call, seconds=0.3, repeats=7) -> float:
-    """Median seconds of one call, over `repeats` measurements of at least `seconds` each."""
-    for _ in range(3):  # warm up: threads started, caches filled
-        call()
-    start = time.perf_counter()
-    call()
-    n = max(1, round(seconds / max(time.perf_counter() - start, 1e-9)))
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        for _ in range(n):
-            call()
-        times.append((time.perf_counter() - start) / n)
-    return sorted(times)[len(times) // 2]
+sys.path.insert(0, HERE)  # timing.py, workloads.py: this script's neighbours
+from timing import median_seconds  # noqa: E402
 
 
 def products(dtype: str):
@@ -63,7 +48,7 @@ def products(dtype: str):
 
 def measure_products(dtype: str, seconds=0.3, repeats=7) -> dict:
     both, flops = products(dtype)
-    taken = _median_seconds(both, seconds, repeats)
+    taken = median_seconds(both, seconds, repeats, warmup=3)
     return {"seconds": taken, "gflops": flops / taken / 1e9}
 
 
@@ -71,7 +56,7 @@ def measure_numpy(dtype: str) -> dict:
     from workloads import mlp_numpy
 
     step, _ = mlp_numpy(dtype)
-    return {"seconds": _median_seconds(step)}
+    return {"seconds": median_seconds(step, warmup=3)}
 
 
 def run_child(what: str, dtype: str) -> dict:
@@ -91,7 +76,6 @@ def main():
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        sys.path.insert(0, HERE)  # workloads.py
         what, dtype = args.child
         measure = measure_products if what == "products" else measure_numpy
         print(json.dumps(measure(dtype)))

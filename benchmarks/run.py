@@ -46,6 +46,8 @@ import tracemalloc
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
+sys.path.insert(0, HERE)  # timing.py, workloads.py: this script's neighbours
+from timing import median_seconds  # noqa: E402
 
 
 def _load(workload, contender, dtype):
@@ -94,16 +96,8 @@ def measure(workload, contender, dtype, steps, repeats):
     start = time.perf_counter()
     step()
     first = time.perf_counter() - start
-    for _ in range(3):
-        step()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        for _ in range(steps):
-            step()
-        times.append((time.perf_counter() - start) / steps)
-    times.sort()
-    print(json.dumps({"median": times[len(times) // 2], "first": first, "ok": ok}))
+    median = median_seconds(step, repeats=repeats, warmup=3, calls=steps)
+    print(json.dumps({"median": median, "first": first, "ok": ok}))
 
 
 def measure_memory(workload, contender, dtype):
