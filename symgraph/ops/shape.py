@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from symgraph.errors import GradientError, ShapeError, shape_str
+from symgraph.errors import ShapeError, shape_str
 from symgraph.graph import Node, as_node, checks_for, make_node
 from symgraph.ops.base import Op, is_known, normalize_axis, normalize_one_axis, result_dtype
 
@@ -451,20 +451,45 @@ class Concat(Op):
 
     def backward(self, node, grad):
         axis = node.attrs["axis"]
+        if any(x.shape[axis] is None for x in node.inputs):
+            # a size known only when the graph runs (a batch of None rows): each input's
+            # slice of grad is cut where the inputs' run-time sizes say (ConcatPart)
+            return tuple(
+                make_node(ConcatPart(), (grad, *node.inputs), {"index": i, "axis": axis})
+                for i in range(len(node.inputs))
+            )
         grads, start = [], 0
         for x in node.inputs:
             size = x.shape[axis]
-            if size is None:
-                raise GradientError(
-                    f"the gradient of concat needs the size of every input along axis {axis}; "
-                    f"{x.name} has size None there",
-                    node=node,
-                    hint="give that dim a fixed size in the Placeholder",
-                )
             index = (slice(None),) * axis + (slice(start, start + size),)
             grads.append(getitem(grad, index))
             start += size
         return tuple(grads)
+
+
+class ConcatPart(Op):
+    """Piece `index` of x cut along `axis` into pieces the sizes of `parts`, read when
+    the graph runs: the gradient of a concat whose inputs' sizes along `axis` are not
+    known when it is built. A view of x, as a slice is."""
+
+    returns_view = True  # a view of x: no memory of its own (see Op)
+
+    def infer(self, x, *parts, index, axis):
+        shape = list(x.shape)
+        shape[axis] = parts[index].shape[axis]
+        return tuple(shape), x.dtype
+
+    def forward(self, x, *parts, index, axis):
+        start = sum(np.shape(p)[axis] for p in parts[:index])
+        stop = start + np.shape(parts[index])[axis]
+        return x[(slice(None),) * axis + (slice(start, stop),)]
+
+    def backward(self, node, grad):
+        # x's gradient: grad where this piece was, zeros where the others were
+        x, *parts = node.inputs
+        index, axis = node.attrs["index"], node.attrs["axis"]
+        pieces = [grad if j == index else zeros_like(p, dtype=x.dtype) for j, p in enumerate(parts)]
+        return (concat(pieces, axis=axis), *([None] * len(parts)))
 
 
 class Stack(Op):
