@@ -403,6 +403,24 @@ def one_hot(labels, depth, dtype="float32", name=None) -> Node:
 
 
 def mse(pred, target, name=None) -> Node:
-    """Mean squared error: mean((pred - target) ** 2) over every element."""
-    diff = as_node(pred) - target
+    """Mean squared error: mean((pred - target) ** 2) over every element.
+
+    pred and target must have one shape (a None dim fits any size), or target be a
+    single number. (N, 1) predictions against (N,) targets would broadcast to (N, N),
+    every prediction compared with every target: TF1 refuses that, PyTorch warns.
+    """
+    pred, target = as_node(pred), as_node(target)
+    if target.shape != () and (
+        len(pred.shape) != len(target.shape)
+        or any(a is not None and b is not None and a != b for a, b in zip(pred.shape, target.shape))
+    ):
+        raise ShapeError(
+            f"mse of {pred.name} {shape_str(pred.shape)} and {target.name} {shape_str(target.shape)}: "
+            "the shapes differ, and broadcasting them would compare every prediction with "
+            "every target",
+            node=pred,
+            hint="reshape one to the other's shape, e.g. sg.reshape(target, (-1, 1)) for "
+            "(N, 1) predictions",
+        )
+    diff = pred - target
     return mean(diff * diff, name=name or "mse")

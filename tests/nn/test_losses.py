@@ -77,3 +77,18 @@ def test_cross_entropy_loss_gradient_is_softmax_minus_one_hot_over_batch(rng):
         np.testing.assert_allclose(
             sess.run(g, {logits: z, labels: y}), want, rtol=1e-12, atol=1e-15
         )
+
+
+def test_mse_refuses_shapes_that_would_broadcast_every_prediction_against_every_target():
+    pred = sg.Placeholder((4, 1), dtype="float64", name="pred")
+    target = sg.Placeholder((4,), dtype="float64", name="target")
+    with pytest.raises(sg.ShapeError, match=r"mse of pred \(4, 1\) and target \(4,\): the shapes differ") as info:
+        sg.mse(pred, target)
+    assert "sg.reshape(target, (-1, 1))" in str(info.value)
+    # one shape (None fits any size), or a single number: fine
+    free = sg.Placeholder((None, 1), dtype="float64", name="free")
+    with sg.Session() as sess:
+        feeds = {pred: np.ones((4, 1)), free: np.zeros((4, 1))}
+        assert sess.run(sg.mse(pred, free), feeds) == 1.0
+        assert sess.run(sg.mse(pred, 3.0), feeds) == 4.0
+        assert sess.run(sg.mse(pred, sg.reshape(target, (-1, 1))), {pred: np.ones((4, 1)), target: np.ones(4)}) == 0.0
