@@ -25,6 +25,11 @@ class Optimizer:
     """Base class. A subclass writes `update(param, grad)`: the update Nodes for one parameter."""
 
     def __init__(self, params=None, weight_decay=0.0):
+        if params is not None and callable(getattr(params, "parameters", None)):
+            raise TypeError(
+                f"params must be Variables, got the module {type(params).__name__}; "
+                "pass its Variables: params=module.parameters()"
+            )
         self.params = None if params is None else list(params)
         if weight_decay < 0:
             raise ValueError(f"weight_decay must be >= 0, got {weight_decay}")
@@ -110,6 +115,17 @@ class Optimizer:
         )
 
 
+def _check_learning_rate(optimizer: str, lr) -> None:
+    """A positive number, or a Node (a schedule): checked when the optimizer is made,
+    where a bad value would otherwise surface as NaNs many steps later."""
+    if isinstance(lr, Node):
+        return
+    if not isinstance(lr, (int, float, np.integer, np.floating)) or isinstance(lr, bool):
+        raise TypeError(f"{optimizer} learning rate must be a number or a Node, got {type(lr).__name__}: {lr!r}")
+    if not lr > 0:
+        raise ValueError(f"{optimizer} learning rate must be positive, got {lr}")
+
+
 def _fits(grad_shape, shape) -> bool:
     """A gradient has its Variable's shape (a None dim of it, unknown until run, may be anything)."""
     return len(grad_shape) == len(shape) and all(
@@ -128,8 +144,7 @@ class SGD(Optimizer):
 
     def __init__(self, lr, params=None, momentum=0.0, weight_decay=0.0):
         super().__init__(params, weight_decay)
-        if not isinstance(lr, Node) and not lr > 0:
-            raise ValueError(f"SGD learning rate must be positive, got {lr}")
+        _check_learning_rate("SGD", lr)
         if not 0.0 <= momentum < 1.0:
             raise ValueError(f"SGD momentum must be in [0, 1), got {momentum}")
         self.lr = lr
@@ -155,9 +170,9 @@ class Adam(Optimizer):
 
     def __init__(self, lr=0.001, params=None, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
         super().__init__(params, weight_decay)
-        # Checked here, as in SGD: a bad value would otherwise surface as NaNs many steps later.
-        if not isinstance(lr, Node) and not lr > 0:
-            raise ValueError(f"Adam learning rate must be positive, got {lr}")
+        _check_learning_rate("Adam", lr)
+        if not eps >= 0:
+            raise ValueError(f"Adam eps must be >= 0, got {eps}")
         if not all(0.0 <= b < 1.0 for b in betas):
             raise ValueError(f"Adam betas must be in [0, 1), got {tuple(betas)}")
         self.lr = lr

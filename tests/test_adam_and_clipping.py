@@ -252,3 +252,14 @@ def test_apply_gradients_accepts_any_gradient_nodes():
     train = sg.optim.SGD(lr=0.5, weight_decay=0.5).apply_gradients([(g, W)])
     (got,) = run_steps(train, [W], steps=1)
     np.testing.assert_allclose(got[0], 1.0 - 0.5 * (np.array([1.0, 2.0, 3.0]) + 0.5 * 1.0))
+
+
+def test_optimizer_arguments_of_the_wrong_kind_say_so():
+    W, b, loss = build_model()
+    with pytest.raises(TypeError, match="SGD learning rate must be a number or a Node, got str"):
+        sg.optim.SGD(lr="0.1")
+    with pytest.raises(ValueError, match="Adam eps must be >= 0"):
+        sg.optim.Adam(eps=-1.0)
+    model = sg.nn.Sequential(sg.nn.Linear(3, 2))
+    with pytest.raises(TypeError, match=r"pass its Variables: params=module.parameters\(\)"):
+        sg.optim.Adam(params=model)
