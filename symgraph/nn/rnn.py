@@ -65,6 +65,13 @@ def unroll(cell, inputs, h0=None, scope="rnn"):
         raise ShapeError("unroll needs at least one input Node")
     graph = inputs[0].graph or get_default_graph()
     first = inputs[0]
+    if len(first.shape) < 2:  # the zero initial state takes its batch size from dim 0
+        raise ShapeError(
+            f"unroll: each step's input must be (batch, features); input 0 ({first.name}) has "
+            f"shape {shape_str(first.shape)}",
+            node=first,
+            hint="for one sequence, add a batch dim: sg.reshape(x, (1, -1))",
+        )
     for t, x in enumerate(inputs):
         if x.shape != first.shape and len(x.shape) == len(first.shape) and any(
             a is not None and b is not None and a != b for a, b in zip(x.shape, first.shape)

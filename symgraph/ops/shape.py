@@ -156,7 +156,10 @@ class Reshape(Op):
             if -1 in shape:
                 if rest == 0 or size % rest:
                     raise ShapeError(
-                        f"cannot reshape {x.name} {shape_str(x.shape)} ({size} elements) to {shape}"
+                        f"cannot reshape {x.name} {shape_str(x.shape)} ({size} elements) to {shape}: "
+                        f"{size} is not a multiple of the other dims' {rest}",
+                        hint="the number of elements must stay the same: choose dims whose "
+                        f"product divides {size}",
                     )
                 shape = tuple(size // rest if d == -1 else d for d in shape)
             elif size != rest:

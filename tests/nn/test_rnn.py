@@ -179,3 +179,18 @@ def test_rnn_forward_and_gradients_match_numpy_bptt(nonlinearity, default_h0):
         np.testing.assert_allclose(got_grads[4 + t], want_dxs[t], rtol=1e-10, atol=1e-12)
     if not default_h0:
         np.testing.assert_allclose(got_grads[-1], want_dh0, rtol=1e-10, atol=1e-12)
+
+
+def test_unroll_says_a_steps_input_needs_a_batch_dim():
+    x = sg.Placeholder((4,), dtype="float64", name="x")
+    cell = sg.nn.RNNCell(4, 3, dtype="float64")
+    with pytest.raises(sg.ShapeError, match=r"each step's input must be \(batch, features\); input 0 \(x\) has shape \(4,\)") as info:
+        sg.nn.unroll(cell, [x, x])
+    assert "sg.reshape(x, (1, -1))" in str(info.value)
+
+
+def test_reshape_to_a_dim_that_does_not_divide_the_size_says_so():
+    w = sg.Variable(np.ones((2, 3)), name="w")
+    with pytest.raises(sg.ShapeError, match="6 is not a multiple of the other dims' 4") as info:
+        sg.reshape(w, (-1, 4))
+    assert "fix:" in str(info.value)
