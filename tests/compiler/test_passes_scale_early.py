@@ -130,3 +130,17 @@ def test_values_and_gradients_equal_the_plain_programs(n, k, m, scale_first, see
     for got in runs:
         for x, y in zip(got, plain):
             np.testing.assert_allclose(x, y, rtol=1e-12, atol=1e-14)
+
+
+def test_factors_of_unknown_size_are_left_alone():
+    """Compiled without feed shapes, x.T @ d contracts over a None batch: the sizes to
+    compare are not known, so nothing is moved (this crashed: found by a bug hunt)."""
+    x = sg.Placeholder((None, 3), dtype="float64", name="x")
+    w = sg.Variable(np.ones((3, 2)), name="w")
+    loss = sg.sum(sg.tanh(x @ w))
+    train = sg.optim.SGD(lr=0.1).minimize(loss)
+    program, steps = compile_steps([loss, train], [x])
+    (report,) = [s.report for s in steps if s.name == "scale_early"]
+    assert not report.changed
+    (value, _), _ = program.run({x: np.ones((4, 3))}, {w: w.initial_value})
+    assert value == pytest.approx(8 * np.tanh(3.0))

@@ -61,7 +61,10 @@ def _match(ir, key):
             and readers(ir, product) == 1
             and product not in ir.graph["fetches"]
         ):
-            sizes = [math.prod(ir.nodes[f]["shape"]) for f in p["inputs"]]
+            shapes = [ir.nodes[f]["shape"] for f in p["inputs"]]
+            if any(None in shape for shape in shapes):
+                return None  # a factor of unknown size (compiled without feed shapes)
+            sizes = [math.prod(shape) for shape in shapes]
             smaller = min(range(2), key=lambda i: sizes[i])
             factor = ir.nodes[p["inputs"][smaller]]
             if 2 * sizes[smaller] <= math.prod(p["shape"]) and factor["dtype"] == p["dtype"]:
