@@ -19,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from symgraph.viz.collapse import Box
 from symgraph.viz.condense import as_patterns, condense
 from symgraph.viz.dot import Options, _Builder
-from symgraph.viz.layout import find_dot
+from symgraph.viz.layout import find_dot, layout_attempts
 from symgraph.viz.records import vertices_of
 
 #: pictures with more things than this get dot's fast layout (styles.BIG_GRAPH_ATTRS)
@@ -86,15 +86,9 @@ class Pictures:
 
 
 def _layout(dot: str, source: str) -> str | None:
-    """dot's SVG of `source`; None when it takes too long.
-
-    Graphviz 2.43 sometimes stops with "trouble in init_rank" on pictures with
-    clusters and `group` attributes; the same picture without the groups (which
-    only straighten chains) lays out, and without clusters it always does.
-    """
-    variants = [source, re.sub(r" group=\w+", "", source)]
-    variants.append(re.sub(r"subgraph cluster_", "subgraph plain_", variants[1]))
-    for attempt in variants:
+    """dot's SVG of `source`; None when it takes too long. Tried as `layout_attempts`
+    says (Graphviz 2.43 fails on some pictures with clusters and groups)."""
+    for attempt in layout_attempts(source):
         try:
             done = subprocess.run(
                 [dot, "-Tsvg"],

@@ -8,6 +8,7 @@ and when it is missing say how to install it.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -45,22 +46,37 @@ def find_dot() -> str:
     return path
 
 
+def layout_attempts(source: str) -> list[str]:
+    """The DOT texts to give `dot`, in order, until one lays out.
+
+    Graphviz 2.43 (Debian bookworm's) sometimes stops with "trouble in init_rank" on
+    pictures with clusters and `group` attributes, such as an unrolled RNN's training
+    step. The same picture without the groups (which only straighten chains) lays
+    out, and without the clusters' frames it always does.
+    """
+    no_groups = re.sub(r" group=\w+", "", source)
+    return [source, no_groups, no_groups.replace("subgraph cluster_", "subgraph plain_")]
+
+
 def dot_to(source: str, fmt: str) -> bytes:
     """Lay out DOT text with `dot` and return the picture in format `fmt` (svg, png, pdf)."""
     find_dot()
-    try:
-        return graphviz.pipe("dot", fmt, source.encode("utf-8"), quiet=True)
-    except graphviz.ExecutableNotFound:
-        raise RenderError(
-            "Graphviz's `dot` program could not be started", hint=install_advice()
-        ) from None
-    except subprocess.CalledProcessError as e:
-        stderr = (e.stderr or b"").decode("utf-8", "replace").strip()
-        raise RenderError(
-            f"Graphviz's dot failed (exit {e.returncode}): {stderr or 'no message'}",
-            hint="this is a bug in symgraph's drawing if the DOT came from sg.to_dot; "
-            "please report it with the DOT text (render to a .dot file)",
-        ) from None
+    for attempt in layout_attempts(source):
+        try:
+            return graphviz.pipe("dot", fmt, attempt.encode("utf-8"), quiet=True)
+        except graphviz.ExecutableNotFound:
+            raise RenderError(
+                "Graphviz's `dot` program could not be started", hint=install_advice()
+            ) from None
+        except subprocess.CalledProcessError as e:
+            failed = e
+    lines = (failed.stderr or b"").decode("utf-8", "replace").strip().splitlines()
+    shown = "\n".join(lines[:5]) + (f"\n... ({len(lines) - 5} more lines)" if len(lines) > 5 else "")
+    raise RenderError(
+        f"Graphviz's dot failed (exit {failed.returncode}): {shown or 'no message'}",
+        hint="this is a bug in symgraph's drawing if the DOT came from sg.to_dot; "
+        "please report it with the DOT text (render to a .dot file)",
+    )
 
 
 def svg(target, **options) -> str:

@@ -108,3 +108,27 @@ def test_jupyter_collapses_a_big_graph_instead_of_refusing(require_program, monk
     rnn(steps=60, per_step=4)
     svg = sg.get_default_graph()._repr_svg_()
     assert svg is not None and "step_59" in svg
+
+
+def test_an_unrolled_rnns_training_step_renders_whole_and_collapsed(tmp_path, require_program):
+    """Graphviz 2.43 (Debian bookworm's) stops with "trouble in init_rank" on this
+    picture as drawn; render then lays it out without the chains' groups (found by a
+    bug hunt: every RNN training graph of 2 steps or more failed)."""
+    require_program("dot")
+    ids = sg.Placeholder((None, 2), dtype="int64", name="ids")
+    first = sg.Placeholder((None,), dtype="int64", name="first")
+    cell, head = sg.nn.RNNCell(4, 8), sg.nn.Linear(8, 4)
+    _, h = sg.nn.unroll(cell, sg.unstack(sg.one_hot(ids, 4), axis=1))
+    loss = sg.nn.CrossEntropyLoss()(head(h), first)
+    train = sg.optim.SGD(lr=0.1).minimize(loss)
+    for target, options in ((sg.get_default_graph(), {}), (train, {"collapse": ["rnn/step_*"]})):
+        path = sg.render(target, tmp_path / "rnn.svg", **options)
+        assert "<svg" in Path(path).read_text(encoding="utf-8")
+
+
+def test_the_layouts_tried_drop_the_groups_then_the_frames():
+    source = 'digraph { subgraph cluster_a { n1 [label=a group=forward]; n2 [label=b group=forward] } }'
+    first, no_groups, no_frames = layout.layout_attempts(source)
+    assert first == source
+    assert "group=" not in no_groups and "subgraph cluster_a" in no_groups
+    assert "subgraph cluster_" not in no_frames and "subgraph plain_a" in no_frames
