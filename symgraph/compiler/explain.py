@@ -86,9 +86,15 @@ class ExplainStep:
         return to_dot(self.ir, **options)
 
     def _repr_svg_(self):
-        from symgraph.viz.render import svg
+        """Jupyter's picture of this step, as for a Node (viz/jupyter.py): collapsed when
+        big, and None (the text instead) when it cannot be drawn."""
+        from symgraph.errors import RenderError
+        from symgraph.viz.layout import svg
 
-        return svg(self.ir, highlight=self.changes)
+        try:
+            return svg(self.ir, highlight=self.changes, collapse="auto")
+        except RenderError:
+            return None
 
     def __repr__(self):
         return f"<step {self.name}: {self.stats.get('nodes')} nodes, {len(self.report.changes)} changes>"

@@ -90,7 +90,8 @@ def test_node_graph_and_program_show_themselves_in_jupyter(require_program):
     require_program("dot")
     m = mlp()
     program = sg.compile(m["loss"], feeds=[m["x"], m["y"]])
-    for thing in (m["loss"], sg.get_default_graph(), program):
+    step = sg.explain(m["loss"], feeds=[m["x"], m["y"]])["fuse"]  # a compiler step too
+    for thing in (m["loss"], sg.get_default_graph(), program, step):
         svg = thing._repr_svg_()
         assert svg.lstrip().startswith("<?xml") and "<svg" in svg
 
@@ -98,6 +99,7 @@ def test_node_graph_and_program_show_themselves_in_jupyter(require_program):
 def test_jupyter_falls_back_to_text_without_dot(no_dot):
     m = mlp()
     assert m["loss"]._repr_svg_() is None
+    assert sg.explain(m["loss"], feeds=[m["x"], m["y"]])["fuse"]._repr_svg_() is None
     assert "Node" in repr(m["loss"])
 
 
