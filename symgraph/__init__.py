@@ -68,6 +68,7 @@ sum, mean, max, argmax = _reduce.sum, _reduce.mean, _reduce.max, _reduce.argmax
 reshape, concat, stack, split, unstack = _shape.reshape, _shape.concat, _shape.stack, _shape.split, _shape.unstack
 squeeze, expand_dims, broadcast_to = _shape.squeeze, _shape.expand_dims, _shape.broadcast_to
 zeros_like, ones_like, getitem = _shape.zeros_like, _shape.ones_like, _shape.getitem
+stop_gradient = _shape.stop_gradient
 softmax, log_softmax, softmax_cross_entropy = _nn_ops.softmax, _nn_ops.log_softmax, _nn_ops.softmax_cross_entropy
 embedding_lookup, one_hot, mse = _nn_ops.embedding_lookup, _nn_ops.one_hot, _nn_ops.mse
 assign, group = _state.assign, _state.group
@@ -84,7 +85,7 @@ __all__ = [
     "greater", "greater_equal", "less", "less_equal", "equal", "not_equal", "cast",
     "matmul", "transpose", "sum", "mean", "max", "argmax",
     "reshape", "concat", "stack", "split", "unstack", "squeeze", "expand_dims", "broadcast_to",
-    "zeros_like", "ones_like", "getitem",
+    "zeros_like", "ones_like", "getitem", "stop_gradient",
     "softmax", "log_softmax", "softmax_cross_entropy", "embedding_lookup", "one_hot", "mse",
     "assign", "group", "random_uniform", "clip_by_global_norm",
     # autodiff, compiling, running

@@ -355,3 +355,24 @@ def test_clip_takes_constant_bounds_and_says_what_to_do_with_computed_ones():
     with pytest.raises(sg.ShapeError, match="clip's bounds must be numbers") as info:
         sg.clip(x, lo, 1.0)
     assert "sg.minimum(sg.maximum(x, lo), hi)" in str(info.value)
+
+
+def test_stop_gradient_treats_what_it_comes_from_as_a_constant():
+    """tf.stop_gradient / .detach(): w = 2, y = tanh(3w), z = stop_gradient(y) * w:
+    dz/dw = y, not y + 3w(1 - y**2). Feeding y instead does not stop the gradient (as in
+    TF1), which docs/guides/names.md used to suggest."""
+    w = sg.Variable(np.array(2.0), name="w")
+    y = sg.tanh(3.0 * w)
+    z = sg.stop_gradient(y) * w
+    (g,) = sg.gradients(z, [w])
+    for disable in ((), "all"):
+        with sg.Session(disable=disable) as sess:
+            value, grad = sess.run([z, g])
+        assert value == pytest.approx(2 * np.tanh(6.0))
+        assert grad == pytest.approx(np.tanh(6.0))
+    only = sg.stop_gradient(w) * 3.0
+    with pytest.raises(sg.GradientError):
+        sg.gradients(only, [w])
+    (zero,) = sg.gradients(only, [w], unconnected="zero")
+    with sg.Session() as sess:
+        assert sess.run(zero) == 0.0

@@ -584,6 +584,30 @@ def unstack(x, axis=0) -> list[Node]:
     return [getitem(x, (slice(None),) * axis + (i,)) for i in range(x.shape[axis])]
 
 
+class StopGradient(Op):
+    """x itself when the graph runs; no gradient flows back through it (TF1's
+    tf.stop_gradient, PyTorch's .detach()): the inputs it comes from are treated as
+    constants by sg.gradients, as when truncating backpropagation through time."""
+
+    returns_view = True  # x itself: no memory of its own (see Op)
+
+    differentiable = False
+
+    def infer(self, x):
+        return x.shape, x.dtype
+
+    def forward(self, x):
+        return x
+
+    def backward(self, node, grad):
+        return (None,)
+
+
+def stop_gradient(x, name=None) -> Node:
+    """x, with no gradient flowing back through it (op StopGradient)."""
+    return make_node(StopGradient(), (as_node(x),), name=name)
+
+
 # -- constant-valued ops ----------------------------------------------------------------------
 class ZerosLike(Op):
     """Zeros of x's shape (read at run time) and dtype; constant, so no gradient flows."""

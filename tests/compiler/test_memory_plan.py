@@ -216,7 +216,10 @@ def test_a_buffer_is_not_handed_out_while_a_view_of_it_is_alive(view):
 
 def test_the_ops_that_return_views_say_so():
     views = {name for name, op in REGISTRY.items() if op.returns_view}
-    assert views == {"reshape", "transpose", "getitem", "squeeze", "expand_dims", "broadcast_to", "concat_part"}
+    assert views == {
+        "reshape", "transpose", "getitem", "squeeze", "expand_dims", "broadcast_to", "concat_part",
+        "stop_gradient",
+    }
     # and each of them does return a view of its first input: no memory of its own
     x = np.arange(24.0).reshape(2, 3, 4)
     args = {
@@ -227,6 +230,7 @@ def test_the_ops_that_return_views_say_so():
         "expand_dims": ((x,), {"axis": 1}),
         "broadcast_to": ((x[:1],), {"shape": (5, 3, 4)}),
         "concat_part": ((x, x[:1], x[1:]), {"index": 1, "axis": 0}),
+        "stop_gradient": ((x,), {}),
     }
     for name in views:
         arrays, attrs = args[name]

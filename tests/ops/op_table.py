@@ -576,6 +576,8 @@ HAND_CASES = [
     Case("concat_part", "last-axis", lambda g, a, b: make_node(
          ConcatPart(), (g, a, b), {"index": 0, "axis": 1}), lambda g, a, b: g[:, : a.shape[1]],
          (real(2, 5), like(2, 2, declared=(2, None)), like(2, 3, declared=(2, None)))),
+    Case("stop_gradient", "identity", lambda x: sg.stop_gradient(x), lambda x: x, (real(2, 3),),
+         differentiable=False),
     Case("stack", "1d", lambda a, b: sg.stack([a, b]), lambda a, b: np.stack([a, b]),
          (real(3,), real(3,))),
     Case("stack", "last-axis", lambda a, b, c: sg.stack([a, b, c], axis=-1),
