@@ -581,7 +581,10 @@ def unstack(x, axis=0) -> list[Node]:
                 f"unstack of {x.name} {shape_str(x.shape)}: the size of axis {axis} is not known",
                 hint="give that dim a fixed size in the Placeholder",
             )
-    return [getitem(x, (slice(None),) * axis + (i,)) for i in range(x.shape[axis])]
+    # in a scope of their own, as TF1's tf.unstack: a picture can then draw the slices of
+    # a long sequence as one box (collapse="auto"), not as thousands of loose nodes
+    with x.graph.name_scope("unstack"):
+        return [getitem(x, (slice(None),) * axis + (i,)) for i in range(x.shape[axis])]
 
 
 class StopGradient(Op):

@@ -455,16 +455,26 @@ def _with_values(vertices, session, feed_dict, values):
 
 def _too_big(vertices, count, max_nodes, collapse) -> RenderError:
     tops: dict[str, int] = {}
+    unscoped = []
     for v in vertices:
         if v.scope:
             top = v.scope.split("/")[0]
             tops[top] = tops.get(top, 0) + 1
+        else:
+            unscoped.append(v)
     biggest = sorted(tops, key=lambda s: -tops[s])[:3]
     examples = ", ".join(f"'{s}' ({tops[s]} nodes)" for s in biggest)
     hint = "draw scopes as boxes: collapse=2 (every scope two levels deep), "
-    hint += "collapse=['rnn/step_*'] (scopes by name), or collapse='auto'"
+    hint += "collapse=['rnn/step_*'] (scopes by name)"
+    hint += "" if collapse == "auto" else ", or collapse='auto'"
     if examples:
         hint += f"; the biggest scopes are {examples}"
+    if len(unscoped) > max_nodes // 2:
+        # no collapse can box a Node that is in no scope (sg.unstack's slices, say)
+        hint += (
+            f"; {len(unscoped):,} nodes are in no scope (such as '{unscoped[0].name}'), and no "
+            "collapse can box those: build them inside `with sg.name_scope(\"...\"):`"
+        )
     hint += "; or pass max_nodes=None to draw it all anyway"
     what = "even collapsed, " if collapse else ""
     return RenderError(

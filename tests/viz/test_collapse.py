@@ -93,3 +93,28 @@ def test_ten_thousand_nodes_collapsed_render_in_under_30_seconds(tmp_path, requi
     path = sg.render(graph, tmp_path / "rnn.svg", collapse=["rnn/step_*"])
     assert time.perf_counter() - start < 30
     assert Path(path).read_text(encoding="utf-8").count("step_") >= 100
+
+
+def test_unstacks_slices_sit_in_a_scope_so_auto_collapse_can_box_them():
+    """A 2,000-step sequence's slices were loose top-level nodes: collapse='auto' could
+    not fit the picture, and its hint suggested collapse='auto' (found by a bug hunt)."""
+    xs = sg.Placeholder((2, 2000), dtype="float64", name="xs")
+    steps = sg.unstack(xs, axis=1)
+    assert steps[0].name == "unstack/getitem" and steps[-1].name == "unstack/getitem_1999"
+    total = steps[0]
+    with sg.name_scope("rnn"):
+        for s in steps[1:]:
+            total = total + s
+    sg.to_dot(total, collapse="auto")  # fits now
+
+
+def test_a_picture_too_big_says_which_nodes_no_collapse_can_box():
+    loose = [sg.Placeholder((2,), name=f"p{i}") for i in range(30)]
+    total = loose[0]
+    for p in loose[1:]:
+        total = total + p
+    with pytest.raises(sg.RenderError) as info:
+        sg.to_dot(total, collapse="auto", max_nodes=20)
+    message = str(info.value)
+    assert "nodes are in no scope (such as 'p0')" in message
+    assert "or collapse='auto'" not in message  # the option just used
