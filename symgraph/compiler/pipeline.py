@@ -20,7 +20,7 @@ from symgraph.compiler.program import Program
 from symgraph.compiler.report import Report
 from symgraph.compiler.schedule import schedule
 from symgraph.compiler.specialize import specialize
-from symgraph.errors import FetchError, GraphError
+from symgraph.errors import FeedError, FetchError, GraphError, shape_str
 from symgraph.graph import Node, paused_gc
 
 
@@ -109,9 +109,20 @@ def _fed_shapes(feeds) -> dict:
     shapes = {}
     for node, value in feeds.items():
         if isinstance(value, tuple) and all(isinstance(d, int) for d in value):
-            shapes[node] = value
+            shape = value
         else:
-            shapes[node] = np.shape(value)
+            shape = np.shape(value)
+        declared = getattr(node, "shape", None)
+        if declared is not None and (
+            len(declared) != len(shape) or any(d is not None and d != s for d, s in zip(declared, shape))
+        ):
+            raise FeedError(
+                f"{node.name} is declared {shape_str(declared)}, but the shape given for it is "
+                f"{shape_str(shape)}",
+                node=node,
+                hint="None in the declared shape takes any size; the other dims must match",
+            )
+        shapes[node] = shape
     return shapes
 
 

@@ -109,3 +109,14 @@ def test_program_run_refuses_a_shape_its_buffers_were_not_planned_for():
     free = sg.compile(z)
     (value,), _ = free.run({x: np.zeros((2, 3))}, {})
     assert value.shape == (2, 3)
+
+
+def test_a_shape_given_to_compile_must_fit_the_declared_one():
+    """It was a RunError 'with the shapes fed in this run ... no variable was changed',
+    from whichever op first disagreed, though nothing ran."""
+    x = sg.Placeholder((None, 3), name="x")
+    loss = sg.sum(x @ sg.Variable(np.ones((3, 2), np.float32), name="w"))
+    for given in ((5, 4), np.zeros((5, 4)), (5, 3, 1)):
+        with pytest.raises(sg.FeedError, match=r"x is declared \(None, 3\), but the shape given for it is"):
+            sg.compile(loss, feeds={x: given})
+    assert sg.compile(loss, feeds={x: (5, 3)}).feed_shapes
