@@ -95,6 +95,10 @@ class Graph:
     def __len__(self):
         return len(self._nodes)
 
+    def __iter__(self):
+        """The Nodes in creation order (a copy: building more while iterating is safe)."""
+        return iter(list(self._nodes))
+
     def __contains__(self, node):
         return isinstance(node, Node) and node.graph is self
 

@@ -363,3 +363,17 @@ def test_summary_counts_nodes_by_scope_op_and_origin():
     total = sum(int(r[3]) for r in rows)
     assert lines[-1] == f"{total} nodes, 1 variables"
     assert total == len(sg.get_default_graph())
+
+
+def test_a_graph_iterates_over_its_nodes_in_creation_order():
+    g = sg.Graph()
+    with g.as_default():
+        x = sg.Placeholder((2,), name="x")
+        y = sg.tanh(x, name="y")
+    assert list(g) == [x, y] == g.nodes
+    seen = []
+    with g.as_default():
+        for node in g:  # building while iterating is safe: a copy is iterated
+            sg.neg(node)
+            seen.append(node)
+    assert seen == [x, y] and len(g) == 4

@@ -97,7 +97,8 @@ def passes_to_skip(disable) -> set:
     unknown = set(disable) - known
     if unknown:
         raise GraphError(
-            f"no compiler pass named {sorted(unknown)}", hint=f"the passes are {sorted(known)}"
+            "no compiler pass named " + ", ".join(f"'{name}'" for name in sorted(unknown)),
+            hint="the passes are " + ", ".join(name for name, _ in PASSES) + ", or 'all'",
         )
     return set(disable)
 

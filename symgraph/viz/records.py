@@ -220,6 +220,9 @@ def vertices_of(target) -> list[Vertex]:
         return from_program(target)
     if _is_ir(target):
         return from_ir(target)
+    ir = getattr(target, "ir", None)  # a step of sg.explain: the IR after it
+    if ir is not None and _is_ir(ir):
+        return from_ir(ir)
     if isinstance(target, (list, tuple)):
         if target and all(isinstance(v, Vertex) for v in target):
             return list(target)
@@ -236,7 +239,7 @@ def vertices_of(target) -> list[Vertex]:
     raise RenderError(
         f"cannot draw {type(target).__name__}: {_short_repr(target)}",
         hint="draw a Node, a non-empty list of Nodes (with their ancestors), a Graph, "
-        "or a Program from sg.compile",
+        "a Program from sg.compile, or a step of sg.explain",
     )
 
 

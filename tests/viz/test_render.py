@@ -134,3 +134,10 @@ def test_the_layouts_tried_drop_the_groups_then_the_frames():
     assert first == source
     assert "group=" not in no_groups and "subgraph cluster_a" in no_groups
     assert "subgraph cluster_" not in no_frames and "subgraph plain_a" in no_frames
+
+
+def test_a_step_of_explain_draws_as_the_pictures_page_says():
+    m = mlp()
+    step = sg.explain(m["loss"], feeds=[m["x"], m["y"]])["fuse"]
+    assert sg.to_dot(step) == sg.to_dot(step.ir)
+    assert "fused" in sg.to_dot(step)

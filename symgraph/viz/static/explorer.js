@@ -37,7 +37,8 @@
     prevButton.disabled = neighbour(i, -1) < 0;
     nextButton.disabled = neighbour(i, +1) < 0;
     const quiet = section.classList.contains("quiet") ? " (changed nothing)" : "";
-    where.textContent = "step " + i + " of " + (sections.length - 1) + ": " +
+    // steps are numbered from 0 (the graph as built), so the last is sections.length - 1
+    where.textContent = "step " + i + " of 0 to " + (sections.length - 1) + ": " +
       section.dataset.name + quiet;
     fitInitially(section);
     if (!keepHash) {
