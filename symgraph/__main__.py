@@ -200,6 +200,26 @@ def add_render_parser(commands) -> None:
     p.set_defaults(func=render_command)
 
 
+def _output_problem(path: str, picture: bool) -> str | None:
+    """What would stop the output being written, found before the script runs: an
+    unknown picture suffix, a missing folder, or no `dot` where a layout is needed."""
+    from symgraph.errors import RenderError
+    from symgraph.viz.layout import FORMATS, find_dot
+
+    suffix = os.path.splitext(path)[1].lower()
+    if picture and suffix not in FORMATS:
+        return f"cannot tell the picture format from {path!r}: end it with one of {', '.join(FORMATS)}"
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        return f"no folder {folder} to write {os.path.basename(path)} into"
+    if not picture or FORMATS[suffix] != "dot":
+        try:
+            find_dot()
+        except RenderError as e:
+            return f"{e.headline}; {e.hint}"
+    return None
+
+
 def render_command(args, script_args) -> int:
     from symgraph.errors import SymgraphError
     from symgraph.viz import MAX_NODES, render
@@ -211,6 +231,10 @@ def render_command(args, script_args) -> int:
         print(
             "error: --values needs --first-run or --run N (values come from a run)", file=sys.stderr
         )
+        return 2
+    problem = _output_problem(args.output, picture=True)
+    if problem:  # said before the script runs, which may take minutes
+        print(f"error: {problem}", file=sys.stderr)
         return 2
     run = run_script(args.script, script_args, stop_at_run=args.run, values=args.values)
     if run.exit_code:
@@ -254,6 +278,12 @@ def render_command(args, script_args) -> int:
         path = render(target, args.output, **options)
     except SymgraphError as e:
         print(f"{type(e).__name__}: {e}", file=sys.stderr)
+        if "max_nodes" in str(e):  # its hint is in Python's words: say it in this command's
+            print(
+                "  on the command line: --collapse auto, --collapse 'rnn/step_*' (scopes by "
+                "name, repeatable), --collapse 2 (a depth), or --max-nodes 0 to draw it all",
+                file=sys.stderr,
+            )
         return 1
     print(f"wrote {path} ({what})")
     return 0
@@ -340,6 +370,10 @@ def explain_command(args, script_args) -> int:
         return 2
     if args.run < 1:
         print(f"error: --run {args.run}: runs are counted from 1", file=sys.stderr)
+        return 2
+    problem = _output_problem(args.output, picture=False)
+    if problem:  # said before the script runs, which may take minutes
+        print(f"error: {problem}", file=sys.stderr)
         return 2
     kind = "run" if args.any_run else "training run"
     which = f"its {_ordinal(args.run)} {kind}"

@@ -104,7 +104,9 @@ def test_errors_are_reported_with_an_exit_code(script, tmp_path, capsys):
     failing.write_text("import sys\nsys.exit(3)\n")
     assert main(["render", str(failing), "-o", str(tmp_path / "g.dot")]) == 3
     assert main(["render", script, "-o", str(tmp_path / "g.dot"), "--max-nodes", "3"]) == 1
-    assert "collapse" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "collapse" in err
+    assert "on the command line: --collapse auto" in err and "--max-nodes 0" in err
     assert len(sg.get_default_graph()) > 0
 
 
@@ -136,3 +138,16 @@ def test_help_says_which_graph_is_drawn():
     text = " ".join(done.stdout.split())
     assert "the default graph as the script leaves it when it ends" in text
     assert "first Session.run" in text
+
+
+def test_an_output_that_cannot_be_written_is_said_before_the_script_runs(script, tmp_path, capsys):
+    """A script may train for minutes; a typo in -o used to be found only after it."""
+    for command, output, said in (
+        ("render", tmp_path / "g.jpeg", "cannot tell the picture format from"),
+        ("render", tmp_path / "nowhere" / "g.svg", "no folder"),
+        ("explain", tmp_path / "nowhere" / "page.html", "no folder"),
+    ):
+        assert main([command, script, "-o", str(output)]) == 2
+        captured = capsys.readouterr()
+        assert said in captured.err
+        assert "trained" not in captured.out  # the script never ran
