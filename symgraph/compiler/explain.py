@@ -129,7 +129,14 @@ class Explanation:
             rows.append((s.name, str(st["nodes"]), str(st["flops"]), str(st["peak_bytes"]),
                          f"{st['seconds'] * 1000:.1f}", str(len(s.report.changes))))
         widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-        return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows)
+        table = "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows)
+        if any(None in inst.shape for inst in self.program.instructions):
+            # a None dim (a batch compiled without its size) has no size to count with
+            table += (
+                "\n(some shapes have None dims: flops count each as 1, and peak bytes leave out "
+                "those values; give feeds as arrays or shapes for exact figures)"
+            )
+        return table
 
     def __str__(self):
         return self.table()

@@ -167,3 +167,11 @@ def test_explaining_leaves_the_graph_as_it_was():
     sg.explain([loss, train], {x: FEED})
     after = [(n.name, n.op.name, tuple(i.name for i in n.inputs), n.shape) for n in graph.nodes]
     assert after == before
+
+
+def test_the_table_says_when_unknown_sizes_make_its_figures_estimates():
+    x = sg.Placeholder((None, 3), name="x")
+    loss = sg.sum(sg.tanh(x @ sg.Variable(np.ones((3, 2), np.float32), name="w")))
+    note = "some shapes have None dims: flops count each as 1"
+    assert note in sg.explain(loss, feeds=[x]).table()
+    assert note not in sg.explain(loss, feeds={x: (4, 3)}).table()
