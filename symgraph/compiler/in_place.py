@@ -150,6 +150,14 @@ def in_place_input(inst, spans, viewers, types, committed):
     return None
 
 
+def op_may_write_over(op, attrs, i) -> bool:
+    """True if one call of `op`'s kernel may be given its input i's memory as `out=`:
+    the op says so (`writes_over`), or its kernel is one NumPy ufunc, which reads
+    element k of every input before it writes element k of its result. (fuse asks
+    this before a step writes into the register of a value it reads for the last time.)"""
+    return i in op.writes_over or isinstance(op.kernel(**attrs), np.ufunc)
+
+
 def can_write_over(inst, i) -> bool:
     """True if the kernel, as it is, may be handed input i's memory as `out=`: the op
     says so (`writes_over`), or it is elementwise and reads each element of input i

@@ -236,3 +236,44 @@ def test_ops_that_run_far_apart_are_not_fused():
     assert len(adds) == 3 and not any("add(" in d.get("attrs", {}).get("formula", "")
                                       for d in fused_vertices(new))
     same_as_unfused([total], {x: np.linspace(-1, 1, 36).reshape(6, 6) + i for i, x in enumerate(xs)})
+
+
+class _HalfThenTimes(sg.Op):
+    """x * (x / 2), written the way a kernel with out= might be: out first, then x read
+    again. Given x's own memory as out, it would read its half-written result."""
+
+    name = "test_half_then_times"
+    registered = False  # a test's op: kept out of the op table tests/ops/ checks
+    elementwise = True
+    writes_out = True  # and, by default, writes_over = (): never hand it x's memory
+
+    def infer(self, x):
+        return x.shape, x.dtype
+
+    def forward(self, x, out=None):
+        out = np.empty_like(x) if out is None else out
+        np.multiply(x, 0.5, out=out)
+        np.multiply(out, x, out=out)  # reads x after writing out
+        return out
+
+    def backward(self, node, grad):
+        (x,) = node.inputs
+        return (grad * x,)
+
+
+def test_a_custom_kernel_is_given_an_inputs_register_only_if_it_says_it_may_be():
+    """A fused chain reused the register of a value read for the last time as the next
+    step's output, whatever the op: a custom kernel then got x as out (found by a bug hunt)."""
+    from symgraph.graph import make_node
+
+    a = sg.Placeholder((4, 3), dtype="float64", name="a")
+    b = sg.Placeholder((4, 3), dtype="float64", name="b")
+    z = make_node(_HalfThenTimes(), (a * b,)) * 2.0
+    program = sg.compile(z, feeds={a: np.ones((4, 3)), b: np.ones((4, 3))})
+    assert [inst.op.name for inst in program.instructions] == ["fused"]  # it did fuse
+    feeds = {a: np.linspace(-2, 2, 12).reshape(4, 3), b: np.full((4, 3), 1.5)}
+    x = feeds[a] * feeds[b]
+    for disable in ((), "all"):
+        with sg.Session(disable=disable) as sess:
+            for _ in range(3):  # the 2nd and 3rd run the generated code
+                np.testing.assert_allclose(sess.run(z, feeds), x * x)

@@ -27,6 +27,7 @@ import math
 import networkx as nx
 import numpy as np
 
+from symgraph.compiler.in_place import op_may_write_over
 from symgraph.compiler.report import Report
 from symgraph.compiler.rewrite import (
     add_vertex,
@@ -168,15 +169,25 @@ def _build(ir, members):
                 value = constant_value(ir, i) if is_weak(ir, i) else None
                 # "{0}" marks input 0: the listing fills in the slot it comes from
                 words.append(repr(value) if value is not None else f"{{{input_index[i]}}}")
-        # Registers whose value this step reads for the last time may take its result.
+        # Registers whose value this step reads for the last time may take its result,
+        # if its kernel may write over that input: a ufunc may; another op must say so
+        # (writes_over), or a kernel that writes `out` before it has read all of x
+        # would read its own half-written result.
         for r in {r for kind, r in args if kind == "reg"}:  # x * x reads r once
             uses_left[r] -= 1
         dying = [r for kind, r in args if kind == "reg" and uses_left[r] == 0]
         for r in dying:
             if r not in free:
                 free.append(r)
-        if free:
-            target = free.pop(0)
+        attrs = data["attrs"]
+        unsafe = {
+            r for j, (kind, r) in enumerate(args)
+            if kind == "reg" and not op_may_write_over(data["op"], attrs, j)
+        }
+        usable = [r for r in free if r not in unsafe]
+        if usable:
+            target = usable[0]
+            free.remove(target)
         else:
             target = registers
             registers += 1
