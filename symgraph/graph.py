@@ -351,7 +351,7 @@ def make_node(op: Op, inputs, attrs=None, name=None) -> Node:
                 node=x,
                 hint="build every Node of one model inside the same `with graph.as_default():`",
             )
-    attrs = check_attrs(op, attrs or {})
+    attrs = check_attrs(op, dict(attrs or {}))  # the Node's own: the caller may reuse theirs
     with checks_for(op, nodes, name):
         shape, dtype = op.infer(*nodes, **attrs)
     return Node(op, nodes, attrs, shape, dtype, name, graph)

@@ -58,7 +58,7 @@ def _vertex(node: Node, is_fed: bool) -> tuple[int, dict]:
     data = dict(
         op=node.op,
         inputs=[] if is_fed else [i.id for i in node.inputs],
-        attrs=node.attrs,
+        attrs=dict(node.attrs),  # the IR's own copy: a pass that edits it leaves the Node alone
         shape=node.shape,
         dtype=node.dtype,
         name=node.name,

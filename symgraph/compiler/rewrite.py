@@ -39,6 +39,7 @@ def _copy(ir: nx.DiGraph) -> nx.DiGraph:
     for key, data in ir.nodes(data=True):
         copied = dict(data)
         copied["inputs"] = list(data["inputs"])
+        copied["attrs"] = dict(data["attrs"])  # a pass may edit attrs too: not the step before's
         out.add_node(key, **copied)
     out.add_edges_from(ir.edges)
     return out

@@ -94,3 +94,30 @@ def test_two_updates_of_one_variable_are_a_graph_error():
     assert "first" in str(info.value) and "second" in str(info.value)
     sg.compile([first])  # each on its own is fine
     sg.compile([second])
+
+
+def test_a_pass_that_edits_attrs_leaves_the_users_node_and_earlier_steps_alone():
+    """start() promises a copy; the attrs dict was the Node's own (found by a bug hunt)."""
+    from symgraph.compiler.rewrite import start
+
+    x = sg.Placeholder((3,), dtype="float64", name="x")
+    y = sg.sum(x, axis=0, keepdims=True, name="y")
+    ir = lower([y])
+    copy = start(ir)
+    copy.nodes[y.id]["attrs"]["keepdims"] = False
+    assert y.attrs["keepdims"] is True
+    assert ir.nodes[y.id]["attrs"]["keepdims"] is True
+    ir.nodes[y.id]["attrs"]["keepdims"] = False  # even the lowered IR's own edits
+    assert y.attrs["keepdims"] is True
+
+
+def test_make_node_keeps_a_copy_of_the_attrs_it_is_given():
+    from symgraph.graph import make_node
+    from symgraph.ops.reduce import Sum
+
+    x = sg.Placeholder((3,), dtype="float64", name="x")
+    attrs = {"axis": (0,), "keepdims": True}
+    a = make_node(Sum(), (x,), attrs)
+    attrs["keepdims"] = False
+    b = make_node(Sum(), (x,), attrs)
+    assert a.attrs["keepdims"] is True and b.attrs["keepdims"] is False
