@@ -23,7 +23,8 @@ assumes a result may be a view (as reshape's is) and keeps its inputs' buffers a
 `returns_view = True` says more: the result is (usually) a view of the first
 input, so it costs no memory of its own and no time worth scheduling around
 (reshape, transpose, basic indexing). Defining a subclass registers it by
-`name`, and the test table in tests/ops/ checks that every registered op is tested.
+`name`, which must be its own (the passes know ops by name), and the test table in
+tests/ops/ checks that every registered op is tested.
 """
 
 from __future__ import annotations
@@ -63,6 +64,18 @@ class Op:
         # `abstract` marks a shared base class (Elementwise, Reduction); it is read from the
         # class itself, not inherited, so every concrete subclass (Add, Sum) is registered.
         if cls.registered and not cls.__dict__.get("abstract", False):
+            taken = REGISTRY.get(cls.name)
+            # The passes know ops by name (stabilize rewrites "sigmoid"): a second op of a
+            # name would be rewritten with the first one's meaning. The same class defined
+            # again (a notebook cell run twice) is no clash.
+            if taken is not None and (taken.__module__, taken.__qualname__) != (
+                cls.__module__,
+                cls.__qualname__,
+            ):
+                raise TypeError(
+                    f"op name {cls.name!r} is taken by {taken.__module__}.{taken.__qualname__}; "
+                    f"give {cls.__qualname__} a name of its own, e.g. name = 'my_{cls.name}'"
+                )
             REGISTRY[cls.name] = cls
 
     def infer(self, *inputs, **attrs):

@@ -83,3 +83,30 @@ def test_a_concrete_subclass_of_an_abstract_op_is_registered():
         assert REGISTRY["cube_root"] is CubeRoot
     finally:
         del REGISTRY["cube_root"]
+
+
+def test_an_op_cannot_take_a_built_in_ops_name():
+    """The passes know ops by name: a user's Sigmoid with a temperature was rewritten by
+    stabilize as the built-in sigmoid, its temperature dropped (found by a bug hunt)."""
+    before = dict(REGISTRY)
+    with pytest.raises(TypeError, match="op name 'sigmoid' is taken by symgraph.ops.math.Sigmoid"):
+
+        class Sigmoid(sg.Op):  # noqa: F841 - defining it is the test
+            def infer(self, x, *, t):
+                return x.shape, x.dtype
+
+    assert dict(REGISTRY) == before  # nothing registered
+
+    def define():
+        class TestOnlyOnce(sg.Op):
+            def infer(self, x):
+                return x.shape, x.dtype
+
+        return TestOnlyOnce
+
+    try:
+        first, again = define(), define()  # the same class defined again: no clash
+        assert REGISTRY["test_only_once"] is again and first is not again
+    finally:
+        REGISTRY.clear()
+        REGISTRY.update(before)
