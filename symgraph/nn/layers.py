@@ -137,8 +137,10 @@ class Sequential(Module):
         for i, m in enumerate(modules):
             if not isinstance(m, Module):
                 raise TypeError(f"Sequential takes Modules, got {type(m).__name__} at position {i}")
-            setattr(self, str(i), m)
-        self.layers = list(modules)
+            setattr(self, str(i), m)  # registered as '0', '1', ...: names as in PyTorch
+        # the same layers in order, for forward; set past __setattr__, which would
+        # register each a second time as 'layers.0', ...
+        object.__setattr__(self, "layers", list(modules))
 
     def forward(self, x):
         for layer in self.layers:

@@ -19,6 +19,10 @@ attributes in `__init__`, and write `forward`:
 
         def forward(self, x):
             return x * self.scale + self.shift
+
+A list, tuple or dict of Modules or Variables set as an attribute counts too
+(`self.blocks = [Block(), Block()]`: 'blocks.0.weight', ...), as PyTorch's
+ModuleList and ModuleDict do; set the attribute again after changing it.
 """
 
 from __future__ import annotations
@@ -34,6 +38,22 @@ def _scope_base(cls) -> str:
     if cls.__dict__.get("scope_name"):
         return cls.scope_name
     return re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", cls.__name__).lower()
+
+
+def _members(name, value) -> list:
+    """The Variables and Modules an attribute holds, each with its key: the value
+    itself, or each item of a list, tuple or dict of them ('blocks.0', 'heads.a'),
+    as PyTorch's ModuleList and ModuleDict hold them. (A list changed after it is
+    set is not seen: set the attribute again.)"""
+    if isinstance(value, (Variable, Module)):
+        return [(name, value)]
+    if isinstance(value, (list, tuple)):
+        items = [(f"{name}.{i}", v) for i, v in enumerate(value)]
+    elif isinstance(value, dict):
+        items = [(f"{name}.{k}", v) for k, v in value.items()]
+    else:
+        return []
+    return [(key, v) for key, v in items if isinstance(v, (Variable, Module))]
 
 
 class Module:
@@ -80,10 +100,15 @@ class Module:
                 f"{type(self).__name__}.__init__ must call super().__init__() before setting "
                 f"attributes such as {name!r}"
             )
-        if isinstance(value, Variable):
-            self._parameters[name] = value
-        elif isinstance(value, Module):
-            self._modules[name] = value
+        # an attribute set again (to None, or to something else) lets go of what it held
+        for registry in (self._parameters, self._modules):
+            for key in [k for k in registry if k == name or k.startswith(name + ".")]:
+                del registry[key]
+        for key, item in _members(name, value):
+            if isinstance(item, Variable):
+                self._parameters[key] = item
+            else:
+                self._modules[key] = item
         object.__setattr__(self, name, value)
 
     # -- running ------------------------------------------------------------------

@@ -313,3 +313,34 @@ def test_float64_layers_run_end_to_end_in_float64():
         values = sess.run([logits, loss, *grads], feed)
     assert all(np.asarray(v).dtype == np.float64 for v in values)
     assert values[0].shape == (2, 2) and np.isfinite(values[1])
+
+
+def test_layers_in_a_list_or_a_dict_are_parameters_too():
+    """As in PyTorch's ModuleList and ModuleDict: a net keeping its blocks in a list
+    trained only its last layer with SGD(params=net.parameters()) (found by a bug hunt)."""
+
+    class Net(sg.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.blocks = [sg.nn.Linear(3, 3), sg.nn.Linear(3, 3)]
+            self.heads = {"a": sg.nn.Linear(3, 2)}
+            self.scales = (sg.Variable(np.ones(3, "float32"), name="s0"),)
+            self.out = sg.nn.Linear(2, 1)
+
+        def forward(self, x):
+            for block in self.blocks:
+                x = block(x) * self.scales[0]
+            return self.out(self.heads["a"](x))
+
+    net = Net()
+    names = [name for name, _ in net.named_parameters()]
+    assert names == [
+        "scales.0", "blocks.0.weight", "blocks.0.bias", "blocks.1.weight", "blocks.1.bias",
+        "heads.a.weight", "heads.a.bias", "out.weight", "out.bias",
+    ]
+    assert len(net.parameters()) == len(sg.get_default_graph().variables)
+    # set again: what the attribute held is let go
+    net.heads = {}
+    net.scales = None
+    assert [n for n, _ in net.named_parameters()][:2] == ["blocks.0.weight", "blocks.0.bias"]
+    assert not any(n.startswith(("heads.", "scales.")) for n, _ in net.named_parameters())
