@@ -673,3 +673,23 @@ def test_disable_none_skips_no_pass():
         for s in (sess, debug):
             np.testing.assert_array_equal(s.run(x * 2.0, {x: np.ones(2)}), [2.0, 2.0])
     assert sg.compile(x * 2.0, disable=None) is not None
+
+
+def test_debug_mode_blames_the_op_that_made_a_nan_even_written_over_its_input():
+    """div writes its result over sub's buffer: the check after it saw its own Inf in
+    sub's place and said 'an input was already not finite' (found by a bug hunt)."""
+    x = sg.Placeholder((3,), name="x")
+    b = 1.0 / (x - 1.0)
+    with sg.Session(debug=True) as sess, pytest.raises(sg.NumericError) as info, np.errstate(divide="ignore"):
+        sess.run(b, {x: np.array([1.0, 2.0, 3.0], np.float32)})
+    assert "Inf appeared in the result of div (its inputs were all finite, so this op made it)" in str(info.value)
+
+
+def test_debug_mode_names_a_fed_value_or_variable_that_holds_a_nan():
+    x = sg.Placeholder((2,), dtype="float64", name="x")
+    w = sg.Variable(np.array([1.0, np.nan]), name="w")
+    with sg.Session(debug=True) as sess:
+        with pytest.raises(sg.NumericError, match="NaN in the value fed for x, before any op ran"):
+            sess.run(sg.exp(x), {x: np.array([0.0, np.nan])})
+        with pytest.raises(sg.NumericError, match="NaN in the value of w, before any op ran"):
+            sess.run(w * 2.0)

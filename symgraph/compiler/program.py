@@ -271,7 +271,12 @@ class Program:
         for slot, value in self.constants:
             env[slot] = value
         buffers = self._views if self._views is not None else self._make_buffers()
+        if debug:  # a NaN that comes in with a feed or a Variable is named there
+            for (_, node), value in zip(self.feeds + self.variables, [*feeds, *variables]):
+                _check_given_finite(node, value, "fed for" if node.op.name != "variable" else "of")
         for inst in self.instructions:
+            # judged before the kernel runs: it may write its result over an input
+            inputs_finite = debug and _all_finite(env[a] for a in inst.args)
             try:
                 planned = {}  # where the kernel writes: its result's buffer, its work array
                 if inst.buffer is not None:
@@ -284,7 +289,7 @@ class Program:
             except Exception as e:
                 raise _kernel_error(inst, env, e, self.names) from e
             if debug:
-                _check_finite(inst, env, result, self.names)
+                _check_finite(inst, env, result, self.names, inputs_finite)
             env[inst.out] = result
             for slot in inst.free:
                 env[slot] = None
@@ -380,20 +385,37 @@ def _kernel_error(inst, env, e, names) -> RunError:
     )
 
 
-def _check_finite(inst, env, result, names) -> None:
+def _all_finite(values) -> bool:
+    """No NaN or Inf in any float array among `values` (anything else counts as finite)."""
+    return all(
+        not (isinstance(v, np.ndarray | np.generic) and v.dtype.kind in "fc") or np.all(np.isfinite(v))
+        for v in values
+    )
+
+
+def _check_given_finite(node, value, how) -> None:
+    """Debug mode: a NaN or Inf in a fed value or a Variable is that value's, not an op's."""
+    value = np.asarray(value)
+    if _all_finite([value]):
+        return
+    bad = "NaN" if np.isnan(value).any() else "Inf"
+    raise NumericError(
+        f"{bad} in the value {how} {node.name}, before any op ran",
+        node=node,
+        hint="check the data fed (np.isfinite), or, for a Variable, the checkpoint or the "
+        "step that made it so; no variable was changed",
+    )
+
+
+def _check_finite(inst, env, result, names, inputs_finite) -> None:
     if not isinstance(result, np.ndarray | np.generic) or result.dtype.kind not in "fc":
         return
     if np.all(np.isfinite(result)):
         return
     bad = "NaN" if np.isnan(result).any() else "Inf"
-    finite_inputs = all(
-        not (isinstance(env[a], np.ndarray) and env[a].dtype.kind in "fc")
-        or np.all(np.isfinite(env[a]))
-        for a in inst.args
-    )
     cause = (
         "its inputs were all finite, so this op made it"
-        if finite_inputs
+        if inputs_finite
         else "an input was already not finite"
     )
     raise NumericError(
