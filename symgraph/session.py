@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import zipfile
 
 import numpy as np
 
@@ -235,13 +236,20 @@ class Session:
         path = os.fspath(path)
         arrays = {_FORMAT_KEY: np.asarray(CHECKPOINT_FORMAT)}
         for var in self.graph.variables:
+            if var.name == _FORMAT_KEY:
+                raise CheckpointError(
+                    f"a Variable may not be named {_FORMAT_KEY}: checkpoints keep their format "
+                    "under that name",
+                    node=var,
+                    hint="give the Variable another name",
+                )
             arrays[var.name] = self._values[var]
         folder = os.path.dirname(os.path.abspath(path))
         tmp = None
         try:
             fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
             with os.fdopen(fd, "wb") as f:
-                np.savez(f, **arrays)
+                _write_npz(f, arrays)
             os.replace(tmp, path)
         except BaseException as e:
             if tmp is not None and os.path.exists(tmp):
@@ -296,6 +304,17 @@ class Session:
             )
         for var, value in new_values.items():
             self._values[var] = value  # a fresh array from the file: the Session's own
+
+
+def _write_npz(f, arrays: dict) -> None:
+    """A .npz file, as np.savez writes one (a zip of .npy files, one a name, which
+    np.load reads), but taking any name: np.savez takes the names as keyword
+    arguments, so a Variable named 'file' failed and one named 'allow_pickle' was
+    left out of the file without a word."""
+    with zipfile.ZipFile(f, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as archive:
+        for name, value in arrays.items():
+            with archive.open(name + ".npy", "w", force_zip64=True) as entry:
+                np.lib.format.write_array(entry, np.asanyarray(value), allow_pickle=False)
 
 
 class _Values(dict):

@@ -279,3 +279,27 @@ def test_an_axis_that_is_not_an_int_is_a_shape_error():
     with pytest.raises(sg.ShapeError, match="axis 1.0 of x \\(2, 3\\) is not an int or a tuple of ints"):
         sg.sum(x, axis=1.0)
     assert sg.sum(x, axis=[0, 1]).shape == ()  # a list is as good as a tuple
+
+
+def test_a_checkpoint_keeps_variables_of_any_name(tmp_path):
+    """np.savez takes names as keyword arguments: 'file' failed and 'allow_pickle' was
+    silently left out of the file (found by a bug hunt)."""
+    g = sg.Graph()
+    with g.as_default():
+        names = ["file", "allow_pickle", "args", "dense/W"]
+        variables = [sg.Variable(np.full(2, float(i)), name=n) for i, n in enumerate(names)]
+        bump = sg.group(*[sg.assign(v, v + 10.0) for v in variables])
+    path = tmp_path / "ck.npz"
+    with sg.Session(g) as sess:
+        sess.run(bump)
+        sess.save(path)
+    with np.load(path) as data:  # a plain .npz, as np.savez writes
+        assert set(data.files) >= set(names)
+    with sg.Session(g) as fresh:
+        fresh.restore(path)
+        for i, v in enumerate(variables):
+            np.testing.assert_array_equal(fresh.run(v), [10.0 + i] * 2)
+    with g.as_default():
+        sg.Variable(np.zeros(1), name="__symgraph_checkpoint_format__")
+    with sg.Session(g) as sess, pytest.raises(sg.CheckpointError, match="may not be named"):
+        sess.save(tmp_path / "bad.npz")
