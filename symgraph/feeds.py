@@ -48,7 +48,22 @@ def check_feed_value(node, value) -> np.ndarray:
                 node=node,
                 hint=f"feed values within the range of {node.dtype}, or declare the Placeholder wider",
             )
-        array = array.astype(node.dtype)
+        with np.errstate(over="ignore"):  # an overflow is said below, as a FeedError
+            converted = array.astype(node.dtype)
+        if (
+            array.dtype.kind == "f"
+            and node.dtype.kind == "f"
+            and np.isfinite(array).all()
+            and not np.isfinite(converted).all()
+        ):
+            raise FeedError(
+                f"{node.name} expects {node.dtype}, and the {array.dtype} values fed are too large "
+                f"for it (up to {np.abs(array).max():.3g}; {node.dtype} goes up to "
+                f"{np.finfo(node.dtype).max:.3g})",
+                node=node,
+                hint=f"scale the data, or declare the Placeholder with dtype='{array.dtype}'",
+            )
+        array = converted
     if array.ndim != len(node.shape) or any(
         d is not None and d != a for d, a in zip(node.shape, array.shape)
     ):

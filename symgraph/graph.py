@@ -451,7 +451,13 @@ class Placeholder(Node):
     def __init__(self, shape, dtype="float32", name=None, default=None, graph: Graph | None = None):
         graph = graph or get_default_graph()
         shape = _check_shape(shape, "Placeholder")
-        dtype = np.dtype(dtype)
+        try:
+            dtype = np.dtype(dtype)
+        except TypeError:
+            raise ShapeError(
+                f"Placeholder {name or ''} has dtype {dtype!r}, which NumPy does not know".replace("  ", " "),
+                hint="use a NumPy dtype name such as 'float32', 'float64', 'int64' or 'bool'",
+            ) from None
         self.default = None
         if default is not None:  # used when the Placeholder is not fed (TF1's placeholder_with_default)
             self.default = np.array(default, dtype=dtype)

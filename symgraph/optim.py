@@ -30,6 +30,11 @@ class Optimizer:
                 f"params must be Variables, got the module {type(params).__name__}; "
                 "pass its Variables: params=module.parameters()"
             )
+        if callable(params):  # module.parameters, not called
+            raise TypeError(
+                f"params must be Variables, got the function {getattr(params, '__name__', params)!r}; "
+                "call it: params=module.parameters()"
+            )
         self.params = None if params is None else list(params)
         if weight_decay < 0:
             raise ValueError(f"weight_decay must be >= 0, got {weight_decay}")
@@ -119,6 +124,13 @@ def _check_learning_rate(optimizer: str, lr) -> None:
     """A positive number, or a Node (a schedule): checked when the optimizer is made,
     where a bad value would otherwise surface as NaNs many steps later."""
     if isinstance(lr, Node):
+        if lr.shape != ():
+            raise ShapeError(
+                f"{optimizer} learning rate {lr.name} has shape {shape_str(lr.shape)}; it must be "
+                "a single number",
+                node=lr,
+                hint="declare the Placeholder with shape (): sg.Placeholder((), name='lr')",
+            )
         return
     if not isinstance(lr, (int, float, np.integer, np.floating)) or isinstance(lr, bool):
         raise TypeError(f"{optimizer} learning rate must be a number or a Node, got {type(lr).__name__}: {lr!r}")

@@ -303,3 +303,18 @@ def test_a_checkpoint_keeps_variables_of_any_name(tmp_path):
         sg.Variable(np.zeros(1), name="__symgraph_checkpoint_format__")
     with sg.Session(g) as sess, pytest.raises(sg.CheckpointError, match="may not be named"):
         sess.save(tmp_path / "bad.npz")
+
+
+def test_newcomers_mistakes_found_by_a_bug_hunt_say_what_to_do():
+    with pytest.raises(sg.ShapeError, match="Placeholder x has dtype 'flaot32', which NumPy does not know"):
+        sg.Placeholder((2,), dtype="flaot32", name="x")
+    a, b = sg.Placeholder((2,), name="a"), sg.Placeholder((2,), name="b")
+    for join in (sg.concat, sg.stack):
+        with pytest.raises(sg.ShapeError, match=f"{join.__name__} takes a list of tensors, got the Node a"):
+            join(a, b)
+    with pytest.raises(sg.ShapeError, match=r"SGD learning rate lr has shape \(None,\); it must be a single number"):
+        sg.optim.SGD(lr=sg.Placeholder((None,), name="lr"))
+    with pytest.raises(TypeError, match=r"call it: params=module.parameters\(\)"):
+        sg.optim.SGD(lr=0.1, params=sg.nn.Linear(2, 2).parameters)
+    with sg.Session() as sess, pytest.raises(sg.FeedError, match="too large for it"):
+        sess.run(a * 1.0, {a: np.array([1e300, 1.0])})  # float32: would be inf

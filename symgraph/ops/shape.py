@@ -424,6 +424,19 @@ def getitem(x, index, name=None) -> Node:
 
 
 # -- joining and splitting ---------------------------------------------------------------------
+def _a_list(xs, what):
+    """concat([a, b]) takes a list: concat(a, b) passed b as the axis, and a Node
+    cannot be iterated, which said nothing of the list."""
+    if isinstance(xs, Node):
+        raise ShapeError(
+            f"{what} takes a list of tensors, got the Node {xs.name}",
+            node=xs,
+            hint=f"put them in a list: sg.{what}([a, b], axis=...)",
+        )
+    return xs
+
+
+
 class Concat(Op):
     """Join tensors along an existing axis."""
 
@@ -526,7 +539,7 @@ class Stack(Op):
 
 def concat(xs, axis=0, name=None) -> Node:
     """The tensors in `xs` joined along an existing `axis` (op Concat)."""
-    xs = [as_node(x) for x in xs]
+    xs = [as_node(x) for x in _a_list(xs, "concat")]
     with checks_for(Concat(), xs, name):
         if not xs:
             raise ShapeError("concat needs at least one tensor")
@@ -536,7 +549,7 @@ def concat(xs, axis=0, name=None) -> Node:
 
 def stack(xs, axis=0, name=None) -> Node:
     """The tensors in `xs`, all of one shape, joined along a new `axis` (op Stack)."""
-    xs = [as_node(x) for x in xs]
+    xs = [as_node(x) for x in _a_list(xs, "stack")]
     with checks_for(Stack(), xs, name):
         if not xs:
             raise ShapeError("stack needs at least one tensor")
