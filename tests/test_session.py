@@ -693,3 +693,30 @@ def test_debug_mode_names_a_fed_value_or_variable_that_holds_a_nan():
             sess.run(sg.exp(x), {x: np.array([0.0, np.nan])})
         with pytest.raises(sg.NumericError, match="NaN in the value of w, before any op ran"):
             sess.run(w * 2.0)
+
+
+class _SaysFloat32(sg.Op):
+    """A user's op whose kernel computes in float64 while its shape rule says float32."""
+
+    name = "test_says_float32"
+    registered = False  # a test's op: kept out of the op table tests/ops/ checks
+
+    def infer(self, x):
+        return x.shape, np.dtype("float32")
+
+    def forward(self, x):
+        return np.asarray(x, dtype=np.float64) * 2
+
+
+def test_a_kernel_that_breaks_its_shape_rule_is_named_on_its_first_run():
+    """It was fetched as float64, or broadcast by the next op (found by a bug hunt)."""
+    from symgraph.graph import make_node
+
+    x = sg.Placeholder((3,), dtype="float32", name="x")
+    y = make_node(_SaysFloat32(), (x,), name="doubled")
+    for debug in (False, True):
+        with sg.Session(debug=debug) as sess, pytest.raises(sg.RunError) as info:
+            sess.run(y, {x: np.ones(3, np.float32)})
+        message = str(info.value)
+        assert "the kernel of test_says_float32 returned (3,) float64, but its shape rule (infer) said (3,) float32" in message
+        assert "node 'doubled'" in message

@@ -288,6 +288,7 @@ class Program:
                 raise
             except Exception as e:
                 raise _kernel_error(inst, env, e, self.names) from e
+            _check_kernel_result(inst, result)  # the loop runs first runs and debug runs
             if debug:
                 _check_finite(inst, env, result, self.names, inputs_finite)
             env[inst.out] = result
@@ -383,6 +384,25 @@ def _kernel_error(inst, env, e, names) -> RunError:
         node=inst.node,
         hint="check the values fed for this run; no variable was changed",
     )
+
+
+def _check_kernel_result(inst, result) -> None:
+    """A kernel's result has the shape and dtype its op's shape rule said (`infer`),
+    which the memory plan and every op after it rely on: a user's op that breaks this
+    is named here, on its first run, not at the op downstream that trips over it."""
+    if inst.op.is_update or result is None:
+        return  # an update answers with the new value; its Node stands for the update
+    shape, dtype = np.shape(result), np.result_type(result)
+    fits = len(shape) == len(inst.shape) and all(
+        d is None or d == s for d, s in zip(inst.shape, shape)
+    )
+    if not fits or dtype != inst.dtype:
+        raise RunError(
+            f"the kernel of {inst.op.name} returned {shape_str(shape)} {dtype}, but its shape "
+            f"rule (infer) said {shape_str(inst.shape)} {inst.dtype}",
+            node=inst.node,
+            hint=f"make {type(inst.op).__name__}.forward and .infer agree; no variable was changed",
+        )
 
 
 def _all_finite(values) -> bool:

@@ -3,7 +3,8 @@
 An op is a stateless object with three methods side by side:
 
     infer(*inputs, **attrs)       -> (shape, dtype)   run when the Node is built
-    forward(*arrays, **attrs)     -> ndarray          the NumPy kernel
+    forward(*arrays, **attrs)     -> ndarray          the NumPy kernel, of infer's shape and
+                                                       dtype (checked on a Program's first run)
     backward(node, grad)          -> one Node (or None) per input: the gradient, as a graph
 
 `attrs` are the op's settings (an axis, a shape): hashable values kept on the
