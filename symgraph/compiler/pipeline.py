@@ -20,7 +20,7 @@ from symgraph.compiler.program import Program
 from symgraph.compiler.report import Report
 from symgraph.compiler.schedule import schedule
 from symgraph.compiler.specialize import specialize
-from symgraph.errors import FeedError, FetchError, GraphError, shape_str
+from symgraph.errors import FeedError, FetchError, GraphError, SymgraphError, shape_str
 from symgraph.graph import Node, paused_gc
 
 
@@ -75,14 +75,38 @@ def _compile_steps(fetches, feeds, disable, keep_steps, require_feeds):
         specialize(ir, shapes)
     ir.graph["in_place"] = not keep_steps
     steps = [Step("lower", ir if keep_steps else None, Report("lower", seconds=time.perf_counter() - start))]
+    before = "lower"
     for name, run_pass in PASSES:
         if name in disable:
             continue
         start = time.perf_counter()
-        ir, report = run_pass(ir)
+        ir, report = _run_pass(name, run_pass, ir, before)
         report.seconds = time.perf_counter() - start
+        before = name
         steps.append(Step(name, ir if keep_steps else None, report))
     return schedule(ir), steps
+
+
+def _run_pass(name, run_pass, ir, before):
+    """One pass, (ir, report) from it; a pass that fails, or returns something else, is
+    named, with the step before it: a pass added by hand (tutorial 7) that drops a
+    vertex still read shows up as a KeyError in the pass after it."""
+    try:
+        result = run_pass(ir)
+    except SymgraphError:
+        raise
+    except Exception as e:
+        raise GraphError(
+            f"compiler pass {name} failed: {type(e).__name__}: {e}",
+            hint=f"if {name} or the step before it ({before}) is a pass of your own, check that "
+            "it keeps every vertex that is still read, fetched or an update",
+        ) from e
+    if not (isinstance(result, tuple) and len(result) == 2):
+        raise GraphError(
+            f"compiler pass {name} returned {type(result).__name__}, not (ir, report)",
+            hint="a pass returns the new IR and its Report: return ir, report",
+        )
+    return result
 
 
 def passes_to_skip(disable) -> set:

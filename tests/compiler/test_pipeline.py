@@ -120,3 +120,29 @@ def test_a_shape_given_to_compile_must_fit_the_declared_one():
         with pytest.raises(sg.FeedError, match=r"x is declared \(None, 3\), but the shape given for it is"):
             sg.compile(loss, feeds={x: given})
     assert sg.compile(loss, feeds={x: (5, 3)}).feed_shapes
+
+
+def test_a_pass_of_ones_own_that_breaks_the_ir_is_named(monkeypatch):
+    """A pass that dropped a vertex still read showed up as a bare KeyError inside the
+    pass after it (found by a bug hunt)."""
+    import symgraph.compiler.pipeline as pipeline
+    from symgraph.compiler import passes
+    from symgraph.compiler.report import Report
+
+    def drops_a_read_vertex(ir):
+        ir = ir.copy()
+        ir.graph = dict(ir.graph)
+        victim = next(k for k, d in ir.nodes(data=True) if d["op"].name == "tanh")
+        ir.remove_node(victim)
+        return ir, Report("drops_a_read_vertex")
+
+    def returns_the_ir_only(ir):
+        return ir
+
+    x, y = _model()
+    for bad, said in ((drops_a_read_vertex, "failed: KeyError"), (returns_the_ir_only, "not (ir, report)")):
+        monkeypatch.setattr(passes, "PASSES", [(bad.__name__, bad), *PASSES])
+        monkeypatch.setattr(pipeline, "PASSES", passes.PASSES)
+        with pytest.raises(sg.GraphError, match="compiler pass") as info:
+            sg.compile(y, feeds={x: np.ones(2, np.float32)})
+        assert said in str(info.value)
