@@ -226,11 +226,13 @@ def _check_arguments(y, xs, unconnected):
 
 def _check_backward(node, input_grads):
     """A user's op with a wrong backward should fail here, naming the op, not much later."""
-    if input_grads is None or len(input_grads) != len(node.inputs):
+    if not isinstance(input_grads, (tuple, list)) or len(input_grads) != len(node.inputs):
+        got = f"one Node, {input_grads.name}" if isinstance(input_grads, Node) else repr(input_grads)
         raise GradientError(
-            f"backward of op {node.op.name} returned {input_grads!r}; expected one gradient "
+            f"backward of op {node.op.name} returned {got}; expected a tuple of one gradient "
             f"(or None) per input, {len(node.inputs)} in all",
             node=node,
+            hint="return a tuple, even for one input: return (grad_x,)",
         )
     for x, g in zip(node.inputs, input_grads):
         if g is None:

@@ -353,7 +353,13 @@ def make_node(op: Op, inputs, attrs=None, name=None) -> Node:
             )
     attrs = check_attrs(op, dict(attrs or {}))  # the Node's own: the caller may reuse theirs
     with checks_for(op, nodes, name):
-        shape, dtype = op.infer(*nodes, **attrs)
+        rule = op.infer(*nodes, **attrs)
+    if not (isinstance(rule, tuple) and len(rule) == 2 and isinstance(rule[0], (tuple, list))):
+        raise TypeError(
+            f"{type(op).__name__}.infer returned {rule!r}; it must return (shape, dtype), "
+            "the shape a tuple, e.g. return x.shape, x.dtype"
+        )
+    shape, dtype = rule
     return Node(op, nodes, attrs, shape, dtype, name, graph)
 
 

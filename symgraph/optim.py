@@ -105,7 +105,13 @@ class Optimizer:
             for grad, param in grads_and_vars:
                 if self.weight_decay:
                     grad = grad + self.weight_decay * param  # L2 penalty, as in PyTorch
-                updates.extend(self.update(param, grad))
+                made = self.update(param, grad)
+                if not isinstance(made, (list, tuple)) or not all(isinstance(u, Node) for u in made):
+                    raise TypeError(
+                        f"{type(self).__name__}.update returned {made!r}; it must return a list of "
+                        "update Nodes, e.g. [sg.assign(param, param - lr * grad)]"
+                    )
+                updates.extend(made)
             return group(*updates, name="step")
 
     def update(self, param: Variable, grad: Node) -> list[Node]:

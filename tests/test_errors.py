@@ -318,3 +318,43 @@ def test_newcomers_mistakes_found_by_a_bug_hunt_say_what_to_do():
         sg.optim.SGD(lr=0.1, params=sg.nn.Linear(2, 2).parameters)
     with sg.Session() as sess, pytest.raises(sg.FeedError, match="too large for it"):
         sess.run(a * 1.0, {a: np.array([1e300, 1.0])})  # float32: would be inf
+
+
+def test_an_op_authors_mistakes_name_the_op_and_what_to_return():
+    """Raw Python errors before (found by a bug hunt)."""
+    from symgraph.graph import make_node
+
+    class NoShape(sg.Op):
+        name = "test_no_shape"
+        registered = False
+
+        def infer(self, x):
+            return None
+
+    class BareGradient(sg.Op):
+        name = "test_bare_gradient"
+        registered = False
+
+        def infer(self, x):
+            return x.shape, x.dtype
+
+        def forward(self, x):
+            return x * 2
+
+        def backward(self, node, grad):
+            return grad * 2  # not a tuple
+
+    class OneUpdate(sg.optim.Optimizer):
+        def update(self, param, grad):
+            return sg.assign(param, param - grad)  # not a list
+
+    x = sg.Placeholder((3,), dtype="float64", name="x")
+    with pytest.raises(TypeError, match=r"NoShape.infer returned None; it must return \(shape, dtype\)"):
+        make_node(NoShape(), (x,))
+    y = make_node(BareGradient(), (x,))
+    with pytest.raises(sg.GradientError, match="backward of op test_bare_gradient returned one Node") as info:
+        sg.gradients(sg.sum(y), [x])
+    assert "return (grad_x,)" in str(info.value)
+    w = sg.Variable(np.ones(3), name="w")
+    with pytest.raises(TypeError, match="OneUpdate.update returned .*; it must return a list of update Nodes"):
+        OneUpdate().minimize(sg.sum(w * w))
