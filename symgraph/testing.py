@@ -16,7 +16,7 @@ import numpy as np
 
 from symgraph.autodiff import gradients
 from symgraph.errors import SymgraphError
-from symgraph.graph import Constant, Graph, Placeholder
+from symgraph.graph import Constant, Graph, Node, Placeholder
 from symgraph.ops.reduce import sum as reduce_sum
 from symgraph.session import Session
 
@@ -42,11 +42,17 @@ def check_gradients(fn, inputs, rtol=1e-5, atol=1e-7, eps=1e-6, seed=0) -> float
             Placeholder(a.shape, dtype=a.dtype, name=f"input{i}") for i, a in enumerate(arrays)
         ]
         out = fn(*placeholders)
+        if not isinstance(out, Node):
+            raise TypeError(
+                f"check_gradients' fn must return one Node, got {type(out).__name__}; "
+                "to check several outputs, check each with its own fn"
+            )
         if out.shape != ():
             weights = np.random.default_rng(seed).uniform(0.5, 1.5, size=out.shape)
             out = reduce_sum(out * Constant(weights.astype(out.dtype)), name="weighted_sum")
         wrt = [(i, p) for i, p in enumerate(placeholders) if np.issubdtype(p.dtype, np.floating)]
-        grads = gradients(out, [p for _, p in wrt])
+        # an input fn does not use has no gradient to check: zeros, against zeros
+        grads = gradients(out, [p for _, p in wrt], unconnected="zero")
 
     with Session(graph) as sess:
         feed = dict(zip(placeholders, arrays))

@@ -83,3 +83,10 @@ def test_the_mismatch_is_reported_for_the_right_input():
 def test_float32_inputs_are_checked_in_float64():
     x = RNG.normal(size=(3,)).astype(np.float32)
     assert check_gradients(lambda v: sg.tanh(v) * v, [x], rtol=1e-7, atol=1e-9) <= 1.0
+
+
+def test_check_gradients_takes_an_unused_input_and_says_fn_must_return_one_node():
+    """Its error hinted at unconnected='zero', which it does not take (found by a bug hunt)."""
+    assert sg.testing.check_gradients(lambda a, b: sg.tanh(a), [np.ones(3), np.ones(2)]) <= 1.0
+    with pytest.raises(TypeError, match="fn must return one Node, got list"):
+        sg.testing.check_gradients(lambda a: [sg.tanh(a), a * 2.0], [np.ones(3)])
