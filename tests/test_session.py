@@ -720,3 +720,19 @@ def test_a_kernel_that_breaks_its_shape_rule_is_named_on_its_first_run():
         message = str(info.value)
         assert "the kernel of test_says_float32 returned (3,) float64, but its shape rule (infer) said (3,) float32" in message
         assert "node 'doubled'" in message
+
+
+def test_a_failed_run_leaves_the_random_streams_where_they_were():
+    """As it leaves the Variables: the stream went on by one draw (found by a bug hunt)."""
+    x = sg.Placeholder((4,), dtype="float64", name="x")
+    ids = sg.Placeholder((2,), dtype="int64", name="ids")
+    r = sg.random_uniform(x, seed=3)
+    picked = sg.embedding_lookup(sg.Constant(np.ones((3, 2))), ids)
+    expected = np.random.default_rng(3)
+    with sg.Session() as sess:
+        for run in range(4):  # the 1st run loops; the 2nd on run the generated code
+            if run % 2:
+                with pytest.raises(sg.RunError):
+                    sess.run([r, picked], {x: np.ones(4), ids: np.array([0, 7])})
+            got, _ = sess.run([r, picked], {x: np.ones(4), ids: np.array([0, 1])})
+            np.testing.assert_array_equal(got, expected.random(4))

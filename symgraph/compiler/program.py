@@ -100,6 +100,7 @@ class Program:
         dict, so all its Programs draw from one stream per Node, and a new Session
         starts each stream again. Done before the first run: the generated code
         (written on the second) takes each instruction's kernel as it is then."""
+        kept = []
         for inst in self.instructions:
             if not inst.op.stateful:
                 continue
@@ -108,6 +109,23 @@ class Program:
             state = states[inst.node.id]
             if state is not None:
                 inst.kernel = inst.op.kernel(**inst.attrs, state=state)
+                kept.append((inst.op, state))
+        if kept:
+            # Only a Program with state to put back pays for it: the instance's own
+            # `execute` stands in front of the class's, for this Program alone.
+            self._states = kept
+            self.execute = self._execute_keeping_states
+
+    def _execute_keeping_states(self, feeds, variables, debug=False):
+        """`execute`, for a Program whose ops keep state (random streams): a run that
+        fails puts it back, so that, as for the Variables, a failed run changes nothing."""
+        saved = [(op, state, op.save_state(state)) for op, state in self._states]
+        try:
+            return Program.execute(self, feeds, variables, debug)
+        except BaseException:
+            for op, state, snapshot in saved:
+                op.restore_state(state, snapshot)
+            raise
 
     @property
     def source(self) -> str:

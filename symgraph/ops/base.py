@@ -111,6 +111,13 @@ class Op:
         kernel's `state=`."""
         return None
 
+    def save_state(self, state):
+        """A copy of `state` (from new_state) to put back if a run fails; see restore_state."""
+        return None
+
+    def restore_state(self, state, saved) -> None:
+        """Put `state` back as save_state found it: a failed run changes nothing."""
+
     def kernel(self, **attrs):
         """The callable a Program calls: `forward` with the attrs bound once.
 

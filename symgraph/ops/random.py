@@ -36,6 +36,12 @@ class RandomUniform(Op):
         started from the seed, or the user's own Generator."""
         return rng if rng is not None else np.random.default_rng(seed)
 
+    def save_state(self, state):
+        return state.bit_generator.state  # a dict: where the stream is
+
+    def restore_state(self, state, saved) -> None:
+        state.bit_generator.state = saved
+
     def forward(self, like, *, seed, rng, state=None):
         generator = state if state is not None else self.new_state(seed=seed, rng=rng)
         dtype = like.dtype if like.dtype.kind == "f" else np.float32
