@@ -117,9 +117,11 @@ class Dropout(Module):
 
     def forward(self, x):
         seed = None if self._seeds is None else int(self._seeds.integers(2**63))
-        keep = greater_equal(random_uniform(x, rng=self._rng, seed=seed), self.p)
-        dropped = where(keep, x * (1.0 / (1.0 - self.p)), 0)
-        return where(training_flag(x.graph), dropped, x)
+        training = training_flag(x.graph)
+        # drawn only in training runs: an evaluation run leaves the stream as it was
+        noise = random_uniform(x, rng=self._rng, seed=seed, active=training)
+        dropped = where(greater_equal(noise, self.p), x * (1.0 / (1.0 - self.p)), 0)
+        return where(training, dropped, x)
 
     def extra_repr(self):
         return {"p": self.p}

@@ -16,6 +16,7 @@ import functools
 
 import numpy as np
 
+from symgraph.errors import ShapeError, shape_str
 from symgraph.graph import Node, make_node
 from symgraph.ops.base import Op, is_float
 
@@ -28,7 +29,13 @@ class RandomUniform(Op):
     differentiable = False
     stateful = True
 
-    def infer(self, like, *, seed, rng):
+    def infer(self, like, active=None, *, seed, rng):
+        if active is not None and (active.shape != () or active.dtype != np.dtype(bool)):
+            raise ShapeError(
+                f"random_uniform's `active` must be one bool, got {active.name} "
+                f"{shape_str(active.shape)} {active.dtype}",
+                hint="pass a bool Placeholder of shape (), such as sg.nn.training_flag()",
+            )
         return like.shape, like.dtype if is_float(like.dtype) else np.dtype("float32")
 
     def new_state(self, *, seed, rng):
@@ -42,9 +49,11 @@ class RandomUniform(Op):
     def restore_state(self, state, saved) -> None:
         state.bit_generator.state = saved
 
-    def forward(self, like, *, seed, rng, state=None):
-        generator = state if state is not None else self.new_state(seed=seed, rng=rng)
+    def forward(self, like, active=None, *, seed, rng, state=None):
         dtype = like.dtype if like.dtype.kind == "f" else np.float32
+        if active is not None and not active:
+            return np.zeros(np.shape(like), dtype=dtype)  # not drawn: the stream stays put
+        generator = state if state is not None else self.new_state(seed=seed, rng=rng)
         return generator.random(np.shape(like), dtype=dtype)
 
     def kernel(self, *, seed, rng, state=None):
@@ -55,19 +64,22 @@ class RandomUniform(Op):
         return functools.partial(self.forward, seed=seed, rng=rng, state=state)
 
     def backward(self, node, grad):
-        return (None,)
+        return (None,) * len(node.inputs)
 
 
-def random_uniform(like, rng=None, seed=None, name=None) -> Node:
+def random_uniform(like, rng=None, seed=None, name=None, active=None) -> Node:
     """Fresh uniform [0, 1) numbers shaped like `like` on every run.
 
     Give `seed` (each new Session starts from it again), or `rng`, a numpy
     Generator of your own (its stream goes on across Sessions). With neither,
     the seed is drawn from sg.nn.init's shared generator, so sg.nn.init.seed(n)
-    fixes it.
+    fixes it. With `active`, a bool Node, a run where it is False draws nothing (and
+    gives zeros): Dropout passes its training flag, so that evaluation runs leave
+    the stream, and so the next training step's numbers, as they were.
     """
     if rng is None and seed is None:
         from symgraph.nn import init  # the shared, seedable generator
 
         seed = int(init.generator().integers(2**63))
-    return make_node(RandomUniform(), (like,), {"seed": seed, "rng": rng}, name=name)
+    inputs = (like,) if active is None else (like, active)
+    return make_node(RandomUniform(), inputs, {"seed": seed, "rng": rng}, name=name)

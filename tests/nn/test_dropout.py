@@ -121,3 +121,24 @@ def test_dropout_gradient_flows_only_through_the_kept_elements_scaled():
         assert 0 < kept.sum() < kept.size
         np.testing.assert_allclose(grad, np.where(kept, w / (1 - p), 0.0), rtol=1e-15)
         np.testing.assert_allclose(sess.run(g, {x: xv}), w, rtol=1e-15)  # evaluation: identity
+
+
+def test_evaluation_runs_leave_the_training_masks_as_they_were():
+    """Dropout drew its numbers in every run, evaluation runs too (where evaluates both
+    branches): evaluating between training steps changed the next masks (found by a bug hunt)."""
+    x = sg.Placeholder((1, 50), dtype="float64", name="x")
+    out = sg.nn.Dropout(p=0.5, seed=1)(x)
+    flag = sg.nn.training_flag()
+    ones = np.ones((1, 50))
+
+    def masks(evaluate_between):
+        with sg.Session() as sess:
+            got = []
+            for _ in range(3):
+                got.append(sess.run(out, {x: ones, flag: True}))
+                if evaluate_between:
+                    np.testing.assert_array_equal(sess.run(out, {x: ones}), ones)
+            return got
+
+    for a, b in zip(masks(False), masks(True)):
+        np.testing.assert_array_equal(a, b)

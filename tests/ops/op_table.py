@@ -671,6 +671,8 @@ HAND_CASES = [
     # random numbers: the same seed gives the same numbers as NumPy's generator
     Case("random_uniform", "seeded", lambda x: random_uniform(x, seed=7),
          lambda a: np.random.default_rng(7).random(a.shape, dtype=a.dtype), (real(3, 4),), False),
+    Case("random_uniform", "inactive", lambda x: random_uniform(x, seed=7, active=sg.Constant(np.array(False))),
+         lambda a: np.zeros(a.shape, a.dtype), (real(3, 4),), False),
 ]
 
 CASES: list[Case] = _template_cases() + HAND_CASES
