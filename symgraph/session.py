@@ -17,7 +17,7 @@ shape and dtype that passed before (see _Runner); `make_callable` does the same.
 from __future__ import annotations
 
 import os
-import tempfile
+import secrets
 import zipfile
 
 import numpy as np
@@ -244,11 +244,12 @@ class Session:
                     hint="give the Variable another name",
                 )
             arrays[var.name] = self._values[var]
-        folder = os.path.dirname(os.path.abspath(path))
         tmp = None
         try:
-            fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
-            with os.fdopen(fd, "wb") as f:
+            # a fresh name beside the file ("x": never over another), made with the
+            # permissions the user's umask gives (mkstemp's would be owner-only)
+            tmp = f"{path}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
+            with open(tmp, "xb") as f:
                 _write_npz(f, arrays)
             os.replace(tmp, path)
         except BaseException as e:

@@ -358,3 +358,19 @@ def test_an_op_authors_mistakes_name_the_op_and_what_to_return():
     w = sg.Variable(np.ones(3), name="w")
     with pytest.raises(TypeError, match="OneUpdate.update returned .*; it must return a list of update Nodes"):
         OneUpdate().minimize(sg.sum(w * w))
+
+
+def test_a_checkpoint_file_gets_the_permissions_the_umask_gives(tmp_path):
+    """Written through mkstemp, it was readable by its owner only (found by a bug hunt)."""
+    v = sg.Variable(np.ones(2), name="v")
+    old = os.umask(0o022)
+    try:
+        with sg.Session() as sess:
+            path = sess.save(tmp_path / "ck.npz")
+    finally:
+        os.umask(old)
+    assert os.stat(path).st_mode & 0o777 == 0o644
+    assert [p.name for p in tmp_path.iterdir()] == ["ck.npz"]  # no temporary file left
+    with sg.Session() as sess:
+        sess.restore(path)
+        np.testing.assert_array_equal(sess.run(v), [1.0, 1.0])
