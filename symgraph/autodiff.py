@@ -25,7 +25,7 @@ import numpy as np
 
 from symgraph.errors import GradientError, shape_str
 from symgraph.graph import GRADIENT, Constant, Node, as_node, paused_gc
-from symgraph.ops.base import Op, is_float
+from symgraph.ops.base import Op, is_float, shapes_agree
 from symgraph.ops.math import cast
 from symgraph.ops.shape import zeros_like
 
@@ -87,9 +87,7 @@ def _build(y, xs_list, grad_y, unconnected) -> list[Node]:
             grad_y = Constant(np.ones((), dtype=y.dtype), name="grad_ys")
     else:
         grad_y = as_node(grad_y, graph)
-        if len(grad_y.shape) != len(y.shape) or any(
-            a is not None and b is not None and a != b for a, b in zip(grad_y.shape, y.shape)
-        ):
+        if not shapes_agree(grad_y.shape, y.shape):
             raise GradientError(
                 f"grad_y {grad_y.name} {shape_str(grad_y.shape)} does not have the shape of y "
                 f"{y.name} {shape_str(y.shape)}",
@@ -243,9 +241,7 @@ def _check_backward(node, input_grads):
                 "gradients must be Nodes built from ops",
                 node=node,
             )
-        if len(g.shape) != len(x.shape) or any(
-            a is not None and b is not None and a != b for a, b in zip(g.shape, x.shape)
-        ):
+        if not shapes_agree(g.shape, x.shape):
             raise GradientError(
                 f"backward of op {node.op.name} gave a gradient of shape {shape_str(g.shape)} "
                 f"for input {x.name} of shape {shape_str(x.shape)}",

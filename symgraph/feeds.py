@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from symgraph.errors import FeedError, shape_str
+from symgraph.ops.base import shapes_agree
 
 
 def check_feed_value(node, value) -> np.ndarray:
@@ -16,8 +17,7 @@ def check_feed_value(node, value) -> np.ndarray:
     if (
         type(value) is np.ndarray
         and value.dtype == node.dtype
-        and value.ndim == len(node.shape)
-        and all(d is None or d == a for d, a in zip(node.shape, value.shape))
+        and shapes_agree(node.shape, value.shape)
     ):
         return value
     try:
@@ -64,21 +64,20 @@ def check_feed_value(node, value) -> np.ndarray:
                 hint=f"scale the data, or declare the Placeholder with dtype='{array.dtype}'",
             )
         array = converted
-    if array.ndim != len(node.shape) or any(
-        d is not None and d != a for d, a in zip(node.shape, array.shape)
-    ):
+    if not shapes_agree(node.shape, array.shape):
         raise FeedError(
             f"{node.name} expects shape {shape_str(node.shape)} but was fed {shape_str(array.shape)}",
             node=node,
-            hint=(
-                "None in the expected shape takes any size; the other dims must match"
-                if None in node.shape
-                else f"feed an array of shape {shape_str(node.shape)}"
-                + (
-                    ", or declare the Placeholder with None for a dim that varies"
-                    if node.op.name == "placeholder"
-                    else ""
-                )
-            ),
+            hint=_shape_hint(node),
         )
     return array
+
+
+def _shape_hint(node) -> str:
+    """What to do about a fed value of the wrong shape: None dims are the way out, if any."""
+    if None in node.shape:
+        return "None in the expected shape takes any size; the other dims must match"
+    hint = f"feed an array of shape {shape_str(node.shape)}"
+    if node.op.name == "placeholder":
+        hint += ", or declare the Placeholder with None for a dim that varies"
+    return hint

@@ -20,7 +20,7 @@ import threading
 import numpy as np
 
 from symgraph.errors import GraphError, ShapeError, shape_str
-from symgraph.ops.base import LeafOp, Op, check_attrs
+from symgraph.ops.base import LeafOp, Op, check_attrs, shapes_agree
 
 FORWARD, GRADIENT, UPDATE = "forward", "gradient", "update"
 
@@ -460,16 +460,15 @@ class Placeholder(Node):
         try:
             dtype = np.dtype(dtype)
         except TypeError:
+            what = f"Placeholder {name}" if name else "a Placeholder"
             raise ShapeError(
-                f"Placeholder {name or ''} has dtype {dtype!r}, which NumPy does not know".replace("  ", " "),
+                f"{what} has dtype {dtype!r}, which NumPy does not know",
                 hint="use a NumPy dtype name such as 'float32', 'float64', 'int64' or 'bool'",
             ) from None
         self.default = None
         if default is not None:  # used when the Placeholder is not fed (TF1's placeholder_with_default)
             self.default = np.array(default, dtype=dtype)
-            if self.default.ndim != len(shape) or any(
-                d is not None and d != a for d, a in zip(shape, self.default.shape)
-            ):
+            if not shapes_agree(shape, self.default.shape):
                 raise ShapeError(
                     f"Placeholder default of shape {shape_str(self.default.shape)} does not fit "
                     f"shape {shape_str(shape)}"

@@ -16,6 +16,7 @@ import numpy as np
 from symgraph.autodiff import ancestors, gradients
 from symgraph.errors import GraphError, ShapeError, shape_str
 from symgraph.graph import GRADIENT, UPDATE, Node, Variable
+from symgraph.ops.base import shapes_agree
 from symgraph.ops.math import cast, maximum, sqrt
 from symgraph.ops.reduce import sum as reduce_sum
 from symgraph.ops.state import assign, group
@@ -87,7 +88,7 @@ class Optimizer:
         for grad, param in grads_and_vars:
             if not isinstance(param, Variable):
                 raise GraphError(f"can only update Variables, got {param!r}")
-            if grad is not None and not _fits(grad.shape, param.shape):
+            if grad is not None and not shapes_agree(grad.shape, param.shape):
                 raise ShapeError(
                     f"the gradient {grad.name} {shape_str(grad.shape)} does not have the shape of "
                     f"the Variable {param.name} {shape_str(param.shape)} it is to update",
@@ -142,13 +143,6 @@ def _check_learning_rate(optimizer: str, lr) -> None:
         raise TypeError(f"{optimizer} learning rate must be a number or a Node, got {type(lr).__name__}: {lr!r}")
     if not lr > 0:
         raise ValueError(f"{optimizer} learning rate must be positive, got {lr}")
-
-
-def _fits(grad_shape, shape) -> bool:
-    """A gradient has its Variable's shape (a None dim of it, unknown until run, may be anything)."""
-    return len(grad_shape) == len(shape) and all(
-        g is None or g == s for g, s in zip(grad_shape, shape)
-    )
 
 
 class SGD(Optimizer):

@@ -109,9 +109,8 @@ class Session:
         feed_list = [feed_list] if isinstance(feed_list, Node) else list(feed_list)
         for node in feed_list:
             self._check_feed_node(node)
-        runner = _Runner(self, flat, rebuild, feed_list)
-        runner.positional = True  # its values come in feed_list's order: say so when one is wrong
-        return runner.call
+        # positional: a wrong value is named by its place in feed_list (see _Runner._check)
+        return _Runner(self, flat, rebuild, feed_list, positional=True).call
 
     def _checked_fetches(self, fetches):
         """The fetched Nodes, each checked, and a function that answers in their structure."""
@@ -348,7 +347,7 @@ class _Runner:
     would pass again, unchanged, so that call's Program runs them as they are.
     """
 
-    def __init__(self, session, flat, rebuild, feed_list):
+    def __init__(self, session, flat, rebuild, feed_list, positional=False):
         self.session = session
         self.flat = flat  # the fetched Nodes
         self.rebuild = rebuild  # values -> the structure the fetches were asked in
@@ -357,7 +356,7 @@ class _Runner:
         self.shapes = self.dtypes = ()  # the shapes and dtypes of its values,
         self.order = None  # and where its Program's feeds are in them, if not in order
         self.current, self.read_at = [], -1  # its Variables' values, read at _Values.changes
-        self.positional = False  # True for make_callable's: its caller gives values in order
+        self.positional = positional  # make_callable's: its caller gives the values in order
 
     def call(self, *values):
         """Run with `values` for the fed Nodes, in order; answer as Session.run does."""

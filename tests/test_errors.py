@@ -374,3 +374,20 @@ def test_a_checkpoint_file_gets_the_permissions_the_umask_gives(tmp_path):
     with sg.Session() as sess:
         sess.restore(path)
         np.testing.assert_array_equal(sess.run(v), [1.0, 1.0])
+
+
+def test_a_feed_of_the_wrong_shape_is_told_what_fits():
+    """The hint spoke of None dims even for a shape without any."""
+    fixed = sg.Placeholder((2, 3), dtype="float64", name="fixed")
+    free = sg.Placeholder((None, 3), dtype="float64", name="free")
+    w = sg.Variable(np.zeros(3), name="w")
+    with sg.Session() as sess:
+        for node, value, hint in (
+            (fixed, np.zeros((3, 3)), "fix: feed an array of shape (2, 3), or declare the Placeholder with None"),
+            (w, np.zeros(4), "fix: feed an array of shape (3,)"),
+            (free, np.zeros((3, 4)), "fix: None in the expected shape takes any size"),
+        ):
+            with pytest.raises(sg.FeedError) as info:
+                sess.run(node * 2.0, {node: value})
+            assert hint in str(info.value)
+            assert ("declare the Placeholder" in str(info.value)) == (node is fixed)

@@ -22,6 +22,7 @@ from symgraph.compiler.schedule import schedule
 from symgraph.compiler.specialize import specialize
 from symgraph.errors import FeedError, FetchError, GraphError, SymgraphError, shape_str
 from symgraph.graph import Node, paused_gc
+from symgraph.ops.base import shapes_agree
 
 
 @dataclass
@@ -138,9 +139,7 @@ def _fed_shapes(feeds) -> dict:
         else:
             shape = np.shape(value)
         declared = getattr(node, "shape", None)
-        if declared is not None and (
-            len(declared) != len(shape) or any(d is not None and d != s for d, s in zip(declared, shape))
-        ):
+        if declared is not None and not shapes_agree(declared, shape):
             raise FeedError(
                 f"{node.name} is declared {shape_str(declared)}, but the shape given for it is "
                 f"{shape_str(shape)}",

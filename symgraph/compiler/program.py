@@ -20,6 +20,7 @@ from symgraph.compiler import codegen
 from symgraph.compiler.stats import program_stats
 from symgraph.errors import FeedError, NumericError, RunError, SymgraphError, shape_str
 from symgraph.feeds import check_feed_value
+from symgraph.ops.base import shapes_agree
 
 
 @dataclass(slots=True)  # no per-instruction __dict__: a Program keeps thousands
@@ -145,7 +146,7 @@ class Program:
         """
         if self._generated:
             return
-        self._drop_buffers()
+        self.release_buffers()
         self._fast, self._source, self._line_of, self._names = codegen.build(self)
         self._generated = True
 
@@ -163,17 +164,14 @@ class Program:
             self._remake_views(buffer)
         return self._views
 
-    def _drop_buffers(self) -> None:
-        """Let go of the buffers (see _generate); the next run makes them again."""
+    def release_buffers(self) -> None:
+        """Let go of the planned buffers until the next run, which makes them again:
+        before compiling the source (see _generate), and for a Session, in the
+        Programs it has not run lately (KEEP_BUFFERS)."""
         self._arrays = self._views = None
         self._views_in, self._view_index = {}, {}
-
-    def release_buffers(self) -> None:
-        """Let go of the planned buffers until the next run, which makes them again. A
-        Session does this to the Programs it has not run lately (KEEP_BUFFERS)."""
-        self._drop_buffers()
         if self._names is not None:  # the generated code's own references to the views
-            for index in range(len(self.memory.views)):
+            for index in range(len(self.memory.views) if self.memory else 0):
                 self._names[f"b{index}"] = None
 
     def _remake_views(self, buffer) -> None:
@@ -237,7 +235,7 @@ class Program:
                 )
             value = check_feed_value(node, feed_values[node])
             planned = self.feed_shapes.get(slot, node.shape)
-            if any(p is not None and p != d for p, d in zip(planned, value.shape)):
+            if not shapes_agree(planned, value.shape):
                 raise FeedError(
                     f"{node.name} was fed {shape_str(value.shape)}, but this Program was compiled "
                     f"for {shape_str(planned)}, and its buffers are planned for that shape",
@@ -411,10 +409,7 @@ def _check_kernel_result(inst, result) -> None:
     if inst.op.is_update or result is None:
         return  # an update answers with the new value; its Node stands for the update
     shape, dtype = np.shape(result), np.result_type(result)
-    fits = len(shape) == len(inst.shape) and all(
-        d is None or d == s for d, s in zip(inst.shape, shape)
-    )
-    if not fits or dtype != inst.dtype:
+    if not shapes_agree(inst.shape, shape) or dtype != inst.dtype:
         raise RunError(
             f"the kernel of {inst.op.name} returned {shape_str(shape)} {dtype}, but its shape "
             f"rule (infer) said {shape_str(inst.shape)} {inst.dtype}",

@@ -185,6 +185,12 @@ def is_known(shape) -> bool:
     return all(d is not None for d in shape)
 
 
+def shapes_agree(a, b) -> bool:
+    """Two static shapes that can be the same when the graph runs: the same rank, and
+    equal dims wherever both are known (None, a size known only when fed, fits any)."""
+    return len(a) == len(b) and all(x is None or y is None or x == y for x, y in zip(a, b))
+
+
 def num_elements(shape) -> int:
     n = 1
     for d in shape:

@@ -15,7 +15,7 @@ import numpy as np
 
 from symgraph.errors import ShapeError, shape_str
 from symgraph.graph import Node, as_node, checks_for, make_node
-from symgraph.ops.base import Op, is_float, normalize_one_axis
+from symgraph.ops.base import Op, is_float, normalize_one_axis, shapes_agree
 from symgraph.ops.math import cast, exp
 from symgraph.ops.reduce import ReducedCount, mean
 from symgraph.ops.reduce import sum as reduce_sum
@@ -410,10 +410,7 @@ def mse(pred, target, name=None) -> Node:
     every prediction compared with every target: TF1 refuses that, PyTorch warns.
     """
     pred, target = as_node(pred), as_node(target)
-    if target.shape != () and (
-        len(pred.shape) != len(target.shape)
-        or any(a is not None and b is not None and a != b for a, b in zip(pred.shape, target.shape))
-    ):
+    if target.shape != () and not shapes_agree(pred.shape, target.shape):
         raise ShapeError(
             f"mse of {pred.name} {shape_str(pred.shape)} and {target.name} {shape_str(target.shape)}: "
             "the shapes differ, and broadcasting them would compare every prediction with "

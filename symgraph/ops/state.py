@@ -13,7 +13,7 @@ import numpy as np
 
 from symgraph.errors import ShapeError, shape_str
 from symgraph.graph import UPDATE, Node, Variable, make_node
-from symgraph.ops.base import Op
+from symgraph.ops.base import Op, shapes_agree
 
 
 class Assign(Op):
@@ -28,9 +28,7 @@ class Assign(Op):
                 f"assign needs a Variable to update, got {var.name} ({var.op.name})",
                 hint="only sg.Variable Nodes hold state",
             )
-        if len(value.shape) != len(var.shape) or any(
-            d is not None and d != v for d, v in zip(value.shape, var.shape)
-        ):
+        if not shapes_agree(value.shape, var.shape):
             raise ShapeError(
                 f"assign of {value.name} {shape_str(value.shape)} to Variable {var.name} "
                 f"{shape_str(var.shape)}: shapes differ",
