@@ -53,13 +53,15 @@ class Optimizer:
             )
         return found
 
-    def minimize(self, loss: Node, clip_norm=None, name=None) -> Node:
+    def minimize(self, loss: Node, clip_norm=None, name=None, *, var_list=None) -> Node:
         """One update Node that moves every parameter against the gradient of `loss`.
 
+        The parameters are `var_list` when given (TF1's name), else the optimizer's
+        `params`, else every trainable Variable the loss depends on.
         With `clip_norm`, the gradients are first scaled down together so that
         their global norm is at most clip_norm (see clip_by_global_norm).
         """
-        params = self._params_for(loss)
+        params = self._params_for(loss) if var_list is None else _checked_var_list(var_list)
         # A parameter the loss does not reach through ops with gradients (another
         # head's weights, a threshold behind a comparison) gets None and is left as it
         # is, as PyTorch and TF1 leave a parameter without a gradient.
@@ -127,6 +129,22 @@ class Optimizer:
         )
 
 
+def _checked_var_list(var_list) -> list[Variable]:
+    """minimize's var_list as a list of Variables: TF1 takes a list, and so does this."""
+    if isinstance(var_list, Node) or callable(getattr(var_list, "parameters", None)):
+        raise TypeError(
+            f"var_list must be a list of Variables, got {var_list!r}; "
+            "write var_list=[w] for one, or var_list=module.parameters()"
+        )
+    params = list(var_list)
+    for v in params:
+        if not isinstance(v, Variable):
+            raise TypeError(f"var_list must hold only Variables, got {v!r}")
+    if not params:
+        raise GraphError("var_list is empty: there is nothing to train", hint="list the Variables to update")
+    return params
+
+
 def _check_learning_rate(optimizer: str, lr) -> None:
     """A positive number, or a Node (a schedule): checked when the optimizer is made,
     where a bad value would otherwise surface as NaNs many steps later."""
@@ -151,23 +169,29 @@ class SGD(Optimizer):
         velocity <- momentum * velocity + grad
         param    <- param - lr * velocity          (momentum 0: param - lr * grad)
 
+    With `nesterov=True` the step looks ahead along the new velocity, as PyTorch's
+    and TF1's `use_nesterov` do:  param <- param - lr * (grad + momentum * velocity).
     `lr` may be a number or a Node (a scalar Placeholder makes a schedule).
     """
 
-    def __init__(self, lr, params=None, momentum=0.0, weight_decay=0.0):
+    def __init__(self, lr, params=None, momentum=0.0, weight_decay=0.0, nesterov=False):
         super().__init__(params, weight_decay)
         _check_learning_rate("SGD", lr)
         if not 0.0 <= momentum < 1.0:
             raise ValueError(f"SGD momentum must be in [0, 1), got {momentum}")
+        if nesterov and not momentum:
+            raise ValueError("SGD nesterov=True needs a momentum above 0, as in PyTorch")
         self.lr = lr
         self.momentum = float(momentum)
+        self.nesterov = bool(nesterov)
 
     def update(self, param, grad):
         if not self.momentum:
             return [assign(param, param - self.lr * grad)]
         velocity = self.state(param, "momentum")
         new_velocity = velocity * self.momentum + grad
-        return [assign(velocity, new_velocity), assign(param, param - self.lr * new_velocity)]
+        step = grad + self.momentum * new_velocity if self.nesterov else new_velocity
+        return [assign(velocity, new_velocity), assign(param, param - self.lr * step)]
 
 
 class Adam(Optimizer):

@@ -43,19 +43,21 @@ def run_steps(train, params, steps):
 
 # -- SGD ------------------------------------------------------------------------------------
 @pytest.mark.parametrize("weight_decay", [0.0, 0.1])
-@pytest.mark.parametrize("momentum", [0.0, 0.9])
-def test_sgd_matches_numpy_updates(momentum, weight_decay):
+@pytest.mark.parametrize(("momentum", "nesterov"), [(0.0, False), (0.9, False), (0.9, True)])
+def test_sgd_matches_numpy_updates(momentum, nesterov, weight_decay):
     W, b, loss = build_model()
-    train = sg.optim.SGD(lr=0.05, momentum=momentum, weight_decay=weight_decay).minimize(loss)
-    got = run_steps(train, [W, b], steps=4)
+    sgd = sg.optim.SGD(lr=0.05, momentum=momentum, weight_decay=weight_decay, nesterov=nesterov)
+    got = run_steps(sgd.minimize(loss), [W, b], steps=4)
 
+    # PyTorch's torch.optim.SGD, as its documentation writes it
     params, velocity = [W0.copy(), B0.copy()], [np.zeros_like(W0), np.zeros_like(B0)]
     for step in range(4):
         grads = numpy_grads(*params)
         for i in range(2):
             g = grads[i] + weight_decay * params[i]
             velocity[i] = momentum * velocity[i] + g
-            params[i] = params[i] - 0.05 * velocity[i]
+            direction = g + momentum * velocity[i] if nesterov else velocity[i]
+            params[i] = params[i] - 0.05 * direction
         for i in range(2):
             np.testing.assert_allclose(got[step][i], params[i], rtol=1e-12, atol=1e-14)
 
@@ -72,6 +74,21 @@ def test_sgd_learning_rate_may_be_a_placeholder_for_a_schedule():
         np.testing.assert_array_equal(sess.run(b), B0)  # params=[W]: b is left alone
 
 
+def test_minimize_var_list_trains_only_the_listed_variables():
+    W, b, loss = build_model()
+    train = sg.optim.SGD(lr=0.01).minimize(loss, var_list=[b])
+    with sg.Session() as sess:
+        sess.run(train)
+        np.testing.assert_array_equal(sess.run(W), W0)
+        np.testing.assert_allclose(sess.run(b), B0 - 0.01 * numpy_grads(W0, B0)[1], rtol=1e-12)
+    with pytest.raises(TypeError, match=r"var_list=\[w\]"):
+        sg.optim.SGD(lr=0.01).minimize(loss, var_list=b)
+    with pytest.raises(TypeError, match="only Variables"):
+        sg.optim.SGD(lr=0.01).minimize(loss, var_list=[b, "W"])
+    with pytest.raises(sg.GraphError, match="var_list is empty"):
+        sg.optim.SGD(lr=0.01).minimize(loss, var_list=[])
+
+
 def test_sgd_momentum_keeps_its_velocity_in_a_non_trainable_variable():
     W, b, loss = build_model()
     sg.optim.SGD(lr=0.1, momentum=0.5).minimize(loss)
@@ -86,6 +103,8 @@ def test_optimizer_arguments_are_checked():
         sg.optim.SGD(lr=0.0)
     with pytest.raises(ValueError, match="momentum"):
         sg.optim.SGD(lr=0.1, momentum=1.0)
+    with pytest.raises(ValueError, match="nesterov"):
+        sg.optim.SGD(lr=0.1, nesterov=True)
     with pytest.raises(ValueError, match="weight_decay"):
         sg.optim.Adam(weight_decay=-1.0)
     with pytest.raises(ValueError, match="learning rate"):
