@@ -18,7 +18,10 @@ from symgraph.ops.random import random_uniform
 
 
 class Linear(Module):
-    """y = x @ weight + bias, weight (in_features, out_features) Glorot-uniform, bias zeros."""
+    """y = x @ weight + bias, weight (in_features, out_features) Glorot-uniform, bias zeros.
+
+    x is (batch, in_features), or any (..., in_features), such as (time, batch,
+    in_features): every row is mapped, as by PyTorch's nn.Linear."""
 
     def __init__(self, in_features, out_features, bias=True, dtype="float32", rng=None):
         super().__init__()

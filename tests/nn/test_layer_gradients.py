@@ -67,6 +67,20 @@ def test_linear_gradients_match_finite_differences(rng, bias):
     check_gradients_wrt(loss, [*lin.parameters(), x], feed)
 
 
+def test_linear_maps_every_row_of_a_sequence_batch_as_pytorch_does(rng):
+    """(time, batch, features) in, (time, batch, out) out: x @ W + b on every row."""
+    lin = sg.nn.Linear(3, 4, dtype="float64", rng=rng)
+    x = sg.Placeholder((2, 5, 3), dtype="float64", name="x")
+    y = lin(x)
+    assert y.shape == (2, 5, 4)
+    X = rng.normal(size=(2, 5, 3))
+    with sg.Session() as sess:
+        W, b = sess.run([lin.weight, lin.bias])
+        np.testing.assert_allclose(sess.run(y, {x: X}), np.einsum("tbi,io->tbo", X, W) + b,
+                                   rtol=1e-12)
+    check_gradients_wrt(weighted_sum(y), [*lin.parameters(), x], {x: X, lin.bias: rng.normal(size=4)})
+
+
 def test_embedding_gradient_adds_up_over_repeated_ids(rng):
     emb = sg.nn.Embedding(6, 3, dtype="float64", rng=rng)
     ids = sg.Placeholder((3, 2), dtype="int64", name="ids")
@@ -123,3 +137,26 @@ def test_relu_layer_passes_gradient_only_where_its_input_is_positive():
         np.testing.assert_array_equal(
             sess.run(g, {x: np.array([-2.0, -0.1, 0.1, 3.0])}), [0, 0, 1, 1]
         )
+
+
+def test_a_sequence_model_of_linear_layers_compiles_to_the_plain_programs_values(rng):
+    """Linear on (batch, time, features) through every pass: the optimized Program's loss,
+    gradients and two training steps (two batch sizes) equal the plain one's."""
+    x = sg.Placeholder((None, 4, 3), dtype="float64", name="x")
+    y = sg.Placeholder((None, 4), dtype="int64", name="y")
+    first = sg.nn.Linear(3, 6, dtype="float64", rng=1)
+    second = sg.nn.Linear(6, 5, dtype="float64", rng=2)
+    loss = sg.softmax_cross_entropy(second(sg.tanh(first(x))), y)
+    params = [*first.parameters(), *second.parameters()]
+    grads = sg.gradients(loss, [*params, x])
+    train = sg.optim.SGD(lr=0.1).minimize(loss)
+    X, Y = rng.normal(size=(7, 4, 3)), rng.integers(0, 5, (7, 4))
+    results = []
+    for disable in ((), "all"):
+        with sg.Session(disable=disable) as sess:
+            values = sess.run([loss, *grads], {x: X, y: Y})
+            sess.run(train, {x: X, y: Y})
+            sess.run(train, {x: X[:3], y: Y[:3]})
+            results.append(values + sess.run(params))
+    for optimized, plain in zip(*results):
+        np.testing.assert_allclose(optimized, plain, rtol=1e-12, atol=1e-14)

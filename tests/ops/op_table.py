@@ -486,6 +486,16 @@ HAND_CASES = [
     Case("matmul", "operator", lambda a, b: a @ b, np.matmul, (real(2, 3), real(3, 2))),
     Case("matmul", "unknown-batch-dim", sg.matmul, np.matmul,
          (real(5, 3, declared=(None, 3)), real(3, 2))),
+    # stacks of matrices, as np.matmul: one weight for every row of a sequence batch
+    # (nn.Linear on 3-D), a stack each, batch dims that broadcast, 1-D with a stack
+    Case("matmul", "3d@2d", sg.matmul, np.matmul, (real(2, 3, 4), real(4, 5)), second_order=True),
+    Case("matmul", "3d@2d-unknown-batch", sg.matmul, np.matmul,
+         (real(2, 3, 4, declared=(None, 3, 4)), real(4, 5))),
+    Case("matmul", "2d@3d", sg.matmul, np.matmul, (real(3, 4), real(2, 4, 5)), second_order=True),
+    Case("matmul", "3d@3d", sg.matmul, np.matmul, (real(2, 3, 4), real(2, 4, 5)), second_order=True),
+    Case("matmul", "batch-broadcast", sg.matmul, np.matmul, (real(2, 1, 3, 4), real(5, 4, 2))),
+    Case("matmul", "1d@3d", sg.matmul, np.matmul, (real(4,), real(2, 4, 3)), second_order=True),
+    Case("matmul", "3d@1d", sg.matmul, np.matmul, (real(2, 3, 4), real(4,)), second_order=True),
     # transpose
     Case("transpose", "2d", sg.transpose, np.transpose, (real(3, 4),)),
     Case("transpose", "dot-T", lambda x: x.T, lambda a: a.T, (real(2, 3, 4),)),

@@ -80,3 +80,18 @@ def test_reduction_matches_numpy_for_any_axis_and_keepdims(entry, data, seed):
         (Input(shape, entry.domain),),
     )
     _check_forward_and_gradient(case, seed, entry.differentiable)
+
+
+@settings(deadline=None)
+@given(
+    shapes=hnp.mutually_broadcastable_shapes(
+        signature=np.matmul.signature, max_dims=2, min_side=1, max_side=4
+    ),
+    seed=SEEDS,
+)
+def test_matmul_matches_numpy_for_any_vectors_matrices_and_stacks(shapes, seed):
+    """np.matmul's own signature, (n?,k),(k,m?)->(n?,m?), draws the operands: vectors,
+    matrices, and stacks whose batch dims broadcast; values and gradients agree."""
+    a, b = shapes.input_shapes
+    case = Case("matmul", "property", sg.matmul, np.matmul, (Input(a), Input(b)))
+    _check_forward_and_gradient(case, seed, differentiable=True)
