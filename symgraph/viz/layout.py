@@ -63,7 +63,8 @@ def dot_to(source: str, fmt: str) -> bytes:
     find_dot()
     for attempt in layout_attempts(source):
         try:
-            return graphviz.pipe("dot", fmt, attempt.encode("utf-8"), quiet=True)
+            picture = graphviz.pipe("dot", fmt, attempt.encode("utf-8"), quiet=True)
+            return _without_date(picture) if fmt == "pdf" else picture
         except graphviz.ExecutableNotFound:
             raise RenderError(
                 "Graphviz's `dot` program could not be started", hint=install_advice()
@@ -77,6 +78,22 @@ def dot_to(source: str, fmt: str) -> bytes:
         hint="this is a bug in symgraph's drawing if the DOT came from sg.to_dot; "
         "please report it with the DOT text (render to a .dot file)",
     )
+
+
+#: the time cairo writes into every PDF: D:YYYYMMDDHHMMSS and a zone
+_PDF_DATE = re.compile(rb"/CreationDate \(D:\d{14}[^)]{0,7}\)")
+
+
+def _without_date(pdf: bytes) -> bytes:
+    """The PDF with its creation time replaced by a fixed one, so that the same graph
+    gives the same file, run after run (as it does in SVG and PNG). The stand-in has
+    exactly the length of the time it replaces: a PDF's index gives the byte offsets
+    of its parts, and they must stay right."""
+    def fixed(match):
+        text = match.group(0)
+        stamp = b"/CreationDate (D:20000101000000"
+        return stamp + b"Z" * (len(text) - len(stamp) - 1) + b")"
+    return _PDF_DATE.sub(fixed, pdf)
 
 
 def svg(target, **options) -> str:

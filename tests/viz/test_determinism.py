@@ -68,3 +68,18 @@ def test_two_processes_write_the_same_dot(tmp_path):
         assert done.returncode == 0, done.stderr
         outputs.append(done.stdout)
     assert outputs[0] == outputs[1] and outputs[0].startswith("digraph")
+
+
+def test_a_pdf_carries_a_fixed_date_so_two_renders_are_identical(tmp_path, require_program):
+    """cairo stamps the time into each PDF; render puts a fixed one of the same length
+    in its place, so the file's byte offsets (its index) stay right."""
+    require_program("dot")
+    from symgraph.viz.layout import _without_date
+
+    stamped = b"%PDF-1.5\n<< /CreationDate (D:20261127163352Z) >>\nxref"
+    fixed = _without_date(stamped)
+    assert fixed == b"%PDF-1.5\n<< /CreationDate (D:20000101000000Z) >>\nxref"
+    with sg.Graph().as_default() as graph:
+        mlp()
+        data = (tmp_path / sg.render(graph, tmp_path / "a.pdf")).read_bytes()
+    assert data.startswith(b"%PDF") and b"/CreationDate (D:20000101000000" in data
