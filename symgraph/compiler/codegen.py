@@ -98,7 +98,7 @@ class _Source:
     def instruction(self, index: int, inst) -> None:
         if inst.in_place:  # a concat whose parts were computed into it: no call at all
             code = f"    {self.ref(inst.out)} = b{inst.view}"
-            self.add(_commented(code, f"{inst.out}: {one_line(inst.name)} ({inst.op.name}, "
+            self.add(_commented(code, f"{inst.out}: {one_line(inst.name)} ({one_line(inst.op.name)}, "
                                       "parts written in place)"), index)
         elif not self._inline_fused(index, inst):
             self.names[f"k{inst.out}"] = inst.kernel
@@ -108,7 +108,7 @@ class _Source:
             if inst.scratch is not None:  # its work array, a view like the others
                 args += (", " if args else "") + f"scratch=b{inst.scratch}"
             code = f"    {self.ref(inst.out)} = k{inst.out}({args})"
-            self.add(_commented(code, f"{inst.out}: {one_line(inst.name)} ({inst.op.name})"), index)
+            self.add(_commented(code, f"{inst.out}: {one_line(inst.name)} ({one_line(inst.op.name)})"), index)
         self.drop([self.ref(s) for s in inst.free])
 
     def _inline_fused(self, index: int, inst) -> bool:
@@ -131,7 +131,7 @@ class _Source:
             else:
                 registers[target] = f"t{inst.out}_{target}"
                 code = f"    {registers[target]} = k{inst.out}_{j}({', '.join(words)})"
-            self.add(_commented(code, op.name), index)
+            self.add(_commented(code, one_line(op.name)), index)
         self.add(f"    {self.ref(inst.out)} = b{inst.view}")
         # the other registers die with the instruction, as they do inside Fused.forward;
         # kept, each fused instruction's temporaries would stay alive to the end of the run

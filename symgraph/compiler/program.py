@@ -46,7 +46,7 @@ class Instruction:
     def listing(self) -> str:
         args = ", ".join(f"%{a}" for a in self.args)
         type_ = f"{shape_str(self.shape)} {self.dtype.name}"
-        line = _row(f"%{self.out} = {self.op.name} {args}", type_, self.name)
+        line = _row(f"%{self.out} = {codegen.one_line(self.op.name)} {args}", type_, self.name)
         if "formula" in self.attrs:  # a fused instruction: show what it computes
             line += "   = " + self.attrs["formula"].format(*(f"%{a}" for a in self.args))
         if self.buffer is not None:

@@ -62,6 +62,12 @@ class Op:
         if not cls.__dict__.get("name"):
             # CamelCase class name -> snake_case op name: SoftmaxCrossEntropy -> softmax_cross_entropy
             cls.name = re.sub(r"(?<!^)(?=[A-Z])", "_", cls.__name__).lower()
+        if not isinstance(cls.name, str) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", cls.name):
+            # op names appear in listings, generated source and error messages
+            raise TypeError(
+                f"op name {cls.name!r} of {cls.__qualname__} must be letters, digits and "
+                "underscores, not starting with a digit, e.g. name = 'my_op'"
+            )
         # `abstract` marks a shared base class (Elementwise, Reduction); it is read from the
         # class itself, not inherited, so every concrete subclass (Add, Sum) is registered.
         if cls.registered and not cls.__dict__.get("abstract", False):

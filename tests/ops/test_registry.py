@@ -110,3 +110,39 @@ def test_an_op_cannot_take_a_built_in_ops_name():
     finally:
         REGISTRY.clear()
         REGISTRY.update(before)
+
+
+def test_an_op_name_must_be_an_identifier():
+    """Op names go into listings and comments of the generated source: a name with a
+    newline in it ran as code there (found by a bug hunt). Such a name is refused."""
+    before = dict(REGISTRY)
+    for bad in ["evil\n    print('ran')\n    #", "my op", "1st", ""]:
+        with pytest.raises(TypeError, match="letters, digits and underscores"):
+            type("Odd", (sg.Op,), {"name": bad or 5})
+    assert dict(REGISTRY) == before
+
+
+def test_an_instance_named_oddly_still_stays_inside_the_comments():
+    """A name set on an op object, not its class, is not checked when the class is made:
+    the listing and the source keep it on one line, inside a comment."""
+    from symgraph.graph import make_node
+
+    class PlainDouble(sg.Op):
+        def infer(self, x):
+            return x.shape, x.dtype
+
+        def forward(self, x):
+            return x * 2
+
+    try:
+        op = PlainDouble()
+        op.name = "odd\nraise SystemExit('ran')\n#"
+        x = sg.Placeholder((3,), dtype="float64", name="x")
+        program = sg.compile(make_node(op, (x,)) + 1.0, feeds={x: np.ones(3)})
+        assert "\nraise" not in program.source and "\nraise" not in str(program)
+        compile(program.source, "<program>", "exec")  # still valid Python
+        with sg.Session() as sess:
+            for _ in range(3):  # the later runs run the generated source
+                np.testing.assert_array_equal(sess.run(make_node(op, (x,)), {x: np.ones(3)}), 2.0)
+    finally:
+        del REGISTRY["plain_double"]
