@@ -97,11 +97,12 @@ def _build(y, xs_list, grad_y, unconnected) -> list[Node]:
 
     order = ancestors([y])
     wanted = set(xs_list)
-    # depends[n]: n depends on some x through ops that have a gradient
+    # depends[n]: n depends on some x through ops that have a gradient. Only float
+    # values have gradients: an integer x gets none (as in TF1; PyTorch refuses it)
     depends: dict[Node, bool] = {}
     for n in order:
-        depends[n] = n in wanted or (
-            n.op.differentiable and is_float(n.dtype) and any(depends[i] for i in n.inputs)
+        depends[n] = is_float(n.dtype) and (
+            n in wanted or (n.op.differentiable and any(depends[i] for i in n.inputs))
         )
 
     contributions: dict[Node, list[Node]] = {y: [grad_y]}
@@ -251,6 +252,13 @@ def _check_backward(node, input_grads):
 
 
 def _unconnected_error(y, x, order) -> GradientError:
+    if not is_float(x.dtype):
+        return GradientError(
+            f"{x.name} has dtype {x.dtype}: only float values have gradients, as in TF1 and PyTorch",
+            node=x,
+            hint=f"differentiate with respect to a float Node (sg.cast({x.name}, 'float64') and "
+            "use that), or pass unconnected='none' to get None for it",
+        )
     # Is x reachable at all? Then something without a gradient blocks every path.
     reach: dict[Node, bool] = {}
     blocker = None

@@ -351,6 +351,16 @@ def make_node(op: Op, inputs, attrs=None, name=None) -> Node:
                 node=x,
                 hint="build every Node of one model inside the same `with graph.as_default():`",
             )
+        if x.op.is_update and not op.takes_updates:
+            # an update's value is not the Variable's new value: it has none (fetched, None)
+            raise GraphError(
+                f"{op.name} cannot take '{x.name}' as an input: it is an update Node "
+                f"({x.op.name}), which changes Variables when run and has no value to compute with",
+                node=_PendingNode(graph._scoped(name or op.name), op, *_user_frame()),
+                hint="fetch it beside the values you want, sess.run([loss, train]); to compute "
+                "with a Variable's new value, use the value given to sg.assign, or read the "
+                "Variable in the next run",
+            )
     attrs = check_attrs(op, dict(attrs or {}))  # the Node's own: the caller may reuse theirs
     with checks_for(op, nodes, name):
         rule = op.infer(*nodes, **attrs)

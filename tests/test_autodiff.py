@@ -376,3 +376,18 @@ def test_stop_gradient_treats_what_it_comes_from_as_a_constant():
     (zero,) = sg.gradients(only, [w], unconnected="zero")
     with sg.Session() as sess:
         assert sess.run(zero) == 0.0
+
+
+def test_an_integer_input_has_no_gradient():
+    """Its gradient was the float one cast to int: d sum(3.7 sqrt(i)) / di came out
+    [1 0 0] (found by a bug hunt). As in TF1 (and PyTorch, which refuses), it has none."""
+    i = sg.Placeholder((3,), dtype="int64", name="i")
+    x = sg.Placeholder((3,), dtype="float64", name="x")
+    y = sg.sum(sg.sqrt(i) * 3.7 + x)
+    with pytest.raises(sg.GradientError, match="i has dtype int64: only float values"):
+        sg.gradients(y, [i])
+    none, dx = sg.gradients(y, [i, x], unconnected="none")
+    assert none is None and dx.dtype == np.float64
+    (zeros,) = sg.gradients(y, [i], unconnected="zero")
+    with sg.Session() as sess:
+        np.testing.assert_array_equal(sess.run(zeros, {i: np.array([1, 4, 9])}), [0, 0, 0])

@@ -377,3 +377,19 @@ def test_a_graph_iterates_over_its_nodes_in_creation_order():
             sg.neg(node)
             seen.append(node)
     assert seen == [x, y] and len(g) == 4
+
+
+def test_an_update_node_cannot_be_an_ops_input():
+    """assign and group compute a Variable's next value and answer None when fetched:
+    summed, the sum's declared () bool hid a float (2,) at run time, and fetching it
+    committed the assign (found by a bug hunt). Only group takes them."""
+    w = sg.Variable(np.array([1.0, 2.0]), name="w")
+    update = sg.assign(w, w * 10)
+    with pytest.raises(sg.GraphError, match="update Node") as caught:
+        sg.sum(update)
+    assert "'sum' (sum)" in str(caught.value) and "test_graph.py" in str(caught.value)
+    train = sg.optim.SGD(lr=0.1).minimize(sg.sum(w * w))
+    with pytest.raises(sg.GraphError, match="'SGD/step' as an input"):
+        sg.cast(train, "float64")
+    both = sg.group(update, train)  # group still takes them
+    assert both.op.is_update

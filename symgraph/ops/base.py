@@ -52,6 +52,7 @@ class Op:
     returns_view: bool = False  # True: forward's result is (usually) a view of its first input
     stateful: bool = False  # True: each run may differ (random numbers): never folded or merged
     is_update: bool = False  # True: computes a Variable's next value (assign, group)
+    takes_updates: bool = False  # True: its inputs may be update Nodes (group, and only it)
     registered: bool = True  # False: kept out of REGISTRY (the leaves; their values come from outside)
     # inputs whose memory the kernel may be given as out= (when nothing reads them after):
     # it reads each of their elements before it writes that element of its result

@@ -62,6 +62,7 @@ class Group(Op):
 
     differentiable = False
     is_update = True
+    takes_updates = True  # the one op that may read update Nodes (make_node refuses others)
 
     def infer(self, *updates):
         for u in updates:
