@@ -107,6 +107,31 @@ class LogSoftmax(Op):
         return (grad - exp(node) * reduce_sum(grad, axis=axis, keepdims=True),)
 
 
+def _check_labels_fit(logits, labels) -> None:
+    """Labels must have the logits' shape without the class dim. Checked by the loss and
+    by its gradient: a step that fetches only the update runs the gradient alone, and
+    the compiler checks each op's rule again with the shapes fed."""
+    if logits.ndim < 1 or not shapes_agree(labels.shape, logits.shape[:-1]):
+        raise ShapeError(
+            f"softmax_cross_entropy of logits {logits.name} {shape_str(logits.shape)} and "
+            f"labels {labels.name} {shape_str(labels.shape)}: labels must have the logits' "
+            "shape without the last (class) dim",
+            hint="for logits (batch, classes) give labels of shape (batch,): one label a row",
+        )
+
+
+def _labels_for(labels, logits) -> np.ndarray:
+    """The labels as ids checked to be in range and one per row of logits: indexing with
+    fewer would broadcast them over the rows without a word."""
+    labels = _check_ids(labels, logits.shape[-1], "label")
+    if labels.shape != logits.shape[:-1]:
+        raise ValueError(
+            f"labels of shape {labels.shape} for logits of shape {logits.shape}: "
+            "one label is needed for each row of logits"
+        )
+    return labels
+
+
 class SoftmaxCrossEntropy(Op):
     """Mean over all positions of -log softmax(logits)[label]; logits (..., classes), labels (...)."""
 
@@ -120,23 +145,14 @@ class SoftmaxCrossEntropy(Op):
                 f"{labels.dtype}",
                 hint="give the labels Placeholder dtype='int64' (class ids, not one-hot rows)",
             )
-        if logits.ndim < 1 or labels.ndim != logits.ndim - 1 or any(
-            a is not None and b is not None and a != b
-            for a, b in zip(labels.shape, logits.shape[:-1])
-        ):
-            raise ShapeError(
-                f"softmax_cross_entropy of logits {logits.name} {shape_str(logits.shape)} and "
-                f"labels {labels.name} {shape_str(labels.shape)}: labels must have the logits' "
-                "shape without the last (class) dim",
-                hint="for logits (batch, classes) give labels of shape (batch,)",
-            )
+        _check_labels_fit(logits, labels)
         return (), logits.dtype
 
     def workspace(self, logits, labels):
         return logits.shape, logits.dtype  # z, below
 
     def forward(self, logits, labels, scratch=None):
-        labels = _check_ids(labels, logits.shape[-1], "label")
+        labels = _labels_for(labels, logits)
         # z = logits - max, then exp(z) in the same array: one big temporary, not two
         z = _work_array(scratch, logits.shape, logits.dtype)
         np.subtract(logits, np.max(logits, axis=-1, keepdims=True), out=z)
@@ -161,10 +177,11 @@ class SoftmaxCrossEntropyGrad(Op):
     fresh_output = True  # returns a new array, never a view of an input
 
     def infer(self, logits, labels):
+        _check_labels_fit(logits, labels)
         return logits.shape, logits.dtype
 
     def forward(self, logits, labels, out=None):
-        labels = _check_ids(labels, logits.shape[-1], "label")
+        labels = _labels_for(labels, logits)
         s = _stable_softmax(logits, -1, out)
         rows = s.reshape(-1, s.shape[-1])  # a view: every position, one row each
         rows[np.arange(rows.shape[0]), labels.reshape(-1)] -= 1  # minus the one-hot
@@ -202,7 +219,7 @@ class PickedLogits(Op):
         raise NotImplementedError("made by the compiler, with its shape")
 
     def forward(self, logits, labels):
-        labels = _check_ids(labels, logits.shape[-1], "label")
+        labels = _labels_for(labels, logits)
         return np.take_along_axis(logits, labels[..., None], axis=-1)
 
 
@@ -237,7 +254,7 @@ class CrossEntropyGradFromSums(Op):
         raise NotImplementedError("made by the compiler, with its shape")
 
     def forward(self, exps, labels, row_sums, out=None):
-        labels = _check_ids(labels, exps.shape[-1], "label")
+        labels = _labels_for(labels, exps)
         # the same operations, in the same order, as SoftmaxCrossEntropyGrad: the same gradient
         out = np.divide(exps, row_sums, out=out)  # the softmax
         rows = out.reshape(-1, out.shape[-1])  # a view: every position, one row each

@@ -92,3 +92,21 @@ def test_mse_refuses_shapes_that_would_broadcast_every_prediction_against_every_
         assert sess.run(sg.mse(pred, free), feeds) == 1.0
         assert sess.run(sg.mse(pred, 3.0), feeds) == 4.0
         assert sess.run(sg.mse(pred, sg.reshape(target, (-1, 1))), {pred: np.ones((4, 1)), target: np.ones(4)}) == 0.0
+
+
+@pytest.mark.parametrize("disable", [(), "all"])
+def test_a_step_fetching_only_the_update_refuses_labels_of_another_batch_size(disable):
+    """One label for 4 rows trained on it for every row, and divided by 1 not 4, without
+    a word, when only `train` was fetched: the loss's own check never ran (found by a
+    bug hunt). The gradient checks the labels too; the weights stay as they were."""
+    x = sg.Placeholder((None, 3), name="x")
+    y = sg.Placeholder((None,), dtype="int64", name="y")
+    lin = sg.nn.Linear(3, 4, rng=0)
+    train = sg.optim.SGD(0.1).minimize(sg.nn.CrossEntropyLoss()(lin(x), y))
+    X = np.ones((4, 3), "float32")
+    with sg.Session(disable=disable) as sess:
+        before = sess.run(lin.weight)
+        for labels in ([1], [1, 2]):
+            with pytest.raises(sg.RunError, match="labels must have the logits' shape"):
+                sess.run(train, {x: X, y: np.array(labels)})
+        np.testing.assert_array_equal(sess.run(lin.weight), before)
