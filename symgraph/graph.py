@@ -20,7 +20,7 @@ import threading
 import numpy as np
 
 from symgraph.errors import GraphError, ShapeError, shape_str
-from symgraph.ops.base import LeafOp, Op, check_attrs, shapes_agree
+from symgraph.ops.base import LeafOp, Op, check_attrs, has_settings, shapes_agree
 
 FORWARD, GRADIENT, UPDATE = "forward", "gradient", "update"
 
@@ -326,7 +326,7 @@ def _shared(op: Op) -> Op:
     which asks every vertex for its op's name in each pass, finds them in the CPU's
     cache. An op object that was given attributes of its own keeps them, and itself.
     """
-    if vars(op):
+    if has_settings(op):
         return op
     return _OPS.setdefault(type(op), op)
 

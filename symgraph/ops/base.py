@@ -148,8 +148,12 @@ class Op:
         return num_elements(node.shape)
 
     def __eq__(self, other):
-        # Ops are stateless: two instances of one class are the same op.
-        return type(self) is type(other)
+        # Ops are stateless: two instances of one class are the same op. An op object
+        # given settings of its own (Scale(2.0), Scale(3.0)) is equal only to itself:
+        # settings belong in attrs, which the compiler compares, but this is allowed.
+        if self is other:
+            return True
+        return type(self) is type(other) and not has_settings(self) and not has_settings(other)
 
     def __hash__(self):
         return hash(type(self))
@@ -173,6 +177,12 @@ class LeafOp(Op):
 
 
 # -- attrs -----------------------------------------------------------------------
+def has_settings(op: Op) -> bool:
+    """True for an op object given attributes of its own (`Scale(2.0)` keeping its 2.0):
+    then it is not interchangeable with another of its class (see Op.__eq__)."""
+    return bool(getattr(op, "__dict__", None))
+
+
 def check_attrs(op: Op, attrs: dict) -> dict:
     """Attrs must be hashable, so passes can compare Nodes (CSE) by (op, attrs, inputs)."""
     for key, value in attrs.items():

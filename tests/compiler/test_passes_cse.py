@@ -170,3 +170,35 @@ def test_merged_fetches_answer_every_fetch():
     np.testing.assert_array_equal(va, vb)
     va[0] = 99.0  # each answer is its own array
     assert vb[0] == 1.0
+
+
+def test_ops_with_settings_of_their_own_are_not_merged():
+    """Scale(2.0) and Scale(3.0) are one class: cse took them for the same op, and the
+    optimized run said 4 where the plain one said 5 (found by a bug hunt). Settings
+    belong in attrs, but an op object that keeps its own is allowed (graph._shared)."""
+    from symgraph.graph import make_node
+    from symgraph.ops.base import REGISTRY
+
+    class ScaleBy(sg.Op):
+        elementwise = True
+
+        def __init__(self, k):
+            self.k = k
+
+        def infer(self, x):
+            return x.shape, x.dtype
+
+        def forward(self, x):
+            return x * self.k
+
+    try:
+        x = sg.Placeholder((3,), dtype="float64", name="x")
+        doubled = ScaleBy(2.0)
+        y = make_node(ScaleBy(2.0), (x,)) + make_node(ScaleBy(3.0), (x,))
+        z = make_node(doubled, (x,)) + make_node(doubled, (x,))  # one object: merged
+        for disable in ((), "all"):
+            with sg.Session(disable=disable) as sess:
+                np.testing.assert_array_equal(sess.run([y, z], {x: np.ones(3)}), [[5.0] * 3, [4.0] * 3])
+        assert ScaleBy(2.0) != ScaleBy(2.0) and doubled == doubled and sg.ops.math.Add() == sg.ops.math.Add()
+    finally:
+        del REGISTRY["scale_by"]

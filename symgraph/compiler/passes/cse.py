@@ -27,6 +27,7 @@ from symgraph.compiler.rewrite import (
     start,
     topological,
 )
+from symgraph.ops.base import has_settings
 
 
 def _signature(ir, key, merged=None):
@@ -47,7 +48,9 @@ def _signature(ir, key, merged=None):
     inputs = tuple(merged.get(i, i) for i in data["inputs"])
     # The result's dtype too: attrs that compare equal may still differ in type, and
     # clip(x, 0, 1) of an int x stays int where clip(x, 0.0, 1.0) gives floats.
-    return (type(op), attrs, inputs, data["dtype"].str, data["shape"])
+    # the op itself for one with settings of its own (see Op.__eq__): Scale(2.0) and
+    # Scale(3.0) are of one type but compute different things
+    return (op if has_settings(op) else type(op), attrs, inputs, data["dtype"].str, data["shape"])
 
 
 def cse(ir: nx.DiGraph):
