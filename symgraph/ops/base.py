@@ -251,10 +251,13 @@ def operand(node):
     """What NumPy should see for this input when working out a dtype.
 
     A weak Constant (a Python number) is given as its Python type, so NumPy 2
-    promotes it the way the kernel will: float32 * 2.0 stays float32.
+    promotes it the way the kernel will: float32 * 2.0 stays float32. NumPy takes only
+    int, float and complex that way; a Python bool is given as the bool dtype, the
+    lowest of all, which promotes the same way (float32 + True stays float32).
     """
     if node.weak:
-        return type(node.value)
+        kind = type(node.value)
+        return np.dtype(bool) if kind is bool else kind
     return node.dtype
 
 

@@ -47,6 +47,7 @@ OPERAND_KINDS = {
     "bool": np.array([True, False, True]),
     "python int": 2,
     "python float": 2.5,
+    "python bool": True,  # NumPy's weak kinds are int, float and complex: bool was refused
 }
 
 
@@ -113,3 +114,18 @@ def test_unknown_dims_stay_unknown_until_run():
     y = sg.sum(x @ np.ones((3, 2)), axis=1)
     assert y.shape == (None,)
     assert sg.Session().run(y, {x: np.ones((5, 3))}).shape == (5,)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "int8", "int64", "bool"])
+def test_a_python_bool_mixes_with_any_node_as_numpy_mixes_it(dtype):
+    """x + True was a ShapeError ('add is not defined for float32 and bool'): NumPy takes
+    only int, float and complex as weak Python scalars (found by a bug hunt)."""
+    x = sg.Placeholder((2,), dtype=dtype, name="x")
+    value = np.array([1, 0]).astype(dtype)
+    for fn, ref in [(lambda a, b: a * b, np.multiply), (sg.maximum, np.maximum),
+                    (lambda a, b: a > b, np.greater)]:
+        node = fn(x, True)
+        expected = ref(value, True)
+        actual = sg.Session().run(node, {x: value})
+        assert node.dtype == np.asarray(actual).dtype == expected.dtype
+        np.testing.assert_array_equal(actual, expected)
