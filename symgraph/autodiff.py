@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from symgraph.errors import GradientError, shape_str
+from symgraph.errors import GradientError, GraphError, shape_str
 from symgraph.graph import GRADIENT, Constant, Node, as_node, paused_gc
 from symgraph.ops.base import Op, is_float, shapes_agree
 from symgraph.ops.math import cast
@@ -101,6 +101,14 @@ def _build(y, xs_list, grad_y, unconnected) -> list[Node]:
     # values have gradients: an integer x gets none (as in TF1; PyTorch refuses it)
     depends: dict[Node, bool] = {}
     for n in order:
+        for i in n.inputs:
+            if i not in depends:  # an input made after its reader: inputs edited by hand
+                raise GraphError(
+                    f"{n.name} reads {i.name}, which was made after it: the graph's inputs "
+                    "were edited by hand, and may form a cycle",
+                    node=n,
+                    hint="a Node's inputs must be built before it; do not edit node.inputs by hand",
+                )
         depends[n] = is_float(n.dtype) and (
             n in wanted or (n.op.differentiable and any(depends[i] for i in n.inputs))
         )

@@ -391,3 +391,14 @@ def test_an_integer_input_has_no_gradient():
     (zeros,) = sg.gradients(y, [i], unconnected="zero")
     with sg.Session() as sess:
         np.testing.assert_array_equal(sess.run(zeros, {i: np.array([1, 4, 9])}), [0, 0, 0])
+
+
+def test_gradients_of_a_graph_with_hand_edited_inputs_say_so():
+    """A cycle made by editing node.inputs raised a bare KeyError here, where
+    Session.run names the cycle (found by a bug hunt)."""
+    x = sg.Placeholder((3,), dtype="float64", name="x")
+    p = x + 1.0
+    q = p * 2.0
+    p.inputs = [x, q]
+    with pytest.raises(sg.GraphError, match="add reads mul, which was made after it"):
+        sg.gradients(sg.sum(q), [x])
