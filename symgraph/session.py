@@ -26,7 +26,7 @@ from symgraph.compiler.passes import PASSES
 from symgraph.compiler.pipeline import compile_steps, passes_to_skip
 from symgraph.errors import CheckpointError, FeedError, FetchError, GraphError, shape_str
 from symgraph.feeds import check_feed_value
-from symgraph.graph import Graph, Node, get_default_graph
+from symgraph.graph import Graph, Node, Variable, get_default_graph
 
 #: passes that take a Node's work out of its own checked instruction (fold runs it while
 #: compiling, fuse runs several Nodes as one); debug mode turns them off
@@ -182,8 +182,27 @@ class Session:
                 np.copyto(own, value)
 
     def initialize(self, vars=None) -> None:  # noqa: A002 - TF1-style name
-        """Reset the given Variables (all of the graph's when None) to their initial values."""
-        for var in self.graph.variables if vars is None else vars:
+        """Reset the given Variables (all of the graph's when None; one Variable, or a list
+        of them) to their initial values."""
+        if vars is None:
+            chosen = list(self.graph.variables)
+        else:
+            chosen = [vars] if isinstance(vars, Node) else list(vars)
+        for var in chosen:  # all checked first: a bad one in the list changes nothing
+            if not isinstance(var, Variable):
+                what = f"{var.name} ({var.op.name})" if isinstance(var, Node) else repr(var)
+                raise GraphError(
+                    f"initialize takes Variables, got {what}",
+                    node=var if isinstance(var, Node) else None,
+                    hint="give sess.initialize() a Variable, a list of them, or nothing for all",
+                )
+            if var.graph is not self.graph:
+                raise GraphError(
+                    f"Variable {var.name} belongs to another Graph than this Session's",
+                    node=var,
+                    hint="initialize it in a Session of its own graph",
+                )
+        for var in chosen:
             self._values[var] = var.initial_value
 
     # -- checks ----------------------------------------------------------------------

@@ -736,3 +736,24 @@ def test_a_failed_run_leaves_the_random_streams_where_they_were():
                     sess.run([r, picked], {x: np.ones(4), ids: np.array([0, 7])})
             got, _ = sess.run([r, picked], {x: np.ones(4), ids: np.array([0, 1])})
             np.testing.assert_array_equal(got, expected.random(4))
+
+
+def test_initialize_takes_one_variable_or_a_list_and_refuses_anything_else():
+    """A Placeholder gave a bare AttributeError, another graph's Variable was taken
+    silently, and one Variable 'could not be iterated' (found by a bug hunt)."""
+    w = sg.Variable(np.array([1.0, 2.0]), name="w")
+    v = sg.Variable(np.array([3.0]), name="v")
+    x = sg.Placeholder((2,), dtype="float64", name="x")
+    with sg.Graph().as_default():
+        other = sg.Variable(np.zeros(2), name="other")
+    with sg.Session() as sess:
+        sess.run([sg.assign(w, w * 10), sg.assign(v, v * 10)])
+        sess.initialize(w)
+        np.testing.assert_array_equal(sess.run(w), [1.0, 2.0])
+        with pytest.raises(sg.GraphError, match=r"initialize takes Variables, got x \(placeholder\)"):
+            sess.initialize([v, x])
+        with pytest.raises(sg.GraphError, match="another Graph"):
+            sess.initialize([other])
+        np.testing.assert_array_equal(sess.run(v), [30.0])  # the failed calls changed nothing
+        sess.initialize()
+        np.testing.assert_array_equal(sess.run(v), [3.0])
