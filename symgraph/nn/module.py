@@ -135,8 +135,8 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
 
     # -- parameters -----------------------------------------------------------------
-    def named_parameters(self) -> list[tuple[str, Variable]]:
-        """('fc1.weight', Variable) pairs: own parameters first, then each sub-module's."""
+    def _named_variables(self) -> list[tuple[str, Variable]]:
+        """('fc1.weight', Variable) pairs of every Variable: own first, then each sub-module's."""
         out, seen, visited = [], set(), set()
         stack = [("", self)]
         while stack:  # iterative walk of the module tree, in definition order
@@ -152,9 +152,24 @@ class Module:
             stack.extend((prefix + name + ".", m) for name, m in reversed(children))
         return out
 
+    def named_parameters(self) -> list[tuple[str, Variable]]:
+        """('fc1.weight', Variable) pairs of the trainable Variables: own parameters first,
+        then each sub-module's."""
+        return [(name, var) for name, var in self._named_variables() if var.trainable]
+
     def parameters(self) -> list[Variable]:
-        """Every Variable of this Module and its sub-Modules, in a fixed order."""
+        """The trainable Variables of this Module and its sub-Modules, in a fixed order:
+        what an optimizer should train (params=module.parameters())."""
         return [var for _, var in self.named_parameters()]
+
+    def named_buffers(self) -> list[tuple[str, Variable]]:
+        """('bn.running_mean', Variable) pairs of the Variables made with trainable=False:
+        state a layer keeps but no optimizer should change, PyTorch's buffers."""
+        return [(name, var) for name, var in self._named_variables() if not var.trainable]
+
+    def buffers(self) -> list[Variable]:
+        """The non-trainable Variables of this Module and its sub-Modules (named_buffers)."""
+        return [var for _, var in self.named_buffers()]
 
     def children(self) -> list[Module]:
         return list(self._modules.values())

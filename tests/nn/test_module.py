@@ -344,3 +344,30 @@ def test_layers_in_a_list_or_a_dict_are_parameters_too():
     net.scales = None
     assert [n for n, _ in net.named_parameters()][:2] == ["blocks.0.weight", "blocks.0.bias"]
     assert not any(n.startswith(("heads.", "scales.")) for n, _ in net.named_parameters())
+
+
+def test_a_non_trainable_variable_is_a_buffer_not_a_parameter():
+    """A BatchNorm-style running mean, Variable(trainable=False), was in parameters(), so
+    SGD(params=bn.parameters(), weight_decay=...) moved it (found by a bug hunt). As in
+    PyTorch, parameters() are what an optimizer trains; buffers() hold the rest."""
+
+    class RunningMean(sg.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.scale = sg.Variable(np.ones(2), name="scale")
+            self.running_mean = sg.Variable(np.full(2, 5.0), name="running_mean", trainable=False)
+
+        def forward(self, x):
+            return (x - self.running_mean) * self.scale
+
+    layer = RunningMean()
+    assert layer.parameters() == [layer.scale]
+    assert layer.named_buffers() == [("running_mean", layer.running_mean)]
+    assert layer.buffers() == [layer.running_mean]
+    x = sg.Placeholder((None, 2), dtype="float64", name="x")
+    train = sg.optim.SGD(lr=0.1, params=layer.parameters(), weight_decay=0.5).minimize(
+        sg.sum(layer(x) ** 2)
+    )
+    with sg.Session() as sess:
+        sess.run(train, {x: np.ones((3, 2))})
+        np.testing.assert_array_equal(sess.run(layer.running_mean), [5.0, 5.0])
