@@ -370,7 +370,28 @@ def make_node(op: Op, inputs, attrs=None, name=None) -> Node:
             "the shape a tuple, e.g. return x.shape, x.dtype"
         )
     shape, dtype = rule
+    shape = tuple(shape)
+    if any(d is not None and (type(d) is not int or d < 0) for d in shape):
+        shape = _checked_dims(op, shape)
     return Node(op, nodes, attrs, shape, dtype, name, graph)
+
+
+def _checked_dims(op: Op, shape: tuple) -> tuple:
+    """The shape an op's infer gave, with NumPy ints made ints; a float dim (x.shape[1] / 2)
+    or a negative one is the op author's mistake, said here rather than deep in a run."""
+    dims = []
+    for d in shape:
+        if isinstance(d, (int, np.integer)) and not isinstance(d, bool) and d >= 0:
+            dims.append(int(d))
+        elif d is None:
+            dims.append(None)
+        else:
+            raise TypeError(
+                f"{type(op).__name__}.infer returned the shape {shape}: each dim must be an int "
+                f">= 0, or None when not known until the run, got {d!r}"
+                + ("; divide with // to keep ints" if isinstance(d, float) else "")
+            )
+    return tuple(dims)
 
 
 def checks_for(op: Op, inputs=(), name=None) -> _ChecksFor:

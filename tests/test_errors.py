@@ -391,3 +391,26 @@ def test_a_feed_of_the_wrong_shape_is_told_what_fits():
                 sess.run(node * 2.0, {node: value})
             assert hint in str(info.value)
             assert ("declare the Placeholder" in str(info.value)) == (node is fixed)
+
+
+def test_an_infer_giving_a_float_or_negative_dim_is_told_when_the_node_is_built():
+    """x.shape[1] / 2 built a Node of shape (4, 3.0), and the run died in np.empty with
+    no op named (found by a bug hunt). NumPy ints are taken, as ints."""
+    from symgraph.graph import make_node
+    from symgraph.ops.base import REGISTRY
+
+    class HalfWidth(sg.Op):
+        def infer(self, x, *, how):
+            return (np.int64(x.shape[0]), {"divide": x.shape[1] / 2, "floor": x.shape[1] // 2,
+                                           "negative": -1}[how]), x.dtype
+
+    try:
+        x = sg.Placeholder((4, 6), name="x")
+        with pytest.raises(TypeError, match=r"HalfWidth.infer returned the shape \(4, 3.0\).*divide with //"):
+            make_node(HalfWidth(), (x,), {"how": "divide"})
+        with pytest.raises(TypeError, match="got -1"):
+            make_node(HalfWidth(), (x,), {"how": "negative"})
+        node = make_node(HalfWidth(), (x,), {"how": "floor"})
+        assert node.shape == (4, 3) and type(node.shape[0]) is int
+    finally:
+        del REGISTRY["half_width"]
