@@ -387,7 +387,7 @@ def _checked_dims(op: Op, shape: tuple) -> tuple:
             dims.append(None)
         else:
             raise TypeError(
-                f"{type(op).__name__}.infer returned the shape {shape}: each dim must be an int "
+                f"{type(op).__name__}.infer returned the shape {shape_str(shape)}: each dim must be an int "
                 f">= 0, or None when not known until the run, got {d!r}"
                 + ("; divide with // to keep ints" if isinstance(d, float) else "")
             )
