@@ -45,6 +45,14 @@ class RNNCell(Module):
 
     def initial_state(self, x):
         """Zeros of shape (batch, hidden_size), the batch size read off x (it may be None)."""
+        if x.ndim != 2:
+            raise ShapeError(
+                f"RNNCell's steps take inputs of shape (batch, features); {x.name} has shape "
+                f"{shape_str(x.shape)}",
+                node=x,
+                hint="unstack a (batch, time, features) sequence along its time axis first: "
+                "sg.unstack(seq, axis=1)",
+            )
         # zeros_like(x[:, :1]) is (batch, 1) with the batch size read when the graph
         # runs; adding a (hidden,) row of zeros broadcasts it to (batch, hidden).
         return zeros_like(x[:, :1]) + Constant(init.zeros(self.hidden_size, self.dtype), name="h0")
@@ -80,6 +88,13 @@ def unroll(cell, inputs, h0=None, scope="rnn"):
                 f"unroll: input {t} ({x.name}) has shape {shape_str(x.shape)}, input 0 has "
                 f"{shape_str(first.shape)}; every step needs the same shape"
             )
+    if h0 is None and not callable(getattr(cell, "initial_state", None)):
+        raise ShapeError(
+            f"unroll needs the first hidden state: {type(cell).__name__} has no "
+            "initial_state(x) to make it",
+            hint=f"pass h0= (e.g. zeros of shape (batch, hidden)), or give {type(cell).__name__} "
+            "a method initial_state(self, x) returning it, as RNNCell has",
+        )
     outputs = []
     with graph.name_scope(scope) as path:
         h = h0

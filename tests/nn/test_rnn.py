@@ -194,3 +194,30 @@ def test_reshape_to_a_dim_that_does_not_divide_the_size_says_so():
     with pytest.raises(sg.ShapeError, match="6 is not a multiple of the other dims' 4") as info:
         sg.reshape(w, (-1, 4))
     assert "fix:" in str(info.value)
+
+
+def test_unroll_of_a_cell_without_initial_state_asks_for_h0():
+    """A custom cell (a Module) without initial_state got a bare AttributeError, after
+    taking the 'rnn' scope (found by a bug hunt)."""
+
+    class ConcatCell(sg.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin = sg.nn.Linear(5, 2, dtype="float64", rng=0)
+
+        def forward(self, x, h):
+            return sg.tanh(self.lin(sg.concat([x, h], axis=1)))
+
+    x = sg.Placeholder((None, 3), dtype="float64", name="x")
+    cell = ConcatCell()
+    with pytest.raises(sg.ShapeError, match="ConcatCell has no initial_state") as caught:
+        sg.nn.unroll(cell, [x, x])
+    assert "pass h0=" in str(caught.value)
+    outputs, _ = sg.nn.unroll(cell, [x, x], h0=sg.zeros_like(x[:, :2]))
+    assert outputs[0].name.startswith("rnn/step_0/")  # the failed call took no scope
+
+
+def test_an_rnn_cell_given_3d_steps_says_steps_are_batch_by_features():
+    x = sg.Placeholder((None, 2, 3), name="x")
+    with pytest.raises(sg.ShapeError, match=r"\(batch, features\); x has shape \(None, 2, 3\)"):
+        sg.nn.unroll(sg.nn.RNNCell(3, 4), [x])
