@@ -122,11 +122,23 @@ class Optimizer:
         new optimizer writes. Called once per parameter, inside the optimizer's scope."""
         raise NotImplementedError(f"{type(self).__name__} must define update(param, grad)")
 
-    def state(self, param: Variable, what: str, value=0.0) -> Variable:
-        """A non-trainable Variable shaped like param (momentum, Adam's moments): saved in checkpoints."""
-        return Variable(
-            np.full(param.shape, value, dtype=param.dtype), name=f"{param.name}/{what}", trainable=False
-        )
+    def state(self, param: Variable, what: str, value=0.0, shape=None, dtype=None) -> Variable:
+        """A non-trainable Variable shaped like param (momentum, Adam's moments), or of the
+        given shape and dtype (Adam's step count); saved in checkpoints.
+
+        One per parameter and `what` for this optimizer: a second minimize() of another
+        loss over the same parameter continues the same momentum, as TF1's slots and
+        PyTorch's per-parameter state do."""
+        # (param, what) -> its Variable; made here, so a subclass need not call __init__
+        states = self.__dict__.setdefault("_states", {})
+        key = (param, what)
+        if key not in states:
+            shape = param.shape if shape is None else shape
+            dtype = param.dtype if dtype is None else dtype
+            states[key] = Variable(
+                np.full(shape, value, dtype=dtype), name=f"{param.name}/{what}", trainable=False
+            )
+        return states[key]
 
 
 def _checked_var_list(var_list) -> list[Variable]:
@@ -222,7 +234,7 @@ class Adam(Optimizer):
         # The step count and the bias corrections are float64 whatever the parameter's
         # dtype, as in PyTorch: in float32, 1 - 0.999**t is off by 1e-5 relative, and a
         # float16 count stops at 2048 (2048 + 1 rounds back to 2048).
-        t = Variable(np.zeros((), dtype=np.float64), name=f"{param.name}/adam_t", trainable=False)
+        t = self.state(param, "adam_t", shape=(), dtype=np.float64)
         t_new = t + 1
         m_new = b1 * m + (1 - b1) * grad
         v_new = b2 * v + (1 - b2) * (grad * grad)

@@ -282,3 +282,22 @@ def test_optimizer_arguments_of_the_wrong_kind_say_so():
     model = sg.nn.Sequential(sg.nn.Linear(3, 2))
     with pytest.raises(TypeError, match=r"pass its Variables: params=module.parameters\(\)"):
         sg.optim.Adam(params=model)
+
+
+def test_one_optimizer_keeps_one_state_per_parameter_across_minimize_calls():
+    """opt.minimize(l1) and opt.minimize(l2) made two momenta for one weight; TF1's slots
+    and PyTorch's per-parameter state are one (found by a bug hunt). Alternating the two
+    losses is then exactly one Adam over the alternating gradients."""
+    w = sg.Variable(np.array([1.0, -2.0]), name="w")
+    opt = sg.optim.Adam(lr=0.1)
+    first, second = opt.minimize(sg.sum(w * w)), opt.minimize(sg.sum(sg.abs(w)))
+    assert [v.name for v in sg.get_default_graph().variables] == [
+        "w", "Adam/w/adam_m", "Adam/w/adam_v", "Adam/w/adam_t"]
+    value, m, v = np.array([1.0, -2.0]), np.zeros(2), np.zeros(2)
+    with sg.Session() as sess:
+        for t in range(1, 5):
+            sess.run(first if t % 2 else second)
+            g = 2 * value if t % 2 else np.sign(value)
+            m, v = 0.9 * m + 0.1 * g, 0.999 * v + 0.001 * g * g
+            value = value - 0.1 * (m / (1 - 0.9**t)) / (np.sqrt(v / (1 - 0.999**t)) + 1e-8)
+            np.testing.assert_allclose(sess.run(w), value, rtol=1e-12)
