@@ -9,12 +9,38 @@ from __future__ import annotations
 
 import numpy as np
 
+from symgraph.errors import ShapeError
 from symgraph.graph import Placeholder, Variable, get_default_graph
 from symgraph.nn import init
 from symgraph.nn.module import Module
+from symgraph.ops.base import is_float
 from symgraph.ops.math import greater_equal, relu, sigmoid, tanh, where
 from symgraph.ops.nn import embedding_lookup
 from symgraph.ops.random import random_uniform
+
+
+def checked_sizes(layer: str, **sizes) -> tuple:
+    """A layer's sizes, each a whole number of at least 1, as ints. Linear(2.5, 3) would
+    otherwise be a 2 -> 3 layer, and a size 0 fail in the initializer's arithmetic."""
+    checked = []
+    for what, value in sizes.items():
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+            raise TypeError(f"{layer}: {what} must be a whole number, got {value!r}")
+        if value < 1:
+            raise ValueError(f"{layer}: {what} must be at least 1, got {value}")
+        checked.append(int(value))
+    return tuple(checked)
+
+
+def checked_float_dtype(layer: str, dtype) -> np.dtype:
+    """A layer's weights are floats: Glorot values cast to int would all be 0."""
+    try:
+        dtype = np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"{layer}: unknown dtype {dtype!r}; use 'float32' or 'float64'") from None
+    if not is_float(dtype):
+        raise TypeError(f"{layer}: weights must be floats, got dtype={dtype}; use 'float32' or 'float64'")
+    return dtype
 
 
 class Linear(Module):
@@ -25,7 +51,10 @@ class Linear(Module):
 
     def __init__(self, in_features, out_features, bias=True, dtype="float32", rng=None):
         super().__init__()
-        self.in_features, self.out_features = int(in_features), int(out_features)
+        self.in_features, self.out_features = checked_sizes(
+            "Linear", in_features=in_features, out_features=out_features
+        )
+        dtype = checked_float_dtype("Linear", dtype)
         self.weight = Variable(
             init.glorot_uniform((in_features, out_features), dtype, rng=rng), name="weight"
         )
@@ -71,7 +100,10 @@ class Embedding(Module):
 
     def __init__(self, num_embeddings, embedding_dim, dtype="float32", rng=None):
         super().__init__()
-        self.num_embeddings, self.embedding_dim = int(num_embeddings), int(embedding_dim)
+        self.num_embeddings, self.embedding_dim = checked_sizes(
+            "Embedding", num_embeddings=num_embeddings, embedding_dim=embedding_dim
+        )
+        dtype = checked_float_dtype("Embedding", dtype)
         self.weight = Variable(
             init.normal((num_embeddings, embedding_dim), dtype=dtype, rng=rng), name="weight"
         )
@@ -119,6 +151,13 @@ class Dropout(Module):
         self._seeds = np.random.default_rng(seed) if seed is not None else None
 
     def forward(self, x):
+        if not is_float(x.dtype):
+            raise ShapeError(
+                f"Dropout of {x.name} ({x.dtype}): dropout scales what it keeps by 1/(1-p), "
+                "so it needs float values",
+                node=x,
+                hint="cast first: sg.cast(x, 'float32')",
+            )
         seed = None if self._seeds is None else int(self._seeds.integers(2**63))
         training = training_flag(x.graph)
         # drawn only in training runs: an evaluation run leaves the stream as it was

@@ -12,6 +12,7 @@ from __future__ import annotations
 from symgraph.errors import ShapeError, shape_str
 from symgraph.graph import Constant, Variable, as_node, get_default_graph
 from symgraph.nn import init
+from symgraph.nn.layers import checked_float_dtype, checked_sizes
 from symgraph.nn.module import Module
 from symgraph.ops.math import relu, tanh
 from symgraph.ops.shape import zeros_like
@@ -26,9 +27,11 @@ class RNNCell(Module):
         super().__init__()
         if nonlinearity not in _NONLINEARITIES:
             raise ValueError(f"nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
-        self.input_size, self.hidden_size = int(input_size), int(hidden_size)
+        self.input_size, self.hidden_size = checked_sizes(
+            "RNNCell", input_size=input_size, hidden_size=hidden_size
+        )
         self.nonlinearity = nonlinearity
-        self.dtype = dtype
+        self.dtype = dtype = checked_float_dtype("RNNCell", dtype)
         rng = init.as_generator(rng)  # an int seed: one generator for both weights
         self.weight_ih = Variable(
             init.glorot_uniform((input_size, hidden_size), dtype, rng=rng), name="weight_ih"

@@ -371,3 +371,20 @@ def test_a_non_trainable_variable_is_a_buffer_not_a_parameter():
     with sg.Session() as sess:
         sess.run(train, {x: np.ones((3, 2))})
         np.testing.assert_array_equal(sess.run(layer.running_mean), [5.0, 5.0])
+
+
+def test_layer_sizes_and_dtypes_are_checked_when_the_layer_is_made():
+    """Linear(2.5, 3) became a 2 -> 3 layer, dtype='int64' gave all-zero weights, a size
+    0 divided by zero in glorot_uniform, and Dropout of ints gave floats (found by a bug
+    hunt); PyTorch refuses all of them too."""
+    with pytest.raises(TypeError, match="Linear: in_features must be a whole number, got 2.5"):
+        sg.nn.Linear(2.5, 3)
+    with pytest.raises(TypeError, match="Linear: weights must be floats, got dtype=int64"):
+        sg.nn.Linear(2, 3, dtype="int64")
+    with pytest.raises(ValueError, match="RNNCell: hidden_size must be at least 1, got 0"):
+        sg.nn.RNNCell(3, 0)
+    with pytest.raises(ValueError, match="Embedding: embedding_dim must be at least 1"):
+        sg.nn.Embedding(10, 0)
+    with pytest.raises(sg.ShapeError, match="needs float values"):
+        sg.nn.Dropout(0.5)(sg.Placeholder((2,), dtype="int64", name="ids"))
+    assert sg.nn.Linear(np.int64(3), 2).weight.shape == (3, 2)  # NumPy ints are whole numbers
