@@ -35,6 +35,8 @@ parser.add_argument("--seed", type=int, default=0)
 parser.add_argument("--picture", default="char_rnn.svg",
                     help="where to save a picture of the graph ('' for none)")
 args = parser.parse_args()
+if args.seed < 0:
+    parser.error("--seed must be 0 or more")
 if min(args.steps, args.seq, args.batch, args.hidden) < 1:
     parser.error("--steps, --seq, --batch and --hidden must be at least 1")
 
@@ -43,6 +45,8 @@ text = inspect.getsource(textwrap) + inspect.getsource(argparse)
 chars = sorted(set(text))
 char_id = {c: i for i, c in enumerate(chars)}
 data = np.array([char_id[c] for c in text], dtype=np.int64)
+if args.seq > len(data) - 2:  # a window is seq characters and the one after, at offset >= 0
+    parser.error(f"--seq must be at most {len(data) - 2}: the text has {len(data)} characters")
 vocab = len(chars)
 
 counts = np.bincount(data, minlength=vocab) / len(data)

@@ -51,6 +51,8 @@ parser.add_argument("--seed", type=int, default=0)
 parser.add_argument("--picture", default="custom_op.svg",
                     help="where to save a picture of the graph ('' for none)")
 args = parser.parse_args()
+if args.seed < 0:
+    parser.error("--seed must be 0 or more")
 if args.steps < 1:
     parser.error("--steps must be at least 1")
 

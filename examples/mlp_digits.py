@@ -13,10 +13,14 @@ import argparse
 import time
 
 import numpy as np
-from sklearn.datasets import load_digits
-from sklearn.model_selection import train_test_split
 
 import symgraph as sg
+
+try:  # the digits come with scikit-learn, which symgraph itself does not need
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+except ModuleNotFoundError:
+    raise SystemExit("mlp_digits.py needs scikit-learn for its data: pip install -e '.[examples]'") from None
 
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 parser.add_argument("--epochs", type=int, default=30)
@@ -24,6 +28,8 @@ parser.add_argument("--seed", type=int, default=0)
 parser.add_argument("--picture", default="mlp_digits.svg",
                     help="where to save a picture of the graph ('' for none)")
 args = parser.parse_args()
+if args.seed < 0:
+    parser.error("--seed must be 0 or more")
 if args.epochs < 1:
     parser.error("--epochs must be at least 1")
 

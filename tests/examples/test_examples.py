@@ -89,3 +89,23 @@ def test_custom_op_checks_its_gradient_and_fits_sin():
     output = run_example("custom_op.py", "--steps", "400")
     assert "swish gradient matches finite differences" in output
     assert final_figure(output, "final loss") < 0.01
+
+
+def run_example_expecting_an_error(name, *args):
+    """Run an example that must refuse its arguments; its error output."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    result = subprocess.run([sys.executable, str(EXAMPLES / name), *args], capture_output=True,
+                            text=True, timeout=120, env=env, cwd=tempfile.mkdtemp())
+    assert result.returncode == 2, result.stdout + result.stderr  # argparse's usage error
+    return result.stderr
+
+
+@pytest.mark.parametrize("name", sorted(SHORT_RUNS))
+def test_example_refuses_a_negative_seed_as_a_usage_error(name):
+    """--seed -1 ended in a NumPy (or scikit-learn) traceback (found by a bug hunt)."""
+    assert "--seed must be 0 or more" in run_example_expecting_an_error(name, "--seed", "-1")
+
+
+def test_char_rnn_refuses_a_sequence_longer_than_its_text():
+    """--seq 200000 built a 200,000-step graph before failing (found by a bug hunt)."""
+    assert "--seq must be at most" in run_example_expecting_an_error("char_rnn.py", "--seq", "200000")
