@@ -171,6 +171,20 @@ class Module:
         """The non-trainable Variables of this Module and its sub-Modules (named_buffers)."""
         return [var for _, var in self.named_buffers()]
 
+    # -- training and evaluation -------------------------------------------------------
+    def train(self, mode=True):
+        """PyTorch's model.train() / model.eval() switch a module's state; here one graph
+        serves both, and each run says which it is: this says so to the PyTorch user."""
+        raise TypeError(
+            f"{type(self).__name__}.{'train' if mode else 'eval'}(): a symgraph Module has no "
+            "training mode to switch; one graph serves both. Feed {sg.nn.training_flag(): True} "
+            "in the training runs (Dropout reads it) and nothing in the evaluation runs"
+        )
+
+    def eval(self):
+        """See train(): there is no mode to switch."""
+        self.train(False)
+
     def children(self) -> list[Module]:
         return list(self._modules.values())
 

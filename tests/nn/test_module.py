@@ -388,3 +388,11 @@ def test_layer_sizes_and_dtypes_are_checked_when_the_layer_is_made():
     with pytest.raises(sg.ShapeError, match="needs float values"):
         sg.nn.Dropout(0.5)(sg.Placeholder((2,), dtype="int64", name="ids"))
     assert sg.nn.Linear(np.int64(3), 2).weight.shape == (3, 2)  # NumPy ints are whole numbers
+
+
+def test_train_and_eval_say_how_symgraph_switches_modes():
+    """A PyTorch user's model.eval() got a plain AttributeError (found by a bug hunt)."""
+    model = sg.nn.Sequential(sg.nn.Linear(2, 2), sg.nn.Dropout(0.5))
+    for call, name in [(model.eval, "eval"), (model.train, "train")]:
+        with pytest.raises(TypeError, match=rf"Sequential.{name}\(\).*training_flag\(\): True"):
+            call()
