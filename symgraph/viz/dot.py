@@ -443,7 +443,9 @@ def _with_values(vertices, session, feed_dict, values):
             text = summary_text(found[v.node])
         elif v.key in found:
             text = summary_text(found[v.key])
-        elif v.kind == "placeholder" and session is not None and v.node not in fed:
+        elif v.kind == "placeholder" and session is not None and v.node not in fed and (
+            getattr(v.node, "default", None) is None  # one with a default has its value
+        ):
             text = "not fed"
         else:
             text = None

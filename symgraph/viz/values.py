@@ -2,8 +2,10 @@
 
 A Session commits updates only for the update Nodes (sg.assign, group) that a
 run fetches or needs. So we fetch only Nodes that need no update Node, and
-only those the feeds can compute: a Placeholder that was not fed is shown as
-"not fed", and what depends on it is shown without a value.
+only those the feeds can compute: a Placeholder that was not fed, and has no
+`default` to stand in, is shown as "not fed", and what depends on it is shown
+without a value. (One with a default, such as sg.nn.training_flag(), has the value
+a run uses: its default.)
 """
 
 from __future__ import annotations
@@ -17,6 +19,11 @@ def _is_update(node: Node) -> bool:
     return bool(getattr(node.op, "is_update", False)) or node.op.name in ("assign", "group")
 
 
+def _has_default(node: Node) -> bool:
+    """A Placeholder with a `default`: a run that does not feed it uses that value."""
+    return getattr(node, "default", None) is not None
+
+
 def computable(nodes: list[Node], fed) -> list[Node]:
     """The Nodes among `nodes` (creation order) that a run with these feeds can compute
     without running any update."""
@@ -24,15 +31,13 @@ def computable(nodes: list[Node], fed) -> list[Node]:
     # Walk every ancestor in creation order, so each Node is decided after its inputs.
     order = ancestors(nodes)
     for n in order:
-        if n in fed:
+        if n in fed or _has_default(n):
             ok[n] = True
         elif isinstance(n, Placeholder) or n.op.name == "placeholder" or _is_update(n):
             ok[n] = False
         else:
             ok[n] = all(ok[i] for i in n.inputs)
     return [n for n in nodes if ok[n]]
-
-
 
 
 def run_values(session, nodes: list[Node], feed_dict=None) -> dict:
