@@ -51,7 +51,7 @@ class Options:
     rankdir: str = "TB"  # "TB" top to bottom, "LR" left to right
     title: str | None = None
     session: object = None  # run the drawn Nodes in this Session and show their values...
-    feed_dict: dict | None = None  # ...with these feeds; nothing is committed
+    feed_dict: dict | None = None  # ...with these feeds; no Variable or random stream changes
     values: dict | None = None  # {Node: array} to show instead of running a Session
     highlight: dict | None = None  # {key: "added" | "removed" | ...}: marked vertices
     labels: dict | None = None  # {key: text}: names chosen for a figure ("dW1")
@@ -76,7 +76,8 @@ def to_dot(target, **options) -> str:
         scopes=False / 1         no clusters, or clusters one level deep
         collapse=["rnn/step_*"]  scopes drawn as single boxes (or a depth, or "auto")
         grad_links=True          dashed lines from gradients to what they differentiate
-        session=sess, feed_dict  values of a run (shape and summary), committing nothing
+        session=sess, feed_dict  values of a run (shape and summary); the Session's Variables
+                                 and random streams are left as they were
         highlight={key: "added"} marked vertices (key: the Node, a Program slot, an IR key)
         labels={node: "dW1"}     names chosen for a figure
         legend, rankdir="LR", title, copy_leaves, max_nodes

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 import symgraph as sg
 from symgraph.__main__ import main
@@ -94,3 +95,30 @@ def test_the_command_line_values_use_a_placeholders_default(tmp_path):
     dot = parse(out.read_text())
     assert dot.label(dot.one("scale")) == "scale\n2.0"
     assert dot.label(dot.one("z")) == "z\nsum\n12.0"
+
+
+@pytest.mark.parametrize("stream", ["seed", "rng"])
+def test_drawing_values_leaves_the_random_streams_where_they_were(stream):
+    # A picture taken between two training steps must not change the second step's
+    # Dropout mask: the picture's run puts every stream back, new ones too.
+    def masks(draw_at):
+        sg.reset_default_graph()
+        x = sg.Placeholder((None, 6), name="x")
+        if stream == "seed":
+            y = sg.nn.Dropout(0.5, seed=0)(x)
+        else:
+            y = sg.nn.Dropout(0.5, rng=np.random.default_rng(0))(x)
+        feed = {x: np.ones((2, 6), "float32"), sg.nn.training_flag(): True}
+        out = []
+        with sg.Session() as sess:
+            for step in range(3):
+                if step in draw_at:
+                    sg.to_dot(y, session=sess, feed_dict=feed)
+                out.append(sess.run(y, feed_dict=feed))
+        return out
+
+    plain = masks(draw_at=())
+    assert not np.array_equal(plain[0], plain[1])  # the stream does move from run to run
+    for drawn in (masks(draw_at=(0,)), masks(draw_at=(1, 2))):
+        for a, b in zip(plain, drawn):
+            np.testing.assert_array_equal(a, b)
