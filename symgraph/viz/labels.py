@@ -42,14 +42,16 @@ def html_label(lines) -> str:
     parts = []
     for text, style in lines:
         body = html_text(text)
-        if style == "b":
+        if not body:
+            pass  # Graphviz rejects an empty element (<B></B>): an empty line stays bare
+        elif style == "b":
             body = f"<B>{body}</B>"
         elif style == "small":
             body = f'<FONT POINT-SIZE="8" COLOR="#555555">{body}</FONT>'
         elif style == "title":
             body = f'<FONT POINT-SIZE="13">{body}</FONT>'
         parts.append(body)
-    return "<" + "<BR/>".join(parts) + ">"
+    return "<" + ("<BR/>".join(parts) or " ") + ">"  # and an empty label, <>, too
 
 
 def shape_text(shape, dtype=None) -> str:

@@ -82,3 +82,16 @@ def test_unencodable_and_invisible_characters_are_shown_as_escapes(name):
     dot = parse(sg.to_dot(sg.get_default_graph()))
     (label,) = [dot.label(n) for n in dot.model_nodes()]
     assert "\\" in label and label.isprintable()
+
+
+def test_empty_text_renders_through_real_dot(tmp_path, require_program):
+    # Graphviz rejects an empty element (<B></B>): an empty chosen label, and the box of
+    # a scope whose first level has no name ("/lead" collapsed one deep), must still draw.
+    require_program("dot")
+    x = sg.Placeholder((3,), name="x")
+    y = sg.tanh(x)
+    with sg.name_scope("/lead"):
+        z = sg.tanh(x)
+    sg.render(y, tmp_path / "e1.svg", labels={y: "", x: ""})
+    sg.render(z, tmp_path / "e2.svg", collapse=1)
+    assert "<B></B>" not in sg.to_dot(z, collapse=1)
