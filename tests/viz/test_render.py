@@ -112,6 +112,21 @@ def test_jupyter_collapses_a_big_graph_instead_of_refusing(require_program, monk
     assert svg is not None and "step_59" in svg
 
 
+def test_jupyter_shows_a_note_with_advice_for_a_graph_too_big_even_collapsed(require_program):
+    # 2,100 Nodes in no scope: no collapse can box them. A None would show the text
+    # repr with no word of why; the note is SVG that any XML parser (and Jupyter) takes.
+    import xml.etree.ElementTree as ET
+
+    require_program("dot")
+    h = sg.Placeholder((3,), name="x")
+    for _ in range(2100):
+        h = sg.tanh(h)
+    svg = h._repr_svg_()
+    root = ET.fromstring(svg)
+    text = " ".join(t.text for t in root.iter("{http://www.w3.org/2000/svg}text"))
+    assert "too many to read" in text and "max_nodes=None" in text and "in no scope" in text
+
+
 def test_an_unrolled_rnns_training_step_renders_whole_and_collapsed(tmp_path, require_program):
     """Graphviz 2.43 (Debian bookworm's) stops with "trouble in init_rank" on this
     picture as drawn; render then lays it out without the chains' groups (found by a
