@@ -21,7 +21,7 @@ import graphviz
 
 from symgraph.errors import RenderError
 from symgraph.viz import styles
-from symgraph.viz.collapse import Box, group
+from symgraph.viz.collapse import Box, gradient_patterns, group
 from symgraph.viz.labels import html_label, shape_text, summary_text, value_text
 from symgraph.viz.records import Vertex, vertices_of
 from symgraph.viz.values import run_values
@@ -456,6 +456,21 @@ def _with_values(vertices, session, feed_dict, values):
     return out
 
 
+def _by_name_hint(vertices, collapse) -> str:
+    """The advice to collapse scopes by name; when names were just tried, not the same
+    names again, but those with their gradient scopes (or broader ones)."""
+    if not isinstance(collapse, (list, tuple)) or not collapse:
+        return "collapse=['rnn/step_*'] (scopes by name)"
+    patterns = [str(p) for p in collapse]
+    grads = gradient_patterns(vertices, patterns)
+    if grads:
+        return (
+            f"collapse={patterns + grads!r} (the gradients of those scopes are built in "
+            "scopes of their own, under 'gradients/')"
+        )
+    return f"scope names that match more than {patterns!r}"
+
+
 def _too_big(vertices, count, max_nodes, collapse) -> RenderError:
     tops: dict[str, int] = {}
     unscoped = []
@@ -468,7 +483,7 @@ def _too_big(vertices, count, max_nodes, collapse) -> RenderError:
     biggest = sorted(tops, key=lambda s: -tops[s])[:3]
     examples = ", ".join(f"'{s}' ({tops[s]} nodes)" for s in biggest)
     hint = "draw scopes as boxes: collapse=2 (every scope two levels deep), "
-    hint += "collapse=['rnn/step_*'] (scopes by name)"
+    hint += _by_name_hint(vertices, collapse)
     hint += "" if collapse == "auto" else ", or collapse='auto'"
     if examples:
         hint += f"; the biggest scopes are {examples}"

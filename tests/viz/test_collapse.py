@@ -63,6 +63,18 @@ def test_gradient_scopes_collapse_too_and_keep_their_colour():
     }
 
 
+def test_too_big_with_scope_names_suggests_their_gradient_scopes_not_the_same_names():
+    parts = rnn(steps=100, per_step=3)
+    loss = sg.mean(parts["h"], name="loss")
+    grads = sg.gradients(loss, [parts["Wx"], parts["Wh"], parts["b"]])
+    with pytest.raises(sg.RenderError) as info:
+        sg.to_dot([loss, *grads], collapse=["rnn/step_*"])
+    message = str(info.value)
+    assert "collapse=['rnn/step_*', 'gradients/rnn/step_*']" in message
+    assert "collapse=['rnn/step_*'] " not in message  # not what was just tried
+    sg.to_dot([loss, *grads], collapse=["rnn/step_*", "gradients/rnn/step_*"])  # and it fits
+
+
 def test_auto_picks_the_deepest_depth_that_fits():
     rnn(steps=30, per_step=2)
     vertices = vertices_of(sg.get_default_graph())
