@@ -77,9 +77,11 @@ def _box_by_depth(depth: int):
 
 
 def _box_by_patterns(patterns: list[str]):
-    # Names without wildcards are looked up in a set: hundreds of them stay fast.
-    exact = {p for p in patterns if not any(c in p for c in "*?[")}
-    wild = [p for p in patterns if p not in exact]
+    # Every pattern is first tried as the exact scope name, so that a scope literally
+    # named "layer[0]" is collapsed by "layer[0]" (as a wildcard, [0] means "0"); a set
+    # keeps hundreds of names fast. Only patterns with wildcards go to fnmatch.
+    exact = set(patterns)
+    wild = [p for p in patterns if any(c in p for c in "*?[")]
 
     def box_name(scope: str):
         if not scope:
@@ -153,9 +155,10 @@ def group(vertices: list[Vertex], collapse, max_nodes: int | None):
             raise RenderError(f"collapse depth must be 1 or more, got {collapse}")
         box_name = _box_by_depth(collapse)
     else:
-        patterns = (
-            [collapse] if isinstance(collapse, str) else [str(p).strip("/") for p in collapse]
-        )
+        # A trailing "/" is dropped ("rnn/" is the scope "rnn"); a leading one is kept:
+        # name_scope("/lead") makes a scope named "/lead".
+        names = [collapse] if isinstance(collapse, str) else collapse
+        patterns = [str(p).rstrip("/") or str(p) for p in names]
         box_name = _box_by_patterns(patterns)
 
     items: list = []

@@ -130,3 +130,15 @@ def test_a_picture_too_big_says_which_nodes_no_collapse_can_box():
     message = str(info.value)
     assert "nodes are in no scope (such as 'p0')" in message
     assert "or collapse='auto'" not in message  # the option just used
+
+
+def test_a_scope_name_is_first_matched_exactly_and_a_leading_slash_is_kept():
+    # As a wildcard, "layer[0]" means "layer0"; a scope literally named "layer[0]" is
+    # collapsed by its own name. name_scope("/lead") makes the scope "/lead".
+    x = sg.Placeholder((3,), name="x")
+    with sg.name_scope("layer[0]"):
+        a = sg.tanh(x)
+    with sg.name_scope("/lead"):
+        b = sg.tanh(a)
+    dot = parse(sg.to_dot(b, collapse=["layer[0]", "/lead"]))
+    assert sorted(dot.label(n) for n in boxes(dot)) == ["/lead\n1 op", "layer[0]\n1 op"]
