@@ -253,7 +253,8 @@ def _output_problem(path: str, picture: bool) -> str | None:
         return f"no folder {folder} to write {os.path.basename(path)} into"
     if not picture or FORMATS[suffix] != "dot":
         try:
-            find_dot()
+            # a picture can be DOT text instead; the page has no such way round
+            find_dot() if picture else find_dot(instead=None)
         except RenderError as e:
             return f"{e.headline}; {e.hint}"
     return None

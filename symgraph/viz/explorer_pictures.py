@@ -44,7 +44,11 @@ class Pictures:
     """Every picture of the page: built one by one, laid out by `dot` in parallel."""
 
     def __init__(self, budget: int):
-        self.dot = find_dot()  # before any work: without Graphviz, say so at once
+        # before any work: without Graphviz, say so at once, and what works without it
+        self.dot = find_dot(
+            instead="or, without it, print(steps) lists the steps, and each step's "
+            ".listing and .to_dot() (its DOT text) need nothing"
+        )
         self.budget = budget
         self.plans = {}  # id(ir) -> (ir, its condense Plan): each IR is condensed once
         self.pictures: list[Picture] = []

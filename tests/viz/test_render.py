@@ -74,6 +74,27 @@ def test_missing_dot_is_a_render_error_that_says_how_to_install(tmp_path, no_dot
     assert not (tmp_path / "loss.svg").exists()
 
 
+def test_without_dot_the_explorer_page_and_explain_give_advice_that_fits_them(
+    tmp_path, no_dot, capsys
+):
+    # "save the DOT text with a .dot suffix" is a picture's way round, not a page's.
+    from symgraph.__main__ import main
+
+    m = mlp()
+    steps = sg.explain(m["loss"], feeds=[m["x"], m["y"]])
+    with pytest.raises(sg.RenderError) as e:
+        steps.save_html(tmp_path / "page.html")
+    message = str(e.value)
+    assert "install graphviz" in message.lower() and ".dot suffix" not in message
+    assert "print(steps)" in message and ".listing" in message
+    assert str(steps) and steps["fuse"].listing and steps["fuse"].to_dot()  # work without dot
+    script = tmp_path / "s.py"
+    script.write_text("print('ran')\n")
+    assert main(["explain", str(script), "-o", str(tmp_path / "p.html")]) == 2
+    err = capsys.readouterr().err
+    assert "install graphviz" in err.lower() and ".dot suffix" not in err
+
+
 def test_install_advice_names_the_package_manager():
     assert "apt-get install graphviz" in layout.install_advice() or os.name != "posix"
 
