@@ -39,7 +39,9 @@ text (which needs no Graphviz). Arguments for the script go after --:
 
 class _StopScript(BaseException):
     """Raised inside the script to stop it at the chosen Session.run (BaseException, so the
-    script's own `except Exception:` cannot swallow it)."""
+    script's own `except Exception:` cannot swallow it). A script that catches it anyway
+    (`except BaseException:`, a bare `except:`) goes on, but every Session.run it makes
+    after that raises it again: no later run happens."""
 
 
 @dataclass
@@ -53,6 +55,7 @@ class ScriptRun:
     values: dict = field(default_factory=dict)  # {Node: value}, when values were asked for
     exit_code: int = 0  # the script's own sys.exit code
     call: int = 0  # which Session.run call the chosen run was, counting every call (1 = first)
+    caught_stop: bool = False  # the script caught the stop and went on (no run did, though)
 
 
 def _flatten_fetches(fetches) -> list:
@@ -88,15 +91,19 @@ def run_script(
     result = ScriptRun(graph=None)
     original_run = Session.run
     calls = every_call = 0
+    stopped = False
 
     def watching_run(self, fetches, feed_dict=None):
-        nonlocal calls, every_call
+        nonlocal calls, every_call, stopped
+        if stopped:  # the script caught the stop: hold it, so no later run happens either
+            result.caught_stop = True
+            raise _StopScript
         every_call += 1
         if counts is None or counts(_flatten_fetches(fetches)):
             calls += 1
         if calls != stop_at_run:
             return original_run(self, fetches, feed_dict)
-        Session.run = original_run
+        stopped = True
         result.session, result.feed_dict = self, dict(feed_dict or {})
         result.fetches, result.call = _flatten_fetches(fetches), every_call
         if values:
@@ -114,16 +121,48 @@ def run_script(
         Session.run = watching_run
     try:
         runpy.run_path(script, run_name="__main__")
+        result.caught_stop = stopped  # it ended on its own, after the stop
     except _StopScript:
         pass
     except SystemExit as e:
         code = e.code
-        result.exit_code = code if isinstance(code, int) else (0 if code is None else 1)
+        if stopped:  # it caught the stop, then exited: we have the run, whatever the code
+            result.caught_stop = True
+        else:
+            result.exit_code = code if isinstance(code, int) else (0 if code is None else 1)
+    except Exception:
+        if not stopped:
+            raise
+        result.caught_stop = True  # it caught the stop, then failed without that run's results
     finally:
         Session.run = original_run
         sys.argv, sys.path[:] = saved_argv, saved_path
     result.graph = sg.get_default_graph()
     return result
+
+
+# -- arguments checked when they are parsed, before the script runs ---------------------
+def _run_number(text: str) -> int:
+    """--run N: a count of Session.run calls, from 1."""
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"{n}: runs are counted from 1")
+    return n
+
+
+def _pass_name(text: str) -> str:
+    """--disable PASS: the name of a compiler pass, or 'all'."""
+    from symgraph.compiler.passes import PASSES
+
+    names = [name for name, _ in PASSES]
+    if text != "all" and text not in names:
+        raise argparse.ArgumentTypeError(
+            f"no compiler pass named {text!r}; the passes are {', '.join(names)}, or 'all'"
+        )
+    return text
 
 
 # -- render -----------------------------------------------------------------------------
@@ -158,7 +197,7 @@ def add_render_parser(commands) -> None:
         help="draw the fetches of the script's first Session.run, and stop the script there",
     )
     what.add_argument(
-        "--run", type=int, metavar="N", help="like --first-run, for the Nth Session.run"
+        "--run", type=_run_number, metavar="N", help="like --first-run, for the Nth Session.run"
     )
     p.add_argument(
         "--values",
@@ -214,7 +253,8 @@ def _output_problem(path: str, picture: bool) -> str | None:
         return f"no folder {folder} to write {os.path.basename(path)} into"
     if not picture or FORMATS[suffix] != "dot":
         try:
-            find_dot()
+            # a picture can be DOT text instead; the page has no such way round
+            find_dot() if picture else find_dot(instead=None)
         except RenderError as e:
             return f"{e.headline}; {e.hint}"
     return None
@@ -305,7 +345,8 @@ Which run is explained:
   --any-run    count every Session.run, training or not (alone: the very first run;
                with --run N: the Nth run of any kind).
 The script is stopped at that call, before the run happens: nothing after it runs, and
-no Variable is changed. Runs made through Session.make_callable are not counted.
+no Variable is changed. (A script that catches the stop, with `except BaseException:` or a
+bare `except:`, goes on, but every Session.run it makes after that is stopped too.) Runs made through Session.make_callable are not counted.
 The run's fetches are compiled with the values of its feed_dict, so every shape is
 concrete and memory is planned, and with the passes its Session switched off.
 
@@ -340,7 +381,7 @@ def add_explain_parser(commands) -> None:
     )
     p.add_argument(
         "--run",
-        type=int,
+        type=_run_number,
         default=1,
         metavar="N",
         help="explain the Nth training run (with --any-run: the Nth run of any kind)",
@@ -353,6 +394,7 @@ def add_explain_parser(commands) -> None:
     p.add_argument(
         "--disable",
         action="append",
+        type=_pass_name,
         metavar="PASS",
         help="leave out a compiler pass (repeat for more; 'all' for none); by default the "
         "passes the script's Session leaves out",
@@ -367,9 +409,6 @@ def explain_command(args, script_args) -> int:
 
     if not os.path.isfile(args.script):
         print(f"error: no script at {args.script}", file=sys.stderr)
-        return 2
-    if args.run < 1:
-        print(f"error: --run {args.run}: runs are counted from 1", file=sys.stderr)
         return 2
     problem = _output_problem(args.output, picture=False)
     if problem:  # said before the script runs, which may take minutes
@@ -414,9 +453,12 @@ def explain_command(args, script_args) -> int:
     except SymgraphError as e:
         print(f"{type(e).__name__}: {e}", file=sys.stderr)
         return 1
-    print(
-        f"wrote {path}: {len(steps)} steps of the compile of {what}; the script was stopped there"
+    stop = (
+        "the script caught the stop and went on, but no Session.run after it ran"
+        if run.caught_stop
+        else "the script was stopped there"
     )
+    print(f"wrote {path}: {len(steps)} steps of the compile of {what}; {stop}")
     return 0
 
 

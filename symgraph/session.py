@@ -97,6 +97,23 @@ class Session:
             self._runners[key] = runner
         return answer
 
+    def _run_changing_nothing(self, fetches, feed_dict=None):
+        """Compute `fetches` as run does, but leave the Session exactly as it was: no
+        update is committed, and every random stream (Dropout's) is put back where it
+        was. Pictures of a run's values (viz/values.py) are taken this way, so that
+        drawing one does not change the masks of the next training run."""
+        flat, rebuild = self._checked_fetches(fetches)
+        feeds = self._check_feeds(dict(feed_dict or {}))
+        program = self._program_for(flat, feeds)  # makes the streams it needs, if new
+        values = [feeds[node] for _, node in program.feeds]
+        current = [self._values[var] for _, var in program.variables]
+        saved = program.save_states()
+        try:
+            fetched, _ = program.execute(values, current, self.debug)  # updates dropped
+        finally:
+            program.restore_states(saved)
+        return rebuild([_own_copy(v) for v in fetched])
+
     def make_callable(self, fetches, feed_list=()):
         """TF1's `Session.make_callable`: `f = sess.make_callable(loss, [x, y]); f(xb, yb)`.
 

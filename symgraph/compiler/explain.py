@@ -87,14 +87,10 @@ class ExplainStep:
 
     def _repr_svg_(self):
         """Jupyter's picture of this step, as for a Node (viz/jupyter.py): collapsed when
-        big, and None (the text instead) when it cannot be drawn."""
-        from symgraph.errors import RenderError
-        from symgraph.viz.layout import svg
+        big, a note saying why when too big even so, None (the text) without `dot`."""
+        from symgraph.viz.jupyter import picture
 
-        try:
-            return svg(self.ir, highlight=self.changes, collapse="auto")
-        except RenderError:
-            return None
+        return picture(self.ir, highlight=self.changes)
 
     def __repr__(self):
         return f"<step {self.name}: {self.stats.get('nodes')} nodes, {len(self.report.changes)} changes>"

@@ -88,6 +88,7 @@ class Program:
         self._runs = 0
         self._line_of: dict[int, int] = {}
         self._names: dict | None = None
+        self._states: list = []  # (op, state) of each stateful instruction: see bind_state
 
     def finish(self) -> None:
         """Bind each instruction's attrs to its kernel once, not on every run.
@@ -120,13 +121,21 @@ class Program:
     def _execute_keeping_states(self, feeds, variables, debug=False):
         """`execute`, for a Program whose ops keep state (random streams): a run that
         fails puts it back, so that, as for the Variables, a failed run changes nothing."""
-        saved = [(op, state, op.save_state(state)) for op, state in self._states]
+        saved = self.save_states()
         try:
             return Program.execute(self, feeds, variables, debug)
         except BaseException:
-            for op, state, snapshot in saved:
-                op.restore_state(state, snapshot)
+            self.restore_states(saved)
             raise
+
+    def save_states(self) -> list:
+        """Where each random stream this Program draws from is now (see bind_state);
+        restore_states puts them back there."""
+        return [(op, state, op.save_state(state)) for op, state in self._states]
+
+    def restore_states(self, saved: list) -> None:
+        for op, state, snapshot in saved:
+            op.restore_state(state, snapshot)
 
     @property
     def source(self) -> str:

@@ -3,7 +3,8 @@
 `collapse=` is either
   - a depth `d`: every scope `d` levels deep (`rnn/step_3` is 2 deep) becomes one box;
   - a list of scope names, where `*` and `?` are wildcards (`"rnn/step_*"`); a Node is
-    put in the box of the outermost of its scopes that matches;
+    put in the box of the outermost of its scopes that matches. Gradients are built in
+    scopes of their own (`gradients/rnn/step_3`): `"gradients/rnn/step_*"` boxes those;
   - `"auto"`: the deepest depth whose picture has at most AUTO_NODES (500) things in it.
 
 The result is a list of items in creation order (the first member of a box
@@ -76,9 +77,11 @@ def _box_by_depth(depth: int):
 
 
 def _box_by_patterns(patterns: list[str]):
-    # Names without wildcards are looked up in a set: hundreds of them stay fast.
-    exact = {p for p in patterns if not any(c in p for c in "*?[")}
-    wild = [p for p in patterns if p not in exact]
+    # Every pattern is first tried as the exact scope name, so that a scope literally
+    # named "layer[0]" is collapsed by "layer[0]" (as a wildcard, [0] means "0"); a set
+    # keeps hundreds of names fast. Only patterns with wildcards go to fnmatch.
+    exact = set(patterns)
+    wild = [p for p in patterns if any(c in p for c in "*?[")]
 
     def box_name(scope: str):
         if not scope:
@@ -89,6 +92,22 @@ def _box_by_patterns(patterns: list[str]):
         return None
 
     return box_name
+
+
+def gradient_patterns(vertices: list[Vertex], patterns: list[str]) -> list[str]:
+    """'gradients/P' for each pattern P whose gradient scopes are drawn but not collapsed.
+
+    sg.gradients builds the backward pass of 'rnn/step_3' in 'gradients/rnn/step_3',
+    as TF1 does (TensorBoard shows it under 'gradients' too): 'rnn/step_*' does not
+    match it, so a picture too big with that pattern needs 'gradients/rnn/step_*' too.
+    """
+    scopes = dict.fromkeys(v.scope for v in vertices if v.scope.startswith("gradients/"))
+    found = []
+    for p in patterns:
+        grad = f"gradients/{p}"
+        if grad not in patterns and any(_box_by_patterns([grad])(s) for s in scopes):
+            found.append(grad)
+    return found
 
 
 def count_items(vertices: list[Vertex], depth: int) -> int:
@@ -136,9 +155,10 @@ def group(vertices: list[Vertex], collapse, max_nodes: int | None):
             raise RenderError(f"collapse depth must be 1 or more, got {collapse}")
         box_name = _box_by_depth(collapse)
     else:
-        patterns = (
-            [collapse] if isinstance(collapse, str) else [str(p).strip("/") for p in collapse]
-        )
+        # A trailing "/" is dropped ("rnn/" is the scope "rnn"); a leading one is kept:
+        # name_scope("/lead") makes a scope named "/lead".
+        names = [collapse] if isinstance(collapse, str) else collapse
+        patterns = [str(p).rstrip("/") or str(p) for p in names]
         box_name = _box_by_patterns(patterns)
 
     items: list = []

@@ -21,7 +21,7 @@ import graphviz
 
 from symgraph.errors import RenderError
 from symgraph.viz import styles
-from symgraph.viz.collapse import Box, group
+from symgraph.viz.collapse import Box, gradient_patterns, group
 from symgraph.viz.labels import html_label, shape_text, summary_text, value_text
 from symgraph.viz.records import Vertex, vertices_of
 from symgraph.viz.values import run_values
@@ -51,7 +51,7 @@ class Options:
     rankdir: str = "TB"  # "TB" top to bottom, "LR" left to right
     title: str | None = None
     session: object = None  # run the drawn Nodes in this Session and show their values...
-    feed_dict: dict | None = None  # ...with these feeds; nothing is committed
+    feed_dict: dict | None = None  # ...with these feeds; no Variable or random stream changes
     values: dict | None = None  # {Node: array} to show instead of running a Session
     highlight: dict | None = None  # {key: "added" | "removed" | ...}: marked vertices
     labels: dict | None = None  # {key: text}: names chosen for a figure ("dW1")
@@ -76,7 +76,8 @@ def to_dot(target, **options) -> str:
         scopes=False / 1         no clusters, or clusters one level deep
         collapse=["rnn/step_*"]  scopes drawn as single boxes (or a depth, or "auto")
         grad_links=True          dashed lines from gradients to what they differentiate
-        session=sess, feed_dict  values of a run (shape and summary), committing nothing
+        session=sess, feed_dict  values of a run (shape and summary); the Session's Variables
+                                 and random streams are left as they were
         highlight={key: "added"} marked vertices (key: the Node, a Program slot, an IR key)
         labels={node: "dW1"}     names chosen for a figure
         legend, rankdir="LR", title, copy_leaves, max_nodes
@@ -443,7 +444,9 @@ def _with_values(vertices, session, feed_dict, values):
             text = summary_text(found[v.node])
         elif v.key in found:
             text = summary_text(found[v.key])
-        elif v.kind == "placeholder" and session is not None and v.node not in fed:
+        elif v.kind == "placeholder" and session is not None and v.node not in fed and (
+            getattr(v.node, "default", None) is None  # one with a default has its value
+        ):
             text = "not fed"
         else:
             text = None
@@ -451,6 +454,21 @@ def _with_values(vertices, session, feed_dict, values):
             note = text if not note else f"{note}  {text}"
         out.append(dataclasses.replace(v, note=note) if note != v.note else v)
     return out
+
+
+def _by_name_hint(vertices, collapse) -> str:
+    """The advice to collapse scopes by name; when names were just tried, not the same
+    names again, but those with their gradient scopes (or broader ones)."""
+    if not isinstance(collapse, (list, tuple)) or not collapse:
+        return "collapse=['rnn/step_*'] (scopes by name)"
+    patterns = [str(p) for p in collapse]
+    grads = gradient_patterns(vertices, patterns)
+    if grads:
+        return (
+            f"collapse={patterns + grads!r} (the gradients of those scopes are built in "
+            "scopes of their own, under 'gradients/')"
+        )
+    return f"scope names that match more than {patterns!r}"
 
 
 def _too_big(vertices, count, max_nodes, collapse) -> RenderError:
@@ -465,7 +483,7 @@ def _too_big(vertices, count, max_nodes, collapse) -> RenderError:
     biggest = sorted(tops, key=lambda s: -tops[s])[:3]
     examples = ", ".join(f"'{s}' ({tops[s]} nodes)" for s in biggest)
     hint = "draw scopes as boxes: collapse=2 (every scope two levels deep), "
-    hint += "collapse=['rnn/step_*'] (scopes by name)"
+    hint += _by_name_hint(vertices, collapse)
     hint += "" if collapse == "auto" else ", or collapse='auto'"
     if examples:
         hint += f"; the biggest scopes are {examples}"

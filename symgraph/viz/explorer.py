@@ -24,7 +24,6 @@ JavaScript are static/explorer.css and static/explorer.js, inlined.
 from __future__ import annotations
 
 import dataclasses
-import html
 import os
 import re
 from importlib import resources
@@ -32,6 +31,7 @@ from importlib import resources
 from symgraph.compiler.rewrite import topological
 from symgraph.viz.condense import BUDGET
 from symgraph.viz.explorer_pictures import Pictures, mark_class
+from symgraph.viz.labels import html_text
 from symgraph.viz.memory_view import memory_svg, nice_bytes
 
 #: listings longer than this show the changed lines in context, the rest folded
@@ -194,14 +194,14 @@ def _listing(view, pictures) -> str:
             n = pictures.owner_id(view.after_pic, key)
             attrs = f' data-n="{n}"' if n else ""
             if marked[j]:
-                attrs += f' data-mark="{html.escape(view.after[key])}"'
+                attrs += f' data-mark="{html_text(view.after[key])}"'
         cls = "line " + mark_class(view.after[key]) if marked[j] else "line"
-        out.append(f'<span class="{cls}"{attrs}>{html.escape(lines[j]) or " "}</span>')
+        out.append(f'<span class="{cls}"{attrs}>{html_text(lines[j]) or " "}</span>')
         last = j
     if last < len(lines) - 1:
         out.append(
             f'<span class="fold">⋯ {len(lines) - 1 - last:,} more lines not shown here: '
-            f'print(steps["{html.escape(step.name)}"].listing) shows them all</span>'
+            f'print(steps["{html_text(step.name)}"].listing) shows them all</span>'
         )
     n_marked = sum(marked)
     head = f"{n_marked:,} of {len(lines):,} lines marked" if n_marked else f"{len(lines):,} lines"
@@ -222,13 +222,13 @@ def _sidebar(views, title) -> str:
         rows.append(
             f'<li><a href="#step-{v.index}" class="steplink{" quiet" if quiet else ""}" '
             f'data-i="{v.index}"><span class="num">{v.index}</span>'
-            f'<span class="name">{html.escape(step.name)}</span>'
+            f'<span class="name">{html_text(step.name)}</span>'
             f'<span class="badge">{badge}</span>'
-            f'<span class="title">{html.escape(step.title)}</span>'
+            f'<span class="title">{html_text(step.title)}</span>'
             f'<span class="count">{len(step.ir):,} vertices</span></a></li>'
         )
     return (
-        f'<nav id="steps"><h1>{html.escape(title)}</h1>'
+        f'<nav id="steps"><h1>{html_text(title)}</h1>'
         f"<ol>{''.join(rows)}</ol>"
         '<label class="quietbox"><input type="checkbox" id="stop-quiet"> '
         "arrow keys stop at steps that changed nothing</label>"
@@ -251,12 +251,12 @@ def _section(view, pictures) -> str:
     quiet = not step.report.changes and i > 0
     head = (
         f'<header class="stephead"><h2><span class="num">{i}</span> '
-        f"{html.escape(step.name)} <small>{html.escape(step.title)}</small></h2>"
+        f"{html_text(step.name)} <small>{html_text(step.title)}</small></h2>"
         f"<p>{_summary(view)}</p></header>"
     )
     return (
         f'<section class="step{" quiet" if quiet else ""}" id="step-{i}" data-i="{i}" '
-        f'data-name="{html.escape(step.name)}">{head}'
+        f'data-name="{html_text(step.name)}">{head}'
         f'<div class="views">{_figure(view, pictures)}{_listing(view, pictures)}</div>'
         f'<div class="details">{_changes(view, pictures)}{_stats(view)}</div>'
         f'<div class="memorypane"><div class="panehead">Memory along the schedule</div>'
@@ -300,7 +300,7 @@ def _figure(view, pictures) -> str:
         '<button type="button" class="fit" title="fit the width, or natural size (F)">'
         "fit / 1:1</button></span>"
     )
-    note = f'<p class="note">{html.escape(after.note)}.</p>' if after.note else ""
+    note = f'<p class="note">{html_text(after.note)}.</p>' if after.note else ""
     return f'<figure class="picture"><div class="panehead">{tabs}</div>{boxes}{note}</figure>'
 
 
@@ -312,7 +312,7 @@ def _changes(view, pictures) -> str:
     for c in changes:
         groups[(c.kind, c.rule)] = groups.get((c.kind, c.rule), 0) + 1
     summary = "".join(
-        f'<li><span class="{mark_class(k)} tag">{k}</span> {n:,} × {html.escape(rule)}</li>'
+        f'<li><span class="{mark_class(k)} tag">{k}</span> {n:,} × {html_text(rule)}</li>'
         for (k, rule), n in list(groups.items())[:30]
     )
     if len(groups) > 30:
@@ -330,10 +330,10 @@ def _changes(view, pictures) -> str:
         else:
             n, side = None, ""
         link = f' data-n="{n}" data-side="{side}"' if n else ""
-        into = f" → {html.escape(str(c.into))}" if c.into is not None else ""
+        into = f" → {html_text(str(c.into))}" if c.into is not None else ""
         rows.append(
             f'<tr{link}><td><span class="{mark_class(c.kind)} tag">{c.kind}</span></td>'
-            f"<td>{html.escape(c.name)}{into}</td><td>{html.escape(c.rule)}</td></tr>"
+            f"<td>{html_text(c.name)}{into}</td><td>{html_text(c.rule)}</td></tr>"
         )
     more = (
         f'<p class="more">… and {len(changes) - MAX_CHANGES:,} more changes</p>'
@@ -382,7 +382,7 @@ def _stats(view) -> str:
             if not view.prev or n == b
             else f' <span class="{"up" if n > b else "down"}">{n - b:+,}</span>'
         )
-        ops.append(f"<li>{html.escape(name)} {n:,}{d}</li>")
+        ops.append(f"<li>{html_text(name)} {n:,}{d}</li>")
     return (
         f'<div class="stats"><div class="panehead">Figures</div><table>{"".join(rows)}</table>'
         f'<div class="panehead">Ops by kind</div><ul class="ops">{"".join(ops)}</ul></div>'
@@ -406,6 +406,6 @@ def _document(title: str, body: str) -> str:
         '<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         '<link rel="icon" href="data:,">'
-        f"<title>{html.escape(title)}</title><style>\n{css}</style></head>\n"
+        f"<title>{html_text(title)}</title><style>\n{css}</style></head>\n"
         f"<body>\n{body}\n<script>\n{js}</script>\n</body></html>\n"
     )

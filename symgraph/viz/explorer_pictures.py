@@ -19,6 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from symgraph.viz.collapse import Box
 from symgraph.viz.condense import as_patterns, condense
 from symgraph.viz.dot import Options, _Builder
+from symgraph.viz.labels import html_text
 from symgraph.viz.layout import find_dot, layout_attempts
 from symgraph.viz.records import vertices_of
 
@@ -43,7 +44,11 @@ class Pictures:
     """Every picture of the page: built one by one, laid out by `dot` in parallel."""
 
     def __init__(self, budget: int):
-        self.dot = find_dot()  # before any work: without Graphviz, say so at once
+        # before any work: without Graphviz, say so at once, and what works without it
+        self.dot = find_dot(
+            instead="or, without it, print(steps) lists the steps, and each step's "
+            ".listing and .to_dot() (its DOT text) need nothing"
+        )
         self.budget = budget
         self.plans = {}  # id(ir) -> (ir, its condense Plan): each IR is condensed once
         self.pictures: list[Picture] = []
@@ -103,7 +108,7 @@ def _layout(dot: str, source: str) -> str | None:
             error = e.stderr.decode("utf-8", "replace")
             continue
         return done.stdout.decode("utf-8")
-    return f'<p class="toobig">Graphviz failed on this picture: {html.escape(error[:300])}</p>'
+    return f'<p class="toobig">Graphviz failed on this picture: {html_text(error[:300])}</p>'
 
 
 _NODE = re.compile(r'<g id="[^"]*" class="node">\s*<title>([^<]*)</title>(.*?)</g>', re.S)
@@ -137,7 +142,7 @@ def _inline_svg(svg: str, items: list) -> str:
             tip += " (drawn again, next to where it is read)"
         return (
             f'<g class="{" ".join(classes)}" data-n="{html.escape(dot_id)}">'
-            f"<title>{html.escape(tip)}</title>{body}</g>"
+            f"<title>{html_text(tip)}</title>{body}</g>"
         )
 
     svg = _NODE.sub(node, svg)

@@ -18,20 +18,34 @@ import numpy as np
 _VISIBLE = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 
-def html_text(text) -> str:
-    """`text` as safe HTML-label content: entities for & < > " ', control characters made visible."""
+def visible_text(text) -> str:
+    """`text` with every character that a picture or a page cannot show, or that XML
+    rejects, written as a Python escape: the one sanitiser for all user text (names,
+    scopes, titles) in pictures, tooltips and the explorer page.
+
+    Lone surrogates ("\\ud800": not writable as UTF-8) become \\udXXX; control
+    characters (a newline, ESC, DEL) \\n, \\x1b, \\x7f; the XML noncharacters U+FFFE
+    and U+FFFF \\ufffe, \\uffff. What is left is printable and valid in UTF-8 and XML.
+    """
     text = str(text)
-    # Lone surrogates cannot be written as UTF-8: show them as \udXXX instead of failing.
     text = text.encode("utf-8", "backslashreplace").decode("utf-8")
     out = []
     for ch in text:
+        code = ord(ch)
         if ch in _VISIBLE:
             out.append(_VISIBLE[ch])
-        elif ord(ch) < 0x20 or 0x7F <= ord(ch) < 0xA0:
-            out.append(f"\\x{ord(ch):02x}")
+        elif code < 0x20 or 0x7F <= code < 0xA0:
+            out.append(f"\\x{code:02x}")
+        elif code in (0xFFFE, 0xFFFF):
+            out.append(f"\\u{code:04x}")
         else:
             out.append(ch)
-    return html.escape("".join(out), quote=True)
+    return "".join(out)
+
+
+def html_text(text) -> str:
+    """`text` as safe HTML (and HTML-label) content: made visible, then & < > " ' as entities."""
+    return html.escape(visible_text(text), quote=True)
 
 
 def html_label(lines) -> str:
@@ -42,14 +56,16 @@ def html_label(lines) -> str:
     parts = []
     for text, style in lines:
         body = html_text(text)
-        if style == "b":
+        if not body:
+            pass  # Graphviz rejects an empty element (<B></B>): an empty line stays bare
+        elif style == "b":
             body = f"<B>{body}</B>"
         elif style == "small":
             body = f'<FONT POINT-SIZE="8" COLOR="#555555">{body}</FONT>'
         elif style == "title":
             body = f'<FONT POINT-SIZE="13">{body}</FONT>'
         parts.append(body)
-    return "<" + "<BR/>".join(parts) + ">"
+    return "<" + ("<BR/>".join(parts) or " ") + ">"  # and an empty label, <>, too
 
 
 def shape_text(shape, dtype=None) -> str:

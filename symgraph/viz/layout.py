@@ -34,14 +34,18 @@ def install_advice() -> str:
     )
 
 
-def find_dot() -> str:
-    """The path of Graphviz's `dot` program; a RenderError with install advice if it is missing."""
+#: what a picture can do without `dot`, said after the install advice
+WITHOUT_DOT = "or save the DOT text with a .dot suffix, which needs nothing"
+
+
+def find_dot(instead: str | None = WITHOUT_DOT) -> str:
+    """The path of Graphviz's `dot` program; a RenderError with install advice if it is
+    missing, and `instead`, what the caller can do without it (None: nothing)."""
     path = shutil.which("dot")
     if path is None:
         raise RenderError(
             "Graphviz's `dot` program is not on PATH, and it is needed to lay out pictures",
-            hint=install_advice()
-            + "; or save the DOT text with a .dot suffix, which needs nothing",
+            hint=install_advice() + (f"; {instead}" if instead else ""),
         )
     return path
 

@@ -14,9 +14,9 @@ values alive at the peak, then the largest others, up to MAX_BARS.
 
 from __future__ import annotations
 
-import html
-
 import numpy as np
+
+from symgraph.viz.labels import html_text
 
 #: at most this many bars are drawn
 MAX_BARS = 160
@@ -108,13 +108,13 @@ def memory_svg(plan, length: int, caption: str = "") -> str:
         out.append(
             f'<rect class="{cls}" x="{x0:.1f}" y="{y}" width="{max(x1 - x0, 1.5):.1f}" '
             f'height="{max(row - 2, 2)}" fill-opacity="{shade:.2f}">'
-            f"<title>{html.escape(tip)}</title></rect>"
+            f"<title>{html_text(tip)}</title></rect>"
         )
         if named:
             label = name if len(name) <= 30 else "…" + name[-29:]
             out.append(
                 f'<text class="barname" x="{LEFT - 6}" y="{y + row - 3}" '
-                f'text-anchor="end">{html.escape(label)}</text>'
+                f'text-anchor="end">{html_text(label)}</text>'
             )
     # the schedule axis
     base = height - 20
@@ -143,7 +143,7 @@ def memory_svg(plan, length: int, caption: str = "") -> str:
         f"{buffers}."
         f" Bars: {shown} (orange: alive at the peak). {caption}"
     )
-    return f'<p class="memnote">{html.escape(text.strip())}</p>\n' + "".join(out)
+    return f'<p class="memnote">{html_text(text.strip())}</p>\n' + "".join(out)
 
 
 def _choose_bars(intervals, at_peak) -> list[int]:

@@ -63,6 +63,18 @@ def test_gradient_scopes_collapse_too_and_keep_their_colour():
     }
 
 
+def test_too_big_with_scope_names_suggests_their_gradient_scopes_not_the_same_names():
+    parts = rnn(steps=100, per_step=3)
+    loss = sg.mean(parts["h"], name="loss")
+    grads = sg.gradients(loss, [parts["Wx"], parts["Wh"], parts["b"]])
+    with pytest.raises(sg.RenderError) as info:
+        sg.to_dot([loss, *grads], collapse=["rnn/step_*"])
+    message = str(info.value)
+    assert "collapse=['rnn/step_*', 'gradients/rnn/step_*']" in message
+    assert "collapse=['rnn/step_*'] " not in message  # not what was just tried
+    sg.to_dot([loss, *grads], collapse=["rnn/step_*", "gradients/rnn/step_*"])  # and it fits
+
+
 def test_auto_picks_the_deepest_depth_that_fits():
     rnn(steps=30, per_step=2)
     vertices = vertices_of(sg.get_default_graph())
@@ -118,3 +130,15 @@ def test_a_picture_too_big_says_which_nodes_no_collapse_can_box():
     message = str(info.value)
     assert "nodes are in no scope (such as 'p0')" in message
     assert "or collapse='auto'" not in message  # the option just used
+
+
+def test_a_scope_name_is_first_matched_exactly_and_a_leading_slash_is_kept():
+    # As a wildcard, "layer[0]" means "layer0"; a scope literally named "layer[0]" is
+    # collapsed by its own name. name_scope("/lead") makes the scope "/lead".
+    x = sg.Placeholder((3,), name="x")
+    with sg.name_scope("layer[0]"):
+        a = sg.tanh(x)
+    with sg.name_scope("/lead"):
+        b = sg.tanh(a)
+    dot = parse(sg.to_dot(b, collapse=["layer[0]", "/lead"]))
+    assert sorted(dot.label(n) for n in boxes(dot)) == ["/lead\n1 op", "layer[0]\n1 op"]

@@ -6,6 +6,7 @@ import html
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import symgraph as sg
@@ -82,3 +83,46 @@ def test_unencodable_and_invisible_characters_are_shown_as_escapes(name):
     dot = parse(sg.to_dot(sg.get_default_graph()))
     (label,) = [dot.label(n) for n in dot.model_nodes()]
     assert "\\" in label and label.isprintable()
+
+
+def test_empty_text_renders_through_real_dot(tmp_path, require_program):
+    # Graphviz rejects an empty element (<B></B>): an empty chosen label, and the box of
+    # a scope whose first level has no name ("/lead" collapsed one deep), must still draw.
+    require_program("dot")
+    x = sg.Placeholder((3,), name="x")
+    y = sg.tanh(x)
+    with sg.name_scope("/lead"):
+        z = sg.tanh(x)
+    sg.render(y, tmp_path / "e1.svg", labels={y: "", x: ""})
+    sg.render(z, tmp_path / "e2.svg", collapse=1)
+    assert "<B></B>" not in sg.to_dot(z, collapse=1)
+
+
+ODD = ["x\ud800", "x\x1b[31m", "x\ufffe", "x\uffff"]
+
+
+@pytest.mark.parametrize("name", ODD)
+def test_odd_characters_in_names_render_through_real_dot(name, tmp_path, require_program):
+    # U+FFFE and U+FFFF are not XML: Graphviz's label parser failed on them.
+    require_program("dot")
+    x = sg.Placeholder((3,), name=name)
+    svg = Path(sg.render(sg.tanh(x), tmp_path / "odd.svg", title=name)).read_text("utf-8")
+    assert name[1:].encode("unicode_escape").decode("ascii") in svg  # '\\ufffe', ...
+
+
+@pytest.mark.parametrize("name", ODD)
+def test_odd_characters_in_names_reach_the_explorer_page_as_escapes(
+    name, tmp_path, require_program
+):
+    # The page is written as UTF-8 (a lone surrogate failed to encode), and its
+    # listing lines and tooltips hold no raw control characters (ESC) or noncharacters.
+    require_program("dot")
+    x = sg.Placeholder((3,), name=name)
+    with sg.name_scope("scope" + name[1:]):
+        y = sg.tanh(x, name="y")
+    path = sg.explain(y, feeds={x: np.ones(3, "float32")}).save_html(tmp_path / "odd.html")
+    page = Path(path).read_text(encoding="utf-8")
+    bad = [c for c in page if (ord(c) < 0x20 and c not in "\n\t") or c in "\x7f\ufffe\uffff"]
+    assert not bad
+    escaped = name[1:].encode("unicode_escape").decode("ascii")  # '\\x1b[31m', '\\ud800'
+    assert escaped in page

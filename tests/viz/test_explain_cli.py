@@ -63,7 +63,9 @@ def test_explain_writes_the_page_of_the_first_training_run_and_stops_there(
     assert "Session.run number 2, its first training run" in printed
     assert "Session.run number 2, its first training run" in _title(page)
     text = page.read_text(encoding="utf-8")
-    assert text.count('<section class="step') == 3 + len(PASSES)  # forward, gradients, updates, then one per pass
+    assert text.count('<section class="step') == 3 + len(
+        PASSES
+    )  # forward, gradients, updates, then one per pass
     assert "SGD/step" in text  # the update Nodes are on the page
     assert "(4, 1) float32" in text  # shapes come from the fed values
     assert Session.run.__name__ == "run"  # Session.run is itself again
@@ -88,7 +90,9 @@ def test_a_script_that_never_trains_is_an_error_that_says_why(script, tmp_path, 
     assert "ended before its first training run" in err and "--any-run" in err
     assert not page.exists()
     assert main(["explain", str(tmp_path / "missing.py"), "-o", str(page)]) == 2
-    assert main(["explain", script, "-o", str(page), "--run", "0"]) == 2
+    with pytest.raises(SystemExit) as refused:  # argparse refuses it, as it does a bad option
+        main(["explain", script, "-o", str(page), "--run", "0"])
+    assert refused.value.code == 2
 
 
 def test_passes_can_be_left_out(script, tmp_path):
@@ -134,3 +138,51 @@ def test_python_dash_m_symgraph_explain_passes_arguments_to_the_script(script, t
     assert done.returncode == 0, done.stderr
     assert "trained 1" in done.stdout and "trained 2" not in done.stdout
     assert page.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+
+
+@pytest.mark.parametrize("catch", ["except BaseException:", "except:"])
+def test_a_script_that_catches_the_stop_runs_no_later_session_run(catch, tmp_path, capsys):
+    path = tmp_path / "catching.py"
+    path.write_text(
+        SCRIPT.replace(
+            '        sess.run([loss, train], feed_dict={x: np.ones((4, 2), "float32")})\n',
+            "        try:\n"
+            '            sess.run([loss, train], feed_dict={x: np.ones((4, 2), "float32")})\n'
+            f"        {catch}\n"
+            '            print("swallowed")\n',
+        )
+    )
+    page = tmp_path / "page.html"
+    assert main(["explain", str(path), "-o", str(page)]) == 0
+    printed = capsys.readouterr().out
+    # Every training run after the stopped one was stopped too: none ran.
+    assert printed.count("swallowed") == 3 and "done" in printed
+    assert "was stopped there" not in printed  # it was not: it went on
+    assert "caught the stop and went on" in printed and page.exists()
+
+
+@pytest.mark.parametrize(
+    "args, said",
+    [
+        (["--run", "0"], "runs are counted from 1"),
+        (["--run", "-1"], "runs are counted from 1"),
+        (["--disable", "bogus"], "no compiler pass named 'bogus'"),
+    ],
+)
+def test_bad_arguments_are_refused_before_the_script_runs(args, said, tmp_path, capsys):
+    path = tmp_path / "noisy.py"
+    path.write_text("print('the script ran')\n")
+    with pytest.raises(SystemExit) as stop:
+        main(["explain", str(path), *args])
+    assert stop.value.code == 2
+    captured = capsys.readouterr()
+    assert said in captured.err and "the script ran" not in captured.out
+
+
+def test_render_refuses_a_run_number_below_one_before_the_script_runs(tmp_path, capsys):
+    path = tmp_path / "noisy.py"
+    path.write_text("print('the script ran')\n")
+    with pytest.raises(SystemExit):
+        main(["render", str(path), "-o", str(tmp_path / "g.dot"), "--run", "0"])
+    captured = capsys.readouterr()
+    assert "runs are counted from 1" in captured.err and "the script ran" not in captured.out

@@ -74,6 +74,27 @@ def test_missing_dot_is_a_render_error_that_says_how_to_install(tmp_path, no_dot
     assert not (tmp_path / "loss.svg").exists()
 
 
+def test_without_dot_the_explorer_page_and_explain_give_advice_that_fits_them(
+    tmp_path, no_dot, capsys
+):
+    # "save the DOT text with a .dot suffix" is a picture's way round, not a page's.
+    from symgraph.__main__ import main
+
+    m = mlp()
+    steps = sg.explain(m["loss"], feeds=[m["x"], m["y"]])
+    with pytest.raises(sg.RenderError) as e:
+        steps.save_html(tmp_path / "page.html")
+    message = str(e.value)
+    assert "install graphviz" in message.lower() and ".dot suffix" not in message
+    assert "print(steps)" in message and ".listing" in message
+    assert str(steps) and steps["fuse"].listing and steps["fuse"].to_dot()  # work without dot
+    script = tmp_path / "s.py"
+    script.write_text("print('ran')\n")
+    assert main(["explain", str(script), "-o", str(tmp_path / "p.html")]) == 2
+    err = capsys.readouterr().err
+    assert "install graphviz" in err.lower() and ".dot suffix" not in err
+
+
 def test_install_advice_names_the_package_manager():
     assert "apt-get install graphviz" in layout.install_advice() or os.name != "posix"
 
@@ -110,6 +131,21 @@ def test_jupyter_collapses_a_big_graph_instead_of_refusing(require_program, monk
     rnn(steps=60, per_step=4)
     svg = sg.get_default_graph()._repr_svg_()
     assert svg is not None and "step_59" in svg
+
+
+def test_jupyter_shows_a_note_with_advice_for_a_graph_too_big_even_collapsed(require_program):
+    # 2,100 Nodes in no scope: no collapse can box them. A None would show the text
+    # repr with no word of why; the note is SVG that any XML parser (and Jupyter) takes.
+    import xml.etree.ElementTree as ET
+
+    require_program("dot")
+    h = sg.Placeholder((3,), name="x")
+    for _ in range(2100):
+        h = sg.tanh(h)
+    svg = h._repr_svg_()
+    root = ET.fromstring(svg)
+    text = " ".join(t.text for t in root.iter("{http://www.w3.org/2000/svg}text"))
+    assert "too many to read" in text and "max_nodes=None" in text and "in no scope" in text
 
 
 def test_an_unrolled_rnns_training_step_renders_whole_and_collapsed(tmp_path, require_program):
