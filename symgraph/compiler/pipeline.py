@@ -33,12 +33,22 @@ class Step:
 
 
 def _as_fetch_list(fetches) -> list[Node]:
-    items = [fetches] if isinstance(fetches, Node) else list(fetches)
+    """The fetched Nodes in order: one Node, or Nodes in lists, tuples and dicts nested
+    as Session.run takes them (a dict's values, in its order)."""
+    items, stack = [], [fetches]
+    while stack:  # a loop over the structure the user wrote, not recursion
+        item = stack.pop()
+        if isinstance(item, dict):
+            stack.extend(reversed(list(item.values())))
+        elif isinstance(item, (list, tuple)):
+            stack.extend(reversed(item))
+        else:
+            items.append(item)
     for f in items:
         if not isinstance(f, Node):
             raise FetchError(
                 f"can only compile Nodes, got {type(f).__name__}: {f!r}",
-                hint="pass a Node or a list of Nodes",
+                hint="pass a Node, or Nodes in a list, tuple or dict",
             )
     if items:
         graph = items[0].graph

@@ -146,3 +146,17 @@ def test_a_pass_of_ones_own_that_breaks_the_ir_is_named(monkeypatch):
         with pytest.raises(sg.GraphError, match="compiler pass") as info:
             sg.compile(y, feeds={x: np.ones(2, np.float32)})
         assert said in str(info.value)
+
+
+def test_compile_and_explain_take_the_fetch_structures_session_run_takes():
+    """sg.compile({'l': loss}) said 'can only compile Nodes, got str: l' (it read the dict's
+    keys), while Session.run takes dicts (found by a bug hunt). The Program's fetches are
+    the Nodes in order: a dict's values, in its order."""
+    x = sg.Placeholder((None, 2), name="x")
+    loss = sg.sum(x * x)
+    program = sg.compile({"loss": loss, "more": [x, (loss,)]}, feeds={x: np.ones((3, 2), "float32")})
+    values, _ = program.run({x: np.ones((3, 2), "float32")}, {})
+    assert [np.shape(v) for v in values] == [(), (3, 2), ()] and values[0] == 6.0
+    assert len(sg.explain({"loss": loss}, feeds=[x])) > 1
+    with pytest.raises(sg.FetchError, match="got str: 'oops'"):
+        sg.compile({"loss": "oops"})
