@@ -20,7 +20,8 @@ A kernel whose class sets `writes_out = True` also accepts `out=`, a buffer of
 the output's shape and dtype to write into (the memory planner hands one over
 to avoid allocating). `fresh_output = True` promises the kernel always returns
 new memory, never a view of an input; without that promise the planner
-assumes a result may be a view (as reshape's is) and keeps its inputs' buffers alive.
+assumes a result may be a view (as reshape's is) and keeps its inputs' buffers alive,
+and a fused kernel copies the result before later steps write into it.
 `returns_view = True` says more: the result is (usually) a view of the first
 input, so it costs no memory of its own and no time worth scheduling around
 (reshape, transpose, basic indexing). Defining a subclass registers it by

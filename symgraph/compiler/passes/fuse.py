@@ -62,8 +62,13 @@ class Fused(Op):
         regs = [out] + [None] * (registers - 1)
         for op, args, attrs, target in steps:
             values = [inputs[i] if kind == "in" else regs[i] for kind, i in args]
-            if regs[target] is None:  # first use: NumPy allocates the register
+            if regs[target] is None:  # first use: the kernel allocates the register
                 result = op.forward(*values, **dict(attrs))
+                if not op.fresh_output:
+                    # later steps write into a register: one that is an input (an op may
+                    # return its input, as an identity does) would write over the user's
+                    # feed or another fetched value, so keep a copy instead
+                    result = np.array(result)
                 # a 0-d result comes back as a NumPy scalar, which cannot be written into
                 regs[target] = result if type(result) is np.ndarray else np.asarray(result)
             else:
