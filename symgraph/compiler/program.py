@@ -20,7 +20,7 @@ from symgraph.compiler import codegen
 from symgraph.compiler.stats import program_stats
 from symgraph.errors import FeedError, NumericError, RunError, SymgraphError, shape_str
 from symgraph.feeds import check_feed_value
-from symgraph.ops.base import shapes_agree
+from symgraph.ops.base import check_wrote_into_out, shapes_agree
 
 
 @dataclass(slots=True)  # no per-instruction __dict__: a Program keeps thousands
@@ -304,7 +304,7 @@ class Program:
                 raise
             except Exception as e:
                 raise _kernel_error(inst, env, e, self.names) from e
-            _check_kernel_result(inst, result)  # the loop runs first runs and debug runs
+            _check_kernel_result(inst, result, planned.get("out"))  # on first runs and debug runs
             if debug:
                 _check_finite(inst, env, result, self.names, inputs_finite)
             env[inst.out] = result
@@ -402,12 +402,17 @@ def _kernel_error(inst, env, e, names) -> RunError:
     )
 
 
-def _check_kernel_result(inst, result) -> None:
+def _check_kernel_result(inst, result, out=None) -> None:
     """A kernel's result has the shape and dtype its op's shape rule said (`infer`),
-    which the memory plan and every op after it rely on: a user's op that breaks this
-    is named here, on its first run, not at the op downstream that trips over it."""
-    if inst.op.is_update or result is None:
+    and is the buffer `out` it was given, if any, which the memory plan and every op
+    after it rely on: a user's op that breaks this is named here, on its first run,
+    not at the op downstream that trips over it."""
+    if inst.op.is_update:
         return  # an update answers with the new value; its Node stands for the update
+    if out is not None:
+        check_wrote_into_out(inst.op, result, out, node=inst.node)
+    if result is None:
+        return
     shape, dtype = np.shape(result), np.result_type(result)
     if not shapes_agree(inst.shape, shape) or dtype != inst.dtype:
         raise RunError(

@@ -17,8 +17,9 @@ methods is complete:
     workspace(*inputs)    the (shape, dtype) of a work array the kernel needs, or None
 
 A kernel whose class sets `writes_out = True` also accepts `out=`, a buffer of
-the output's shape and dtype to write into (the memory planner hands one over
-to avoid allocating). `fresh_output = True` promises the kernel always returns
+the output's shape and dtype (the memory planner hands one over to avoid
+allocating); given one, it must write its result there and return it (checked
+on a Program's first run), since what the plan reads next is that buffer. `fresh_output = True` promises the kernel always returns
 new memory, never a view of an input; without that promise the planner
 assumes a result may be a view (as reshape's is) and keeps its inputs' buffers alive,
 and a fused kernel copies the result before later steps write into it.
@@ -36,7 +37,7 @@ import re
 
 import numpy as np
 
-from symgraph.errors import GradientError, ShapeError, shape_str
+from symgraph.errors import GradientError, RunError, ShapeError, shape_str
 
 #: every Op subclass with a name, by name (see Op.__init_subclass__)
 REGISTRY: dict[str, type[Op]] = {}
@@ -48,7 +49,7 @@ class Op:
     name: str = ""
     elementwise: bool = False
     differentiable: bool = True  # False: gradients stop here (argmax, comparisons, ...)
-    writes_out: bool = False  # True: forward accepts out=
+    writes_out: bool = False  # True: forward accepts out=, must write its result there and return it
     fresh_output: bool = False  # True: forward never returns a view of an input (memory planning)
     returns_view: bool = False  # True: forward's result is (usually) a view of its first input
     stateful: bool = False  # True: each run may differ (random numbers): never folded or merged
@@ -170,6 +171,25 @@ class LeafOp(Op):
 
     def flops(self, node) -> int:
         return 0
+
+
+def check_wrote_into_out(op, result, out, node=None, where="") -> None:
+    """Raise a RunError unless a kernel given `out=` answered with it (or a view of it).
+
+    A writes_out kernel that returns a new array instead leaves `out` unwritten, and
+    the memory plan reads `out` next: a concat whose parts were computed in place,
+    or the next step of a fused kernel, would see uninitialized memory."""
+    if result is out or isinstance(result, np.ndarray) and np.may_share_memory(result, out):
+        return
+    raise RunError(
+        f"the kernel of {op.name}{where} was given out= but returned "
+        f"{'a new array' if isinstance(result, np.ndarray) else type(result).__name__}: "
+        "a writes_out op must write its result into out= and return it",
+        node=node,
+        hint=f"in {type(op).__name__}.forward, write into out (np.copyto(out, result), or a "
+        "NumPy function's out=out) and return out, or drop writes_out = True; "
+        "no variable was changed",
+    )
 
 
 # -- attrs -----------------------------------------------------------------------

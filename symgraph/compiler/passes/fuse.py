@@ -38,7 +38,7 @@ from symgraph.compiler.rewrite import (
     start,
     topological,
 )
-from symgraph.ops.base import Op
+from symgraph.ops.base import Op, check_wrote_into_out
 
 
 class Fused(Op):
@@ -72,7 +72,10 @@ class Fused(Op):
                 # a 0-d result comes back as a NumPy scalar, which cannot be written into
                 regs[target] = result if type(result) is np.ndarray else np.asarray(result)
             else:
-                op.forward(*values, **dict(attrs), out=regs[target])
+                result = op.forward(*values, **dict(attrs), out=regs[target])
+                if result is not regs[target]:  # one `is` when all is well
+                    where = " (fused; sg.Session(debug=True) runs it alone and names its Node)"
+                    check_wrote_into_out(op, result, regs[target], where=where)
         return regs[0]
 
     def flops(self, node) -> int:
