@@ -193,9 +193,22 @@ def check_wrote_into_out(op, result, out, node=None, where="") -> None:
 
 
 # -- attrs -----------------------------------------------------------------------
+#: keyword arguments a Program passes to kernels itself (the memory plan's buffer and
+#: work array, a stateful op's state): an attr of one of these names would be replaced
+RESERVED_ATTRS = ("out", "scratch", "state")
+
+
 def check_attrs(op: Op, attrs: dict) -> dict:
-    """Attrs must be hashable, so passes can compare Nodes (CSE) by (op, attrs, inputs)."""
+    """Attrs must be hashable, so passes can compare Nodes (CSE) by (op, attrs, inputs),
+    and must not take a name the Program passes to kernels itself (RESERVED_ATTRS)."""
     for key, value in attrs.items():
+        if key in RESERVED_ATTRS:
+            raise TypeError(
+                f"attr {key!r} of op {op.name} has a name symgraph keeps for itself: a Program "
+                "passes out=, scratch= and state= to kernels (the result's buffer, a work "
+                "array, a stateful op's state), which would replace the attr's value; "
+                f"give it another name, e.g. {key + '_value'!r}"
+            )
         try:
             hash(value)
         except TypeError:
