@@ -398,8 +398,23 @@ def _kernel_error(inst, env, e, names) -> RunError:
         f"{inst.op.name} failed while running: {type(e).__name__}: {e}\n"
         f"  inputs: {_describe_inputs(inst, env, names)}",
         node=inst.node,
-        hint="check the values fed for this run; no variable was changed",
+        hint=_kernel_hint(inst, e) + "; no variable was changed",
     )
+
+
+def _kernel_hint(inst, e) -> str:
+    """What to look at when a kernel raised: a built-in op fails on the values it is
+    given, a user's op may as well fail on a mistake in its own forward."""
+    if isinstance(e, ValueError) and "read-only" in str(e):  # Variables and Constants are
+        return (  # kept read-only, so a kernel that writes into its input is caught here
+            "a kernel must not modify its inputs; copy first (np.array(x)), or declare "
+            "writes_out and writes_over to be handed an input's memory as out="
+        )
+    ops = [step[0] for step in inst.attrs["steps"]] if inst.op.name == "fused" else [inst.op]
+    users = [type(op).__name__ for op in ops if not type(op).__module__.startswith("symgraph.")]
+    if users:
+        return f"check {', '.join(dict.fromkeys(f'{u}.forward' for u in users))}, and the values fed for this run"
+    return "check the values fed for this run"
 
 
 def _check_kernel_result(inst, result, out=None) -> None:
@@ -411,8 +426,13 @@ def _check_kernel_result(inst, result, out=None) -> None:
         return  # an update answers with the new value; its Node stands for the update
     if out is not None:
         check_wrote_into_out(inst.op, result, out, node=inst.node)
-    if result is None:
-        return
+    if not isinstance(result, np.ndarray | np.generic):  # a list, a Python number, None
+        raise RunError(
+            f"the kernel of {inst.op.name} returned {type(result).__name__}; return a NumPy array",
+            node=inst.node,
+            hint=f"in {type(inst.op).__name__}.forward, return np.asarray(result, dtype) with the "
+            "dtype infer says; no variable was changed",
+        )
     shape, dtype = np.shape(result), np.result_type(result)
     if not shapes_agree(inst.shape, shape) or dtype != inst.dtype:
         raise RunError(
