@@ -114,6 +114,15 @@ class Optimizer:
                         f"{type(self).__name__}.update returned {made!r}; it must return a list of "
                         "update Nodes, e.g. [sg.assign(param, param - lr * grad)]"
                     )
+                for u in made:
+                    if not u.op.is_update:  # param - lr * grad computes a value; nothing stores it
+                        raise GraphError(
+                            f"{type(self).__name__}.update returned {u.name} ({u.op.name}), "
+                            f"which computes a value but updates no Variable",
+                            node=u,
+                            hint="wrap each new value in sg.assign: "
+                            "return [sg.assign(param, param - lr * grad)]",
+                        )
                 updates.extend(made)
             return group(*updates, name="step")
 

@@ -17,6 +17,7 @@ import numpy as np
 from symgraph.autodiff import gradients
 from symgraph.errors import SymgraphError
 from symgraph.graph import Constant, Graph, Node, Placeholder
+from symgraph.ops.base import is_float
 from symgraph.ops.reduce import sum as reduce_sum
 from symgraph.session import Session
 
@@ -67,14 +68,37 @@ def check_gradients(fn, inputs, rtol=1e-5, atol=1e-7, eps=1e-6, seed=0) -> float
                 worst = (float(ratio.max()), (i, at, sym[at], numeric[at]))
     if worst[0] > 1.0:
         i, at, s, n = worst[1]
+        narrow = _narrowing(graph)
         raise GradientCheckError(
             f"gradient mismatch for input {i} at index {tuple(int(k) for k in at)}: "
             f"symbolic {s:.8g}, numerical {n:.8g} (error {worst[0]:.3g} times the tolerance "
             f"rtol={rtol}, atol={atol})",
+            node=narrow,
             hint="check the op's backward; if the function has a kink near this input, move the "
-            "test input away from it",
+            "test input away from it"
+            if narrow is None
+            else f"your op ignores the input dtype ({narrow.dtype} result for float64 inputs), "
+            "and its rounding swamps the finite differences: make infer and forward keep the "
+            "input's dtype (x.dtype), then check again",
         )
     return worst[0]
+
+
+def _narrowing(graph):
+    """The first op Node that makes a float result narrower than float64 out of float64
+    inputs, or None. The check runs in float64; an op that computes in float32 whatever
+    it is given makes the differences too coarse, and the mismatch is then not its
+    backward's fault. A deliberate sg.cast is not counted."""
+    for node in graph.nodes:  # creation order: the forward op before its gradient
+        if (
+            not node.is_leaf
+            and node.op.name != "cast"
+            and is_float(node.dtype)
+            and node.dtype != np.float64
+            and any(i.dtype == np.float64 for i in node.inputs)
+        ):
+            return node
+    return None
 
 
 def _central_differences(sess, out, feed, placeholder, eps) -> np.ndarray:

@@ -414,3 +414,63 @@ def test_an_infer_giving_a_float_or_negative_dim_is_told_when_the_node_is_built(
         assert node.shape == (4, 3) and type(node.shape[0]) is int
     finally:
         del REGISTRY["half_width"]
+
+
+def _user_op(forward, name):
+    """A user's op of one input, its shape rule the input's, with this kernel."""
+    return type(name, (sg.Op,), {
+        "name": f"test_{name.lower()}",
+        "registered": False,  # a test's op: kept out of the op table tests/ops/ checks
+        "infer": lambda self, x: (x.shape, x.dtype),
+        "forward": lambda self, x: forward(x),
+    })
+
+
+@pytest.mark.parametrize("debug", [False, True])
+def test_a_kernel_that_returns_a_list_is_told_to_return_an_array(debug):
+    """It met a cryptic NumPy TypeError from the result check (found by a bug hunt)."""
+    from symgraph.graph import make_node
+
+    x = sg.Placeholder((2, 3), dtype="float64", name="x")
+    y = make_node(_user_op(lambda x: x.tolist(), "AsList")(), (x,), name="listed") * 2.0
+    with sg.Session(debug=debug) as sess, pytest.raises(sg.RunError) as info:
+        sess.run(y, {x: np.ones((2, 3))})
+    message = str(info.value)
+    assert "the kernel of test_aslist returned list; return a NumPy array" in message
+    assert "node 'listed'" in message and "AsList.forward" in message
+
+
+def test_a_user_kernels_error_points_at_its_forward_and_a_builtins_at_the_values():
+    """Every kernel error said "check the values fed for this run", even a
+    ZeroDivisionError inside a user's own forward (found by a bug hunt)."""
+    from symgraph.graph import make_node
+
+    def mean_of_rest(x):
+        return x * (1 / (x.size - 2))  # a bug: Python's 1 / 0 for two elements
+
+    x = sg.Placeholder((2,), dtype="float64", name="x")
+    y = make_node(_user_op(mean_of_rest, "Broken")(), (x,)) + 1.0  # fused with the add
+    with sg.Session() as sess, pytest.raises(sg.RunError, match="ZeroDivisionError") as info:
+        sess.run(y, {x: np.ones(2)})
+    assert "fix: check Broken.forward, and the values fed for this run" in str(info.value)
+    ids = sg.Placeholder((2,), dtype="int64", name="ids")
+    rows = sg.embedding_lookup(sg.Constant(np.eye(3)), ids)
+    with sg.Session() as sess, pytest.raises(sg.RunError) as info:
+        sess.run(rows, {ids: np.array([0, 7])})
+    assert "fix: check the values fed for this run; no variable was changed" in str(info.value)
+
+
+def test_a_kernel_that_writes_into_its_input_is_told_not_to():
+    """A Variable's value is read-only, and the kernel's "assignment destination is
+    read-only" came with the hint to check the values fed (found by a bug hunt)."""
+    from symgraph.graph import make_node
+
+    def clamp(x):
+        x[x < 0] = 0  # in place, on the input
+        return x
+
+    w = sg.Variable(np.array([-1.0, 2.0]), name="w")
+    y = make_node(_user_op(clamp, "Clamp")(), (w,))
+    with sg.Session() as sess, pytest.raises(sg.RunError, match="read-only") as info:
+        sess.run(y)
+    assert "a kernel must not modify its inputs; copy first" in str(info.value)

@@ -165,6 +165,35 @@ def test_an_op_object_with_attributes_of_its_own_keeps_them():
     assert make_node(Neg(), [x]).op is not op
 
 
+class _Shift(sg.Op):
+    """x + an attr; the test gives the attr each name a Program passes to kernels itself."""
+
+    name = "test_shift"
+    registered = False  # a test's op: kept out of the op table tests/ops/ checks
+    fresh_output = True
+
+    def infer(self, x, **attrs):
+        return x.shape, x.dtype
+
+    def forward(self, x, **attrs):
+        return x + sum(attrs.values())
+
+
+@pytest.mark.parametrize("reserved", ["out", "scratch", "state"])
+def test_an_attr_named_as_a_kernels_planned_argument_is_refused(reserved):
+    """An attr named `state` was silently replaced by the Program's own state= (None), one
+    named `out` by the planned buffer (found by a bug hunt)."""
+    from symgraph.graph import make_node
+
+    x = sg.Placeholder((3,), name="x")
+    with pytest.raises(TypeError, match=f"attr '{reserved}' of op test_shift has a name symgraph keeps") as info:
+        make_node(_Shift(), (x,), {reserved: 2.0})
+    assert f"e.g. '{reserved}_value'" in str(info.value)
+    y = make_node(_Shift(), (x,), {f"{reserved}_value": 2.0})
+    with sg.Session() as sess:
+        np.testing.assert_array_equal(sess.run(y, {x: np.zeros(3, "float32")}), 2.0)
+
+
 def test_node_records_the_users_file_and_line():
     x, line = sg.Placeholder((2,), name="x"), _here()
     y, y_line = x * 3.0, _here()

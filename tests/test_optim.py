@@ -218,3 +218,17 @@ def test_gradients_of_an_unconnected_x_may_be_none_as_in_tf1():
     assert gz is None and gx is not None
     with pytest.raises(sg.GradientError, match="'raise', 'zero' or 'none'"):
         sg.gradients(sg.sum(x), [x], unconnected="skip")
+
+
+def test_an_update_that_forgets_assign_is_told_to_wrap_it():
+    """`return [param - lr * grad]` was reported as "group takes update Nodes ... got
+    Lazy/sub", naming neither update nor assign (found by a bug hunt)."""
+
+    class Lazy(sg.optim.Optimizer):
+        def update(self, param, grad):
+            return [param - 0.1 * grad]  # no sg.assign: nothing stores the new value
+
+    w = sg.Variable(np.ones(3), name="w")
+    with pytest.raises(sg.GraphError, match=r"Lazy.update returned Lazy/sub \(sub\)") as info:
+        Lazy().minimize(sg.sum(w * w))
+    assert "sg.assign(param, param - lr * grad)" in str(info.value)

@@ -722,6 +722,47 @@ def test_a_kernel_that_breaks_its_shape_rule_is_named_on_its_first_run():
         assert "node 'doubled'" in message
 
 
+class _IgnoresOut(sg.Op):
+    """A user's writes_out op whose kernel returns a new array instead of filling out=."""
+
+    name = "test_ignores_out"
+    registered = False  # a test's op: kept out of the op table tests/ops/ checks
+    elementwise = True
+    writes_out = True
+    fresh_output = True
+
+    def infer(self, x):
+        return x.shape, x.dtype
+
+    def forward(self, x, out=None):
+        return x / (1 + np.abs(x))
+
+
+@pytest.mark.parametrize("debug", [False, True])
+@pytest.mark.parametrize("where", ["concat", "fused"])
+def test_a_kernel_that_ignores_out_is_named_on_its_first_run(where, debug):
+    """Its result was lost: a concat whose parts are written in place read uninitialized
+    memory, a fused kernel's next step read an unwritten register (found by a bug hunt)."""
+    from symgraph.graph import make_node
+
+    x = sg.Placeholder((2,), dtype="float64", name="x")
+    if where == "concat":  # each part computed straight into its place in the result
+        y = sg.concat([make_node(_IgnoresOut(), (x,), name="soft"), make_node(_IgnoresOut(), (x * 2.0,))])
+    else:
+        y = sg.tanh(make_node(_IgnoresOut(), (x * 2.0,), name="soft") + 1.0)
+    if not debug:  # the setting the bug was seen in (debug mode runs no fuse pass)
+        last = sg.compile(y, {x: np.ones(2)}).instructions[-1]
+        assert last.op.name == "fused" if where == "fused" else last.in_place
+    with sg.Session(debug=debug) as sess, pytest.raises(sg.RunError) as info:
+        sess.run(y, {x: np.ones(2)})
+    message = str(info.value)
+    assert "the kernel of test_ignores_out" in message
+    assert "a writes_out op must write its result into out= and return it" in message
+    assert "_IgnoresOut.forward" in message
+    if debug or where == "concat":  # a fused step has no Node of its own to name
+        assert "node 'soft'" in message
+
+
 def test_a_failed_run_leaves_the_random_streams_where_they_were():
     """As it leaves the Variables: the stream went on by one draw (found by a bug hunt)."""
     x = sg.Placeholder((4,), dtype="float64", name="x")

@@ -90,3 +90,31 @@ def test_check_gradients_takes_an_unused_input_and_says_fn_must_return_one_node(
     assert sg.testing.check_gradients(lambda a, b: sg.tanh(a), [np.ones(3), np.ones(2)]) <= 1.0
     with pytest.raises(TypeError, match="fn must return one Node, got list"):
         sg.testing.check_gradients(lambda a: [sg.tanh(a), a * 2.0], [np.ones(3)])
+
+
+class _Float32Tanh(sg.Op):
+    """tanh computed in float32 whatever the input: its backward is right."""
+
+    name = "test_float32_tanh"
+    registered = False  # a test's op: kept out of the op table tests/ops/ checks
+    elementwise = True
+
+    def infer(self, x):
+        return x.shape, np.dtype("float32")
+
+    def forward(self, x):
+        return np.tanh(x).astype(np.float32)
+
+    def backward(self, node, grad):
+        return (grad * (1 - node * node),)
+
+
+def test_an_op_that_ignores_the_input_dtype_is_told_so_not_that_its_backward_is_wrong():
+    """float32 rounding made the finite differences wrong, and the failure said to check
+    the backward (found by a bug hunt)."""
+    with pytest.raises(GradientCheckError) as info:
+        check_gradients(lambda x: make_node(_Float32Tanh(), (x,)), [np.linspace(-1, 1, 5)])
+    message = str(info.value)
+    assert "your op ignores the input dtype (float32 result for float64 inputs)" in message
+    assert "node 'test_float32_tanh'" in message
+    assert "check the op's backward" not in message

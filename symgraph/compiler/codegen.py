@@ -115,7 +115,8 @@ class _Source:
         """Write a fused instruction's steps out one line each, calling NumPy directly.
 
         Register 0 is the instruction's planned buffer; other registers are arrays
-        made by their first step. Only done when the buffer is known and not 0-d
+        made by their first step (copied, unless the op promises `fresh_output`: later
+        steps write into a register, and it must not be an input). Only done when the buffer is known and not 0-d
         (a 0-d result would come back as a NumPy scalar, which cannot be written into).
         """
         if inst.op.name != "fused" or inst.view is None or inst.shape == ():
@@ -130,7 +131,9 @@ class _Source:
                 code = f"    k{inst.out}_{j}({', '.join(words + [f'out={registers[target]}'])})"
             else:
                 registers[target] = f"t{inst.out}_{target}"
-                code = f"    {registers[target]} = k{inst.out}_{j}({', '.join(words)})"
+                # a result that may be an input gets a copy of its own, as in Fused.forward
+                copy = "" if op.fresh_output else ".copy()"
+                code = f"    {registers[target]} = k{inst.out}_{j}({', '.join(words)}){copy}"
             self.add(_commented(code, one_line(op.name)), index)
         self.add(f"    {self.ref(inst.out)} = b{inst.view}")
         # the other registers die with the instruction, as they do inside Fused.forward;

@@ -161,8 +161,16 @@ def op_may_write_over(op, attrs, i) -> bool:
 def can_write_over(inst, i) -> bool:
     """True if the kernel, as it is, may be handed input i's memory as `out=`: the op
     says so (`writes_over`), or it is elementwise and reads each element of input i
-    before it writes that element of its result (safe_over)."""
-    return i in inst.op.writes_over or inst.op.elementwise and safe_over(inst, i, as_is=True)
+    before it writes that element of its result (safe_over).
+
+    That must hold at every position that reads the same value: axpy(t, t) with
+    writes_over = (0,) promises to read `a` before writing, not `b`, and `b` is the
+    same memory."""
+    return all(
+        j in inst.op.writes_over or inst.op.elementwise and safe_over(inst, j, as_is=True)
+        for j, a in enumerate(inst.args)
+        if a == inst.args[i]
+    )
 
 
 def safe_over(inst, i, as_is=False) -> bool:

@@ -20,7 +20,7 @@ from symgraph.compiler import codegen
 from symgraph.compiler.stats import program_stats
 from symgraph.errors import FeedError, NumericError, RunError, SymgraphError, shape_str
 from symgraph.feeds import check_feed_value
-from symgraph.ops.base import shapes_agree
+from symgraph.ops.base import check_wrote_into_out, shapes_agree
 
 
 @dataclass(slots=True)  # no per-instruction __dict__: a Program keeps thousands
@@ -313,7 +313,7 @@ class Program:
                 raise
             except Exception as e:
                 raise _kernel_error(inst, env, e, self.names) from e
-            _check_kernel_result(inst, result)  # the loop runs first runs and debug runs
+            _check_kernel_result(inst, result, planned.get("out"))  # on first runs and debug runs
             if debug:
                 _check_finite(inst, env, result, self.names, inputs_finite)
             env[inst.out] = result
@@ -407,16 +407,41 @@ def _kernel_error(inst, env, e, names) -> RunError:
         f"{inst.op.name} failed while running: {type(e).__name__}: {e}\n"
         f"  inputs: {_describe_inputs(inst, env, names)}",
         node=inst.node,
-        hint="check the values fed for this run; no variable was changed",
+        hint=_kernel_hint(inst, e) + "; no variable was changed",
     )
 
 
-def _check_kernel_result(inst, result) -> None:
+def _kernel_hint(inst, e) -> str:
+    """What to look at when a kernel raised: a built-in op fails on the values it is
+    given, a user's op may as well fail on a mistake in its own forward."""
+    if isinstance(e, ValueError) and "read-only" in str(e):  # Variables and Constants are
+        return (  # kept read-only, so a kernel that writes into its input is caught here
+            "a kernel must not modify its inputs; copy first (np.array(x)), or declare "
+            "writes_out and writes_over to be handed an input's memory as out="
+        )
+    ops = [step[0] for step in inst.attrs["steps"]] if inst.op.name == "fused" else [inst.op]
+    users = [type(op).__name__ for op in ops if not type(op).__module__.startswith("symgraph.")]
+    if users:
+        return f"check {', '.join(dict.fromkeys(f'{u}.forward' for u in users))}, and the values fed for this run"
+    return "check the values fed for this run"
+
+
+def _check_kernel_result(inst, result, out=None) -> None:
     """A kernel's result has the shape and dtype its op's shape rule said (`infer`),
-    which the memory plan and every op after it rely on: a user's op that breaks this
-    is named here, on its first run, not at the op downstream that trips over it."""
-    if inst.op.is_update or result is None:
+    and is the buffer `out` it was given, if any, which the memory plan and every op
+    after it rely on: a user's op that breaks this is named here, on its first run,
+    not at the op downstream that trips over it."""
+    if inst.op.is_update:
         return  # an update answers with the new value; its Node stands for the update
+    if out is not None:
+        check_wrote_into_out(inst.op, result, out, node=inst.node)
+    if not isinstance(result, np.ndarray | np.generic):  # a list, a Python number, None
+        raise RunError(
+            f"the kernel of {inst.op.name} returned {type(result).__name__}; return a NumPy array",
+            node=inst.node,
+            hint=f"in {type(inst.op).__name__}.forward, return np.asarray(result, dtype) with the "
+            "dtype infer says; no variable was changed",
+        )
     shape, dtype = np.shape(result), np.result_type(result)
     if not shapes_agree(inst.shape, shape) or dtype != inst.dtype:
         raise RunError(

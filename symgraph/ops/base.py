@@ -17,10 +17,12 @@ methods is complete:
     workspace(*inputs)    the (shape, dtype) of a work array the kernel needs, or None
 
 A kernel whose class sets `writes_out = True` also accepts `out=`, a buffer of
-the output's shape and dtype to write into (the memory planner hands one over
-to avoid allocating). `fresh_output = True` promises the kernel always returns
+the output's shape and dtype (the memory planner hands one over to avoid
+allocating); given one, it must write its result there and return it (checked
+on a Program's first run), since what the plan reads next is that buffer. `fresh_output = True` promises the kernel always returns
 new memory, never a view of an input; without that promise the planner
-assumes a result may be a view (as reshape's is) and keeps its inputs' buffers alive.
+assumes a result may be a view (as reshape's is) and keeps its inputs' buffers alive,
+and a fused kernel copies the result before later steps write into it.
 `returns_view = True` says more: the result is (usually) a view of the first
 input, so it costs no memory of its own and no time worth scheduling around
 (reshape, transpose, basic indexing). Defining a subclass registers it by
@@ -35,7 +37,7 @@ import re
 
 import numpy as np
 
-from symgraph.errors import GradientError, ShapeError, shape_str
+from symgraph.errors import GradientError, RunError, ShapeError, shape_str
 
 #: every Op subclass with a name, by name (see Op.__init_subclass__)
 REGISTRY: dict[str, type[Op]] = {}
@@ -47,7 +49,7 @@ class Op:
     name: str = ""
     elementwise: bool = False
     differentiable: bool = True  # False: gradients stop here (argmax, comparisons, ...)
-    writes_out: bool = False  # True: forward accepts out=
+    writes_out: bool = False  # True: forward accepts out=, must write its result there and return it
     fresh_output: bool = False  # True: forward never returns a view of an input (memory planning)
     returns_view: bool = False  # True: forward's result is (usually) a view of its first input
     stateful: bool = False  # True: each run may differ (random numbers): never folded or merged
@@ -176,6 +178,25 @@ class LeafOp(Op):
         return 0
 
 
+def check_wrote_into_out(op, result, out, node=None, where="") -> None:
+    """Raise a RunError unless a kernel given `out=` answered with it (or a view of it).
+
+    A writes_out kernel that returns a new array instead leaves `out` unwritten, and
+    the memory plan reads `out` next: a concat whose parts were computed in place,
+    or the next step of a fused kernel, would see uninitialized memory."""
+    if result is out or isinstance(result, np.ndarray) and np.may_share_memory(result, out):
+        return
+    raise RunError(
+        f"the kernel of {op.name}{where} was given out= but returned "
+        f"{'a new array' if isinstance(result, np.ndarray) else type(result).__name__}: "
+        "a writes_out op must write its result into out= and return it",
+        node=node,
+        hint=f"in {type(op).__name__}.forward, write into out (np.copyto(out, result), or a "
+        "NumPy function's out=out) and return out, or drop writes_out = True; "
+        "no variable was changed",
+    )
+
+
 # -- attrs -----------------------------------------------------------------------
 def has_settings(op: Op) -> bool:
     """True for an op object given attributes of its own (`Scale(2.0)` keeping its 2.0):
@@ -183,9 +204,22 @@ def has_settings(op: Op) -> bool:
     return bool(getattr(op, "__dict__", None))
 
 
+#: keyword arguments a Program passes to kernels itself (the memory plan's buffer and
+#: work array, a stateful op's state): an attr of one of these names would be replaced
+RESERVED_ATTRS = ("out", "scratch", "state")
+
+
 def check_attrs(op: Op, attrs: dict) -> dict:
-    """Attrs must be hashable, so passes can compare Nodes (CSE) by (op, attrs, inputs)."""
+    """Attrs must be hashable, so passes can compare Nodes (CSE) by (op, attrs, inputs),
+    and must not take a name the Program passes to kernels itself (RESERVED_ATTRS)."""
     for key, value in attrs.items():
+        if key in RESERVED_ATTRS:
+            raise TypeError(
+                f"attr {key!r} of op {op.name} has a name symgraph keeps for itself: a Program "
+                "passes out=, scratch= and state= to kernels (the result's buffer, a work "
+                "array, a stateful op's state), which would replace the attr's value; "
+                f"give it another name, e.g. {key + '_value'!r}"
+            )
         try:
             hash(value)
         except TypeError:

@@ -600,6 +600,37 @@ def test_a_fused_kernel_that_writes_its_output_before_reading_an_input_is_not_pu
     same_as_plain(fetches, {x: np.linspace(-2, 2, 800).reshape(40, 20)})
 
 
+class _Axpy(sg.Op):
+    """2 * a + b. It reads a[i] before it writes out[i], so out may be a's memory
+    (writes_over); b it reads after, so out must not be b's."""
+
+    name = "test_axpy"
+    registered = False  # a test's op: kept out of the op table tests/ops/ checks
+    elementwise = True
+    writes_out = True
+    writes_over = (0,)
+
+    def infer(self, a, b):
+        return a.shape, a.dtype
+
+    def forward(self, a, b, out=None):
+        out = np.multiply(a, 2.0, out=out)
+        return np.add(out, b, out=out)
+
+
+@pytest.mark.parametrize("options", [{"disable": "all"}, {"debug": True}, {}])
+def test_a_value_read_at_two_positions_is_written_over_only_if_both_allow_it(options):
+    """axpy(t, t) promises to read a before writing, not b: with t's memory as out it
+    read b = 2t and gave 4t (found by a bug hunt)."""
+    x = sg.Placeholder((4,), dtype="float64", name="x")
+    t = sg.tanh(x)
+    y = make_node(_Axpy(), (t, t))
+    data = np.linspace(-1, 1, 4)
+    with sg.Session(**options) as sess:
+        for _ in range(3):
+            np.testing.assert_allclose(sess.run(y, {x: data}), 3 * np.tanh(data), rtol=1e-12)
+
+
 def _rnn_with_stacked_states(steps=8, batch=4, hidden=40, vocab=9):
     rng = np.random.default_rng(6)
     wx = sg.Variable(rng.normal(size=(vocab, hidden)) * 0.3, name="Wx")

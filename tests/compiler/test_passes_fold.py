@@ -115,6 +115,36 @@ def test_a_kernel_error_is_left_for_the_run_to_report_at_the_users_line():
     assert "one_hot" in str(info.value)
 
 
+class _WrongShape(sg.Op):
+    """Its shape rule says (1,); its kernel (a cumsum by mistake) returns (3,)."""
+
+    name = "test_wrong_shape"
+    registered = False  # a test's op: kept out of the op table tests/ops/ checks
+
+    def infer(self, x):
+        return (1,), x.dtype
+
+    def forward(self, x):
+        return np.cumsum(x)
+
+
+@pytest.mark.parametrize("disable", [(), "all"])
+def test_a_kernel_that_breaks_its_shape_rule_is_left_for_the_run_to_name(disable):
+    """Folded, its wrong-shaped value went on: the run gave a (3,) result, or blamed the
+    op downstream that tripped over it (found by a bug hunt)."""
+    from symgraph.graph import make_node
+
+    wrong = make_node(_WrongShape(), (sg.Constant(np.ones(3)),))
+    p = sg.Placeholder((3,), dtype="float64", name="p")
+    y = wrong * p
+    _, report = fold(lower([y], [p]))
+    assert not report.changed
+    with sg.Session(disable=disable) as sess, pytest.raises(sg.RunError) as info:
+        sess.run(y, {p: np.ones(3)})
+    assert "the kernel of test_wrong_shape returned (3,) float64" in str(info.value)
+    assert f"test_passes_fold.py:{wrong.line}" in str(info.value)
+
+
 def test_results_too_big_to_keep_are_left_to_the_run(monkeypatch):
     monkeypatch.setattr(fold_module, "MAX_FOLDED_ELEMENTS", 10)
     small = sg.exp(sg.Constant(np.zeros(10)), name="small")

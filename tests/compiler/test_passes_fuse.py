@@ -277,3 +277,74 @@ def test_a_custom_kernel_is_given_an_inputs_register_only_if_it_says_it_may_be()
         with sg.Session(disable=disable) as sess:
             for _ in range(3):  # the 2nd and 3rd run the generated code
                 np.testing.assert_allclose(sess.run(z, feeds), x * x)
+
+
+class _Identity(sg.Op):
+    """Returns its input itself when given no out=, as it may: it makes no fresh_output
+    promise. (An op such as a gradient reversal is an identity going forward.)"""
+
+    name = "test_identity"
+    registered = False
+    elementwise = True
+    writes_out = True
+
+    def infer(self, x):
+        return x.shape, x.dtype
+
+    def forward(self, x, out=None):
+        if out is None:
+            return x
+        np.copyto(out, x)
+        return out
+
+    def backward(self, node, grad):
+        return (grad,)
+
+
+def test_a_step_that_returns_its_input_does_not_let_later_steps_write_over_it():
+    """A fused step kept whatever its kernel returned as a register and later steps wrote
+    into it: an identity's result is the user's fed array, which became all 2s
+    (found by a bug hunt)."""
+    from symgraph.graph import make_node
+
+    def identity(v):
+        return make_node(_Identity(), (v,))
+
+    x = sg.Placeholder((2, 3), dtype="float64", name="x")
+    y = identity(identity(x) * 2.0)
+    assert [i.op.name for i in sg.compile(y, {x: np.ones((2, 3))}).instructions] == ["fused"]
+    data = np.ones((2, 3))
+    with sg.Session() as sess:
+        for _ in range(3):  # the 2nd and 3rd run the generated code
+            np.testing.assert_array_equal(sess.run(y, {x: data}), 2.0)
+            np.testing.assert_array_equal(data, 1.0)
+
+
+class _Positive(sg.Op):
+    """x[x > 0]: a length known only when it runs, so nothing is planned after it."""
+
+    name = "test_positive"
+    registered = False
+    fresh_output = True
+
+    def infer(self, x):
+        return (None,), x.dtype
+
+    def forward(self, x):
+        return x[x > 0]
+
+
+def test_a_step_that_returns_a_fetched_value_leaves_it_as_it_was():
+    """The same in Fused.forward, given no planned buffer: the identity's input is also
+    fetched, and came back doubled."""
+    from symgraph.graph import make_node
+
+    x = sg.Placeholder((4,), dtype="float64", name="x")
+    m = make_node(_Positive(), (x,))
+    y = make_node(_Identity(), (m,)) * 2.0
+    data = np.array([1.0, -1.0, 2.0, 3.0])
+    with sg.Session() as sess:
+        for _ in range(3):
+            got_m, got_y = sess.run([m, y], {x: data})
+            np.testing.assert_array_equal(got_m, [1.0, 2.0, 3.0])
+            np.testing.assert_array_equal(got_y, [2.0, 4.0, 6.0])

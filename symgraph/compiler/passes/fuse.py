@@ -38,7 +38,7 @@ from symgraph.compiler.rewrite import (
     start,
     topological,
 )
-from symgraph.ops.base import Op
+from symgraph.ops.base import Op, check_wrote_into_out
 
 
 class Fused(Op):
@@ -62,12 +62,20 @@ class Fused(Op):
         regs = [out] + [None] * (registers - 1)
         for op, args, attrs, target in steps:
             values = [inputs[i] if kind == "in" else regs[i] for kind, i in args]
-            if regs[target] is None:  # first use: NumPy allocates the register
+            if regs[target] is None:  # first use: the kernel allocates the register
                 result = op.forward(*values, **dict(attrs))
+                if not op.fresh_output:
+                    # later steps write into a register: one that is an input (an op may
+                    # return its input, as an identity does) would write over the user's
+                    # feed or another fetched value, so keep a copy instead
+                    result = np.array(result)
                 # a 0-d result comes back as a NumPy scalar, which cannot be written into
                 regs[target] = result if type(result) is np.ndarray else np.asarray(result)
             else:
-                op.forward(*values, **dict(attrs), out=regs[target])
+                result = op.forward(*values, **dict(attrs), out=regs[target])
+                if result is not regs[target]:  # one `is` when all is well
+                    where = " (fused; sg.Session(debug=True) runs it alone and names its Node)"
+                    check_wrote_into_out(op, result, regs[target], where=where)
         return regs[0]
 
     def flops(self, node) -> int:
