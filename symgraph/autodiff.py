@@ -21,9 +21,13 @@ can be differentiated again (gradients of gradients).
 
 from __future__ import annotations
 
+import inspect
+import os
+import traceback
+
 import numpy as np
 
-from symgraph.errors import GradientError, GraphError, shape_str
+from symgraph.errors import GradientError, GraphError, SymgraphError, shape_str
 from symgraph.graph import GRADIENT, Constant, Node, as_node, paused_gc
 from symgraph.ops.base import Op, is_float, shapes_agree
 from symgraph.ops.math import cast
@@ -127,7 +131,7 @@ def _build(y, xs_list, grad_y, unconnected) -> list[Node]:
                     found[node] = grad
                 if node.is_leaf or not any(depends[i] for i in node.inputs):
                     continue
-                input_grads = node.op.backward(node, grad)
+                input_grads = _backward(node, grad)
                 _check_backward(node, input_grads)
                 for x, g in zip(node.inputs, input_grads):
                     if g is not None and depends[x]:
@@ -229,6 +233,33 @@ def _check_arguments(y, xs, unconnected):
                 node=x,
                 hint="build y and xs in the same graph",
             )
+
+
+def _backward(node, grad):
+    """node.op.backward(node, grad), with a Python error raised inside a user's backward
+    (an IndexError, a TypeError) named: the Node, its op, and the line of backward that
+    raised. symgraph's own errors (a ShapeError from an op built there) pass as they are."""
+    try:
+        return node.op.backward(node, grad)
+    except SymgraphError:
+        raise
+    except Exception as e:
+        op_class = type(node.op)
+        raise GradientError(
+            f"backward of op {node.op.name} raised {type(e).__name__}: {e}{_raised_at(e, op_class)}",
+            node=node,
+            hint=f"check {op_class.__name__}.backward",
+        ) from e
+
+
+def _raised_at(e, op_class) -> str:
+    """' at file.py:LINE', the innermost line of the op's own file in e's traceback, or ''."""
+    source = getattr(inspect.getmodule(op_class), "__file__", None)
+    line = None
+    for frame in traceback.extract_tb(e.__traceback__):
+        if frame.filename == source:
+            line = f" at {os.path.basename(frame.filename)}:{frame.lineno}"
+    return line or ""
 
 
 def _check_backward(node, input_grads):

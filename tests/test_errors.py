@@ -474,3 +474,39 @@ def test_a_kernel_that_writes_into_its_input_is_told_not_to():
     with sg.Session() as sess, pytest.raises(sg.RunError, match="read-only") as info:
         sess.run(y)
     assert "a kernel must not modify its inputs; copy first" in str(info.value)
+
+
+def test_a_python_error_in_a_users_backward_names_the_node_op_and_line():
+    """An IndexError in backward came through sg.gradients raw, naming no Node or op
+    (found by a bug hunt); symgraph's own errors from inside backward pass unchanged."""
+    from symgraph.graph import make_node
+
+    class Twice(sg.Op):
+        name = "test_twice"
+        registered = False
+
+        def infer(self, x):
+            return x.shape, x.dtype
+
+        def forward(self, x):
+            return x * 2
+
+        def backward(self, node, grad):
+            return (grad * node.inputs[1],)  # a bug: there is one input
+
+    class Mismatched(Twice):
+        name = "test_mismatched"
+
+        def backward(self, node, grad):
+            return (grad @ sg.Constant(np.ones((5, 5))),)  # a ShapeError of symgraph's own
+
+    x = sg.Placeholder((3,), dtype="float64", name="x")
+    y = make_node(Twice(), (x,), name="doubled")
+    with pytest.raises(sg.GradientError) as info:
+        sg.gradients(sg.sum(y), [x])
+    message = str(info.value)
+    assert "backward of op test_twice raised IndexError: tuple index out of range at test_errors.py:" in message
+    assert "node 'doubled'" in message and "fix: check Twice.backward" in message
+    assert isinstance(info.value.__cause__, IndexError)
+    with pytest.raises(sg.ShapeError, match="matmul"):
+        sg.gradients(sg.sum(make_node(Mismatched(), (x,))), [x])
