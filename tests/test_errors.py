@@ -510,3 +510,24 @@ def test_a_python_error_in_a_users_backward_names_the_node_op_and_line():
     assert isinstance(info.value.__cause__, IndexError)
     with pytest.raises(sg.ShapeError, match="matmul"):
         sg.gradients(sg.sum(make_node(Mismatched(), (x,))), [x])
+
+
+def test_a_kernel_may_return_a_python_number_of_the_dtype_infer_says():
+    """The check that a kernel returns a value refuses a list, not a Python float that is
+    the float64 infer promised (it ran before the check was added, and still does)."""
+    from symgraph.graph import make_node
+
+    class TotalAsFloat(sg.Op):
+        name = "test_total_as_float"
+        registered = False
+
+        def infer(self, x):
+            return (), np.dtype("float64")
+
+        def forward(self, x):
+            return float(x.sum())
+
+    x = sg.Placeholder((3,), dtype="float64", name="x")
+    y = make_node(TotalAsFloat(), (x,)) * 2.0
+    with sg.Session() as sess:
+        assert [sess.run(y, {x: np.ones(3)}) for _ in range(3)] == [6.0] * 3

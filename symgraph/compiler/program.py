@@ -435,7 +435,8 @@ def _check_kernel_result(inst, result, out=None) -> None:
         return  # an update answers with the new value; its Node stands for the update
     if out is not None:
         check_wrote_into_out(inst.op, result, out, node=inst.node)
-    if not isinstance(result, np.ndarray | np.generic):  # a list, a Python number, None
+    # a list, None, ...: not a value. A Python number is taken, as NumPy's type of it
+    if not isinstance(result, np.ndarray | np.generic | int | float | complex):
         raise RunError(
             f"the kernel of {inst.op.name} returned {type(result).__name__}; return a NumPy array",
             node=inst.node,
