@@ -531,3 +531,22 @@ def test_a_kernel_may_return_a_python_number_of_the_dtype_infer_says():
     y = make_node(TotalAsFloat(), (x,)) * 2.0
     with sg.Session() as sess:
         assert [sess.run(y, {x: np.ones(3)}) for _ in range(3)] == [6.0] * 3
+
+
+def test_a_kernel_writing_into_a_fed_array_is_stopped_before_it_changes_it():
+    """A user's kernel that adds into its input changed the caller's own fed array
+    without a word (found by a bug hunt). The first run gives it read-only views."""
+    from symgraph.graph import make_node
+
+    def clamp_in_place(x):
+        np.clip(x, 0, 1, out=x)
+        return x
+
+    x = sg.Placeholder((3,), dtype="float64", name="x")
+    y = make_node(_user_op(clamp_in_place, "ClampFed")(), (x,))
+    data = np.array([-1.0, 0.5, 2.0])
+    with sg.Session() as sess, pytest.raises(sg.RunError, match="read-only") as info:
+        sess.run(y, {x: data})
+    assert "a kernel must not modify its inputs" in str(info.value)
+    np.testing.assert_array_equal(data, [-1.0, 0.5, 2.0])
+    assert data.flags.writeable  # the caller's array itself is left as it was

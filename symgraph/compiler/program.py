@@ -290,7 +290,10 @@ class Program:
         """The same run as a plain loop over the instructions: the reference, and debug mode."""
         env = [None] * self.n_slots
         for (slot, _), value in zip(self.feeds, feeds):
-            env[slot] = value
+            # read-only views: a user's kernel that writes into its input would change the
+            # caller's own array; the first run (this loop) says so (Variables and
+            # Constants are read-only already). Later runs skip this, for speed.
+            env[slot] = _read_only(value)
         for (slot, _), value in zip(self.variables, variables):
             env[slot] = value
         for slot, value in self.constants:
@@ -451,6 +454,15 @@ def _check_kernel_result(inst, result, out=None) -> None:
             node=inst.node,
             hint=f"make {type(inst.op).__name__}.forward and .infer agree; no variable was changed",
         )
+
+
+def _read_only(value):
+    """A view of a fed array that cannot be written through (other values as they are)."""
+    if not isinstance(value, np.ndarray) or not value.flags.writeable:
+        return value
+    view = value.view()
+    view.flags.writeable = False
+    return view
 
 
 def _all_finite(values) -> bool:
