@@ -48,6 +48,20 @@ def html_text(text) -> str:
     return html.escape(visible_text(text), quote=True)
 
 
+#: the most characters a line of a label shows: a 10,000-character name drew a box
+#: 117,000 points wide
+LINE_LIMIT = 80
+
+
+def shortened(text: str, limit: int = LINE_LIMIT) -> str:
+    """`text`, or when longer than `limit` its start and end around an ellipsis: the end
+    of a long scoped name (its op) says as much as its start (its scopes)."""
+    if len(text) <= limit:
+        return text
+    tail = limit // 3
+    return text[: limit - tail - 1] + "\u2026" + text[-tail:]
+
+
 def html_label(lines) -> str:
     """An HTML-like label from (text, style) lines; style is "", "b" (bold) or "small".
 
@@ -55,7 +69,7 @@ def html_label(lines) -> str:
     """
     parts = []
     for text, style in lines:
-        body = html_text(text)
+        body = html_text(shortened(text))
         if not body:
             pass  # Graphviz rejects an empty element (<B></B>): an empty line stays bare
         elif style == "b":

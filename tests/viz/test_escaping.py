@@ -126,3 +126,13 @@ def test_odd_characters_in_names_reach_the_explorer_page_as_escapes(
     assert not bad
     escaped = name[1:].encode("unicode_escape").decode("ascii")  # '\\x1b[31m', '\\ud800'
     assert escaped in page
+
+
+def test_a_very_long_name_is_shortened_in_its_label():
+    """A 10,000-character name drew a box 117,000 points wide (found by a bug hunt); a
+    label line shows the name's start and end around an ellipsis."""
+    x = sg.Placeholder((3,), name="x")
+    y = sg.tanh(x, name="very_" * 2000 + "long_tanh")
+    dot = sg.to_dot(y)
+    assert y.name not in dot and "\u2026" in dot and "very_long_tanh" in dot
+    assert max(len(line) for line in dot.splitlines()) < 400
