@@ -403,9 +403,13 @@ def checks_for(op: Op, inputs=(), name=None) -> _ChecksFor:
         with checks_for(Sum(), (x,), name):
             axis = normalize_axis(axis, x.ndim, of=x)
 
-    Either way the error names the would-be Node, its op and the user's line.
+    Either way the error names the would-be Node, its op and the user's line. A function
+    built from several ops (sg.split, sg.mse) gives its own name instead of an op, so the
+    error names the function the user called, not one of the ops it builds:
+
+        with checks_for("split", (x,)):
     """
-    return _ChecksFor(op, inputs, name)
+    return _ChecksFor(_Called(op) if isinstance(op, str) else op, inputs, name)
 
 
 class _ChecksFor:
@@ -425,6 +429,13 @@ class _ChecksFor:
         file, line = _user_frame()
         pending = _PendingNode(graph._scoped(self.name or self.op.name), self.op, file, line)
         raise type(error)(error.headline, node=pending, hint=error.hint) from None
+
+
+class _Called:
+    """The 'op' of a function built from several ops, as an error names it: sg.split, sg.mse."""
+
+    def __init__(self, name):
+        self.name = name
 
 
 class _PendingNode:

@@ -414,3 +414,39 @@ def test_an_infer_giving_a_float_or_negative_dim_is_told_when_the_node_is_built(
         assert node.shape == (4, 3) and type(node.shape[0]) is int
     finally:
         del REGISTRY["half_width"]
+
+
+def test_mse_of_shapes_that_differ_names_the_mse_call_not_the_placeholder():
+    """It named node 'pred' (placeholder) and the line that made the Placeholder (found by
+    a bug hunt): the mistake is the mse call's."""
+    pred, target = sg.Placeholder((3, 4), name="pred"), sg.Placeholder((4,), name="t")
+    with pytest.raises(sg.ShapeError) as info:
+        line = _here() + 1
+        sg.mse(pred, target)
+    assert_message(info.value, "mse", "mse", line, "pred (3, 4)", "t (4,)", "sg.reshape")
+    with sg.name_scope("head"), pytest.raises(sg.ShapeError) as info:
+        line = _here() + 1
+        sg.nn.MSELoss()(pred, target)
+    assert str(info.value).count(f"{HERE}:{line}") == 1, str(info.value)
+    assert "' (mse) created at" in str(info.value) and "(placeholder)" not in str(info.value)
+
+
+def test_split_and_unstack_errors_name_the_function_called_not_getitem():
+    """Both said node 'getitem' (getitem), an op the user never wrote (found by a bug hunt)."""
+    b, a = sg.Placeholder((4,), name="b"), sg.Placeholder((None, 3), name="a")
+    with pytest.raises(sg.ShapeError) as info:
+        line = _here() + 1
+        sg.split(b, 3)
+    assert_message(info.value, "split", "split", line, "b (4,)", "3 equal parts", "divides 4")
+    with pytest.raises(sg.ShapeError) as info:
+        line = _here() + 1
+        sg.split(b, [1, 2])
+    assert_message(info.value, "split", "split", line, "[1, 2]", "add up to 4")
+    with pytest.raises(sg.ShapeError) as info:
+        line = _here() + 1
+        sg.split(a, 3)
+    assert_message(info.value, "split", "split", line, "a (None, 3)", "not known")
+    with pytest.raises(sg.ShapeError) as info:
+        line = _here() + 1
+        sg.unstack(a)
+    assert_message(info.value, "unstack", "unstack", line, "a (None, 3)", "fixed size")

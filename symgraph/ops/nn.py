@@ -427,14 +427,14 @@ def mse(pred, target, name=None) -> Node:
     every prediction compared with every target: TF1 refuses that, PyTorch warns.
     """
     pred, target = as_node(pred), as_node(target)
-    if target.shape != () and not shapes_agree(pred.shape, target.shape):
-        raise ShapeError(
-            f"mse of {pred.name} {shape_str(pred.shape)} and {target.name} {shape_str(target.shape)}: "
-            "the shapes differ, and broadcasting them would compare every prediction with "
-            "every target",
-            node=pred,
-            hint="reshape one to the other's shape, e.g. sg.reshape(target, (-1, 1)) for "
-            "(N, 1) predictions",
-        )
+    with checks_for("mse", (pred, target), name):
+        if target.shape != () and not shapes_agree(pred.shape, target.shape):
+            raise ShapeError(
+                f"mse of {pred.name} {shape_str(pred.shape)} and {target.name} {shape_str(target.shape)}: "
+                "the shapes differ, and broadcasting them would compare every prediction with "
+                "every target",
+                    hint="reshape one to the other's shape, e.g. sg.reshape(target, (-1, 1)) for "
+                "(N, 1) predictions",
+            )
     diff = pred - target
     return mean(diff * diff, name=name or "mse")

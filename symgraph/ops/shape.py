@@ -560,14 +560,22 @@ def stack(xs, axis=0, name=None) -> Node:
 def split(x, num_or_sizes, axis=0) -> list[Node]:
     """Cut x along `axis` into equal parts (an int) or parts of the given sizes (a list)."""
     x = as_node(x)
-    with checks_for(GetItem(), (x,)):  # split builds one getitem per part
+    with checks_for("split", (x,)):
         axis = normalize_one_axis(axis, x.ndim, of=x)
         size = x.shape[axis]
         if isinstance(num_or_sizes, (int, np.integer)):
-            if size is None or size % num_or_sizes:
+            if size is None:
+                raise ShapeError(
+                    f"cannot split {x.name} {shape_str(x.shape)} into {num_or_sizes} equal parts: "
+                    f"the size of axis {axis} is not known until the run",
+                    hint="give that dim a fixed size in the Placeholder",
+                )
+            if num_or_sizes <= 0 or size % num_or_sizes:
                 raise ShapeError(
                     f"cannot split {x.name} {shape_str(x.shape)} into {num_or_sizes} equal parts "
-                    f"along axis {axis}"
+                    f"along axis {axis}",
+                    hint=f"give a number of parts that divides {size}, or a list of sizes that "
+                    f"add up to {size}",
                 )
             sizes = [size // num_or_sizes] * num_or_sizes
         else:
@@ -575,7 +583,8 @@ def split(x, num_or_sizes, axis=0) -> list[Node]:
             if size is not None and sum(sizes) != size:
                 raise ShapeError(
                     f"split sizes {sizes} do not add up to {size}, the size of axis {axis} "
-                    f"of {x.name} {shape_str(x.shape)}"
+                    f"of {x.name} {shape_str(x.shape)}",
+                    hint=f"give sizes that add up to {size}",
                 )
     parts, start = [], 0
     for s in sizes:
@@ -587,7 +596,7 @@ def split(x, num_or_sizes, axis=0) -> list[Node]:
 def unstack(x, axis=0) -> list[Node]:
     """One Node per slice along `axis` (that dim must be known): the per-step inputs of an RNN."""
     x = as_node(x)
-    with checks_for(GetItem(), (x,)):  # unstack builds one getitem per slice
+    with checks_for("unstack", (x,)):
         axis = normalize_one_axis(axis, x.ndim, of=x)
         if x.shape[axis] is None:
             raise ShapeError(
