@@ -394,7 +394,7 @@ def _checked_dims(op: Op, shape: tuple) -> tuple:
     return tuple(dims)
 
 
-def checks_for(op: Op, inputs=(), name=None) -> _ChecksFor:
+def checks_for(op: Op, inputs=(), name=None, graph=None) -> _ChecksFor:
     """Name the Node about to be built in any ShapeError raised inside the block.
 
     make_node wraps the shape rule in it; a public op function wraps the checks it
@@ -409,14 +409,14 @@ def checks_for(op: Op, inputs=(), name=None) -> _ChecksFor:
 
         with checks_for("split", (x,)):
     """
-    return _ChecksFor(_Called(op) if isinstance(op, str) else op, inputs, name)
+    return _ChecksFor(_Called(op) if isinstance(op, str) else op, inputs, name, graph)
 
 
 class _ChecksFor:
     # A class, not @contextlib.contextmanager: the user's line is found by walking out of
     # symgraph's own frames, and contextlib's frame would be taken for the user's.
-    def __init__(self, op, inputs, name):
-        self.op, self.inputs, self.name = op, inputs, name
+    def __init__(self, op, inputs, name, graph):
+        self.op, self.inputs, self.name, self.graph = op, inputs, name, graph
 
     def __enter__(self):
         return self
@@ -424,7 +424,7 @@ class _ChecksFor:
     def __exit__(self, kind, error, traceback):
         if not isinstance(error, ShapeError) or error.node is not None:
             return False
-        graph = next((x.graph for x in self.inputs if isinstance(x, Node)), None)
+        graph = self.graph or next((x.graph for x in self.inputs if isinstance(x, Node)), None)
         graph = graph or get_default_graph()
         file, line = _user_frame()
         pending = _PendingNode(graph._scoped(self.name or self.op.name), self.op, file, line)
@@ -474,10 +474,18 @@ def _check_shape(shape, what):
     try:
         shape = tuple(shape)
     except TypeError:
-        raise ShapeError(f"{what} shape must be a tuple of ints or None, got {shape!r}") from None
+        raise ShapeError(
+            f"{what} shape must be a tuple of ints or None, got {shape!r}",
+            hint="give the shape as a tuple, e.g. (None, 784)",
+        ) from None
     for d in shape:
         if d is not None and (not isinstance(d, (int, np.integer)) or d < 0):
-            raise ShapeError(f"{what} shape must be a tuple of ints or None, got {shape!r}")
+            if isinstance(d, (int, np.integer)):  # -1, as in TF1's reshape
+                known = tuple(None if isinstance(d, (int, np.integer)) and d < 0 else d for d in shape)
+                hint = f"use None for a dim not known until the run: {shape_str(known)}"
+            else:
+                hint = "give each dim as an int, or None for a dim not known until the run"
+            raise ShapeError(f"{what} shape must be a tuple of ints or None, got {shape!r}", hint=hint)
     return tuple(None if d is None else int(d) for d in shape)
 
 
@@ -498,24 +506,26 @@ class Placeholder(Node):
 
     def __init__(self, shape, dtype="float32", name=None, default=None, graph: Graph | None = None):
         graph = graph or get_default_graph()
-        shape = _check_shape(shape, "Placeholder")
-        try:
-            dtype = np.dtype(dtype)
-        except TypeError:
-            what = f"Placeholder {name}" if name else "a Placeholder"
-            raise ShapeError(
-                f"{what} has dtype {dtype!r}, which NumPy does not know",
-                hint="use a NumPy dtype name such as 'float32', 'float64', 'int64' or 'bool'",
-            ) from None
-        self.default = None
-        if default is not None:  # used when the Placeholder is not fed (TF1's placeholder_with_default)
-            self.default = np.array(default, dtype=dtype)
-            if not shapes_agree(shape, self.default.shape):
+        with checks_for(PlaceholderOp(), (), name, graph):  # errors name the Placeholder and line
+            shape = _check_shape(shape, "Placeholder")
+            try:
+                dtype = np.dtype(dtype)
+            except TypeError:
+                what = f"Placeholder {name}" if name else "a Placeholder"
                 raise ShapeError(
-                    f"Placeholder default of shape {shape_str(self.default.shape)} does not fit "
-                    f"shape {shape_str(shape)}"
-                )
-            self.default.flags.writeable = False
+                    f"{what} has dtype {dtype!r}, which NumPy does not know",
+                    hint="use a NumPy dtype name such as 'float32', 'float64', 'int64' or 'bool'",
+                ) from None
+            self.default = None
+            if default is not None:  # used when the Placeholder is not fed (TF1's placeholder_with_default)
+                self.default = np.array(default, dtype=dtype)
+                if not shapes_agree(shape, self.default.shape):
+                    raise ShapeError(
+                        f"Placeholder default of shape {shape_str(self.default.shape)} does not fit "
+                        f"shape {shape_str(shape)}",
+                        hint=f"give a default of shape {shape_str(shape)}",
+                    )
+                self.default.flags.writeable = False
         super().__init__(PlaceholderOp(), (), {}, shape, dtype, name, graph)
 
 

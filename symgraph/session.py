@@ -238,7 +238,10 @@ class Session:
             )
         if node.graph is not self.graph:
             raise FeedError(
-                f"fed Node {node.name} belongs to another Graph than this Session's", node=node
+                f"fed Node {node.name} belongs to another Graph than this Session's",
+                node=node,
+                hint="feed the Placeholders of the Session's graph, or open a Session on "
+                "the other graph: sg.Session(graph)",
             )
         if node.op.is_update:  # fed, it would stand for its updates, which then never run
             raise FeedError(

@@ -450,3 +450,12 @@ def test_split_and_unstack_errors_name_the_function_called_not_getitem():
         line = _here() + 1
         sg.unstack(a)
     assert_message(info.value, "unstack", "unstack", line, "a (None, 3)", "fixed size")
+
+
+def test_feeding_a_node_of_another_graph_says_what_to_feed():
+    with sg.Graph().as_default():
+        q, line = sg.Placeholder((2,), name="q"), _here()
+    x = sg.Placeholder((2,), name="x")
+    with sg.Session() as sess, pytest.raises(sg.FeedError) as info:
+        sess.run(x * 2.0, {q: np.zeros(2)})
+    assert_message(info.value, "q", "placeholder", line, "another Graph", "sg.Session(graph)")

@@ -308,7 +308,10 @@ def normalize_axis(axis, ndim: int, what: str = "axis", of=None):
             )
         out.append(int(a) % ndim if ndim else 0)
     if len(set(out)) != len(out):
-        raise ShapeError(f"{what} {axis!r} of {tensor} repeats an axis")
+        raise ShapeError(
+            f"{what} {axis!r} of {tensor} repeats an axis",
+            hint=f"name each axis once, e.g. {what}={tuple(sorted(set(out)))}",
+        )
     return tuple(sorted(out))
 
 
@@ -316,7 +319,10 @@ def normalize_one_axis(axis, ndim: int, of=None) -> int:
     """For ops that take a single axis (softmax, concat, ...): a tuple is an error, not its first."""
     if not isinstance(axis, (int, np.integer)):
         tensor = f" of {of.name} {shape_str(of.shape)}" if of is not None else ""
-        raise ShapeError(f"axis must be one int, got {axis!r}{tensor}")
+        raise ShapeError(
+            f"axis must be one int, got {axis!r}{tensor}",
+            hint="this op works along one axis: give one int, such as -1",
+        )
     return normalize_axis(axis, ndim, of=of)[0]
 
 

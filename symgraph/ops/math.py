@@ -217,7 +217,10 @@ class Clip(Elementwise):
 
     def infer(self, x, *, lo, hi):
         if lo is not None and hi is not None and lo > hi:
-            raise ShapeError(f"clip of {x.name}: lo={lo} is greater than hi={hi}")
+            raise ShapeError(
+                f"clip of {x.name}: lo={lo} is greater than hi={hi}",
+                hint=f"give lo <= hi: sg.clip(x, {hi}, {lo})",
+            )
         # the bounds are Python numbers, so they promote weakly: float32 stays float32,
         # ints clipped to ints stay ints, ints clipped to 0.5 become float64 (as in NumPy)
         return x.shape, np.result_type(x.dtype, *(b for b in (lo, hi) if b is not None))

@@ -274,7 +274,8 @@ class EmbeddingLookup(Op):
         if params.ndim != 2:
             raise ShapeError(
                 f"embedding_lookup needs params of shape (vocab, dim), got {params.name} "
-                f"{shape_str(params.shape)}"
+                f"{shape_str(params.shape)}",
+                hint="give a 2-D table, one row a vocabulary entry, e.g. sg.reshape(params, (vocab, -1))",
             )
         if not np.issubdtype(ids.dtype, np.integer):
             raise ShapeError(
@@ -367,7 +368,10 @@ class OneHot(Op):
 
     def infer(self, labels, *, depth, dtype):
         if not np.issubdtype(labels.dtype, np.integer):
-            raise ShapeError(f"one_hot needs integer labels, got {labels.name} of dtype {labels.dtype}")
+            raise ShapeError(
+                f"one_hot needs integer labels, got {labels.name} of dtype {labels.dtype}",
+                hint="cast the labels first: sg.cast(labels, 'int64'), or declare them with dtype='int64'",
+            )
         return labels.shape + (depth,), np.dtype(dtype)
 
     def forward(self, labels, *, depth, dtype):

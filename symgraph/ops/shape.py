@@ -29,7 +29,10 @@ class SumTo(Op):
     def infer(self, x, *, shape):
         lead = x.ndim - len(shape)
         if lead < 0:
-            raise ShapeError(f"sum_to cannot grow {x.name} {shape_str(x.shape)} to {shape_str(shape)}")
+            raise ShapeError(
+                f"sum_to cannot grow {x.name} {shape_str(x.shape)} to {shape_str(shape)}",
+                hint="sum_to only removes dims; to add dims use sg.broadcast_to",
+            )
         # A None dim is never summed over (None dims are not broadcast), so it is
         # x's own dim: once x's size is known, so is the result's.
         return tuple(x.shape[lead + i] if d is None else d for i, d in enumerate(shape)), x.dtype
@@ -87,15 +90,21 @@ class BroadcastTo(Op):
     def infer(self, x, like=None, *, shape):
         if not is_known(shape) and like is None:
             raise ShapeError(
-                f"broadcast_to {shape_str(shape)} has a None dim and no `like` Node to read it from"
+                f"broadcast_to {shape_str(shape)} has a None dim and no `like` Node to read it from",
+                hint="give every dim a size, or pass like=, a Node of the target shape",
             )
+        hint = ("the target needs at least x's rank, and each dim of x, counted from the last, "
+                "must be 1 or equal the target's")
         try:
             np.broadcast_shapes(tuple(1 if d is None else d for d in x.shape),
                                 tuple(1 if d is None else d for d in shape))
         except ValueError:
-            raise ShapeError(f"cannot broadcast {x.name} {shape_str(x.shape)} to {shape_str(shape)}") from None
+            raise ShapeError(
+                f"cannot broadcast {x.name} {shape_str(x.shape)} to {shape_str(shape)}", hint=hint
+            ) from None
         if len(shape) < x.ndim:
-            raise ShapeError(f"cannot broadcast {x.name} {shape_str(x.shape)} to {shape_str(shape)}")
+            raise ShapeError(f"cannot broadcast {x.name} {shape_str(x.shape)} to {shape_str(shape)}",
+                             hint=hint)
         if like is not None:
             if len(like.shape) != len(shape) or any(
                 d is not None and l is not None and d != l for d, l in zip(shape, like.shape)
@@ -148,7 +157,10 @@ class Reshape(Op):
         if shape is None:
             return like.shape, x.dtype
         if sum(d == -1 for d in shape) > 1:
-            raise ShapeError(f"reshape of {x.name} to {shape}: at most one dim may be -1")
+            raise ShapeError(
+                f"reshape of {x.name} {shape_str(x.shape)} to {shape}: at most one dim may be -1",
+                hint="give every dim but one a size; -1 stands for the one left",
+            )
         known_out = [d for d in shape if d != -1]
         if is_known(x.shape):
             size = int(np.prod(x.shape, dtype=np.int64))
@@ -209,7 +221,8 @@ class Squeeze(Op):
             if x.shape[a] != 1:
                 raise ShapeError(
                     f"squeeze of {x.name} {shape_str(x.shape)}: dim {a} has size "
-                    f"{x.shape[a]}, not 1"
+                    f"{x.shape[a]}, not 1",
+                    hint="give only axes of size 1, or leave axis out to remove every dim of size 1",
                 )
         return tuple(d for i, d in enumerate(x.shape) if i not in axes), x.dtype
 
@@ -310,7 +323,10 @@ class GetItem(Op):
     def infer(self, x, *, index):
         consumed = sum(isinstance(i, (int, tuple)) for i in index)
         if consumed > x.ndim:
-            raise ShapeError(f"too many indices for {x.name} {shape_str(x.shape)}")
+            raise ShapeError(
+                f"too many indices for {x.name} {shape_str(x.shape)}",
+                hint=f"give at most {x.ndim} indices, one a dim (None adds a dim)",
+            )
         items = []
         for item in index:
             if item is Ellipsis:
@@ -331,12 +347,16 @@ class GetItem(Op):
                 if size is not None and not -size <= item < size:
                     raise ShapeError(
                         f"index {item} is out of range for dim {dim} of {x.name} "
-                        f"{shape_str(x.shape)}"
+                        f"{shape_str(x.shape)}",
+                        hint=f"use an index between {-size} and {size - 1}",
                     )
             else:
                 step = item[3]
                 if step == 0:
-                    raise ShapeError("slice step cannot be zero")
+                    raise ShapeError(
+                        f"slice step cannot be zero (dim {dim} of {x.name} {shape_str(x.shape)})",
+                        hint="use a step of 1 or more, or a negative step to go backwards",
+                    )
                 shape.append(_slice_length(item, size))
             dim += 1
         return tuple(shape), x.dtype
@@ -455,7 +475,9 @@ class Concat(Op):
                 raise ShapeError(
                     "concat along axis "
                     f"{axis} needs equal shapes elsewhere: "
-                    + ", ".join(f"{n.name} {shape_str(n.shape)}" for n in xs)
+                    + ", ".join(f"{n.name} {shape_str(n.shape)}" for n in xs),
+                    hint=f"make every dim but axis {axis} equal (reshape or slice the inputs), "
+                    "or join along the axis where they differ",
                 )
             size = None if size is None or x.shape[axis] is None else size + x.shape[axis]
         shape = list(first.shape)
@@ -523,7 +545,9 @@ class Stack(Op):
             ):
                 raise ShapeError(
                     "stack needs inputs of one shape: "
-                    + ", ".join(f"{n.name} {shape_str(n.shape)}" for n in xs)
+                    + ", ".join(f"{n.name} {shape_str(n.shape)}" for n in xs),
+                    hint="give every input the same shape, or join along an existing axis with "
+                    "sg.concat",
                 )
         shape = list(first.shape)
         shape.insert(axis, len(xs))
@@ -542,7 +566,10 @@ def concat(xs, axis=0, name=None) -> Node:
     xs = [as_node(x) for x in _a_list(xs, "concat")]
     with checks_for(Concat(), xs, name):
         if not xs:
-            raise ShapeError("concat needs at least one tensor")
+            raise ShapeError(
+                "concat needs at least one tensor, got an empty list",
+                hint="pass a list of one or more Nodes, e.g. sg.concat([a, b], axis=0)",
+            )
         axis = normalize_one_axis(axis, xs[0].ndim, of=xs[0])
     return make_node(Concat(), xs, {"axis": axis}, name=name)
 
@@ -552,7 +579,10 @@ def stack(xs, axis=0, name=None) -> Node:
     xs = [as_node(x) for x in _a_list(xs, "stack")]
     with checks_for(Stack(), xs, name):
         if not xs:
-            raise ShapeError("stack needs at least one tensor")
+            raise ShapeError(
+                "stack needs at least one tensor, got an empty list",
+                hint="pass a list of one or more Nodes, e.g. sg.stack([a, b], axis=0)",
+            )
         axis = normalize_one_axis(axis, xs[0].ndim + 1, of=xs[0])
     return make_node(Stack(), xs, {"axis": axis}, name=name)
 
