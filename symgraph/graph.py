@@ -20,7 +20,7 @@ import threading
 import numpy as np
 
 from symgraph.errors import GraphError, ShapeError, shape_str
-from symgraph.ops.base import LeafOp, Op, check_attrs, has_settings, shapes_agree
+from symgraph.ops.base import LeafOp, Op, check_attrs, has_settings, known_dtype, shapes_agree
 
 FORWARD, GRADIENT, UPDATE = "forward", "gradient", "update"
 
@@ -494,6 +494,24 @@ def _is_numeric(array: np.ndarray) -> bool:
     return array.dtype.kind in "biufc"
 
 
+def _numeric_array(value, what: str) -> np.ndarray:
+    """np.array(value), a new array of numbers; a ShapeError for rows of different lengths
+    (NumPy's 'inhomogeneous shape') or values that are not numbers."""
+    try:
+        array = np.array(value)
+    except ValueError:
+        raise ShapeError(
+            f"{what} is not a rectangular array (its rows differ in length): {value!r}",
+            hint="give every row the same length, e.g. [[1, 2], [3, 4]], or pass a NumPy array",
+        ) from None
+    if not _is_numeric(array):
+        raise ShapeError(
+            f"{what} is not numeric: {value!r}",
+            hint="give numbers: a NumPy array, a list of numbers, or a number",
+        )
+    return array
+
+
 class Placeholder(Node):
     """An input fed at run time: `sg.Placeholder((None, 784), name="x")`.
 
@@ -508,14 +526,7 @@ class Placeholder(Node):
         graph = graph or get_default_graph()
         with checks_for(PlaceholderOp(), (), name, graph):  # errors name the Placeholder and line
             shape = _check_shape(shape, "Placeholder")
-            try:
-                dtype = np.dtype(dtype)
-            except TypeError:
-                what = f"Placeholder {name}" if name else "a Placeholder"
-                raise ShapeError(
-                    f"{what} has dtype {dtype!r}, which NumPy does not know",
-                    hint="use a NumPy dtype name such as 'float32', 'float64', 'int64' or 'bool'",
-                ) from None
+            dtype = known_dtype(dtype, f"Placeholder {name} has dtype" if name else "a Placeholder has dtype")
             self.default = None
             if default is not None:  # used when the Placeholder is not fed (TF1's placeholder_with_default)
                 self.default = np.array(default, dtype=dtype)
@@ -539,9 +550,8 @@ class Variable(Node):
                 "Variable(initial_value) needs a value (an array or a number), got a Node",
                 hint="use sg.nn.init.* or a NumPy array for the initial value",
             )
-        value = np.array(initial_value)  # a private copy
-        if not _is_numeric(value):
-            raise ShapeError(f"Variable initial value is not numeric: {initial_value!r}")
+        with checks_for(VariableOp(), (), name or "Variable", graph):  # errors name it and the line
+            value = _numeric_array(initial_value, "Variable initial value")  # a private copy
         value.flags.writeable = False
         self.initial_value = value
         self.trainable = bool(trainable)
@@ -563,9 +573,8 @@ class Constant(Node):
             array = np.asarray(value)
             self.value = value  # kept as the Python number so kernels promote weakly
         else:
-            array = np.array(value)
-            if not _is_numeric(array):
-                raise ShapeError(f"Constant value is not numeric: {value!r}")
+            with checks_for(ConstantOp(), (), name or "Const", graph):
+                array = _numeric_array(value, "Constant value")
             array.flags.writeable = False
             self.value = array
         super().__init__(ConstantOp(), (), {}, array.shape, array.dtype, name or "Const", graph)

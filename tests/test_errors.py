@@ -459,3 +459,25 @@ def test_feeding_a_node_of_another_graph_says_what_to_feed():
     with sg.Session() as sess, pytest.raises(sg.FeedError) as info:
         sess.run(x * 2.0, {q: np.zeros(2)})
     assert_message(info.value, "q", "placeholder", line, "another Graph", "sg.Session(graph)")
+
+
+def test_reshape_cast_and_a_ragged_variable_get_symgraph_errors_not_numpys():
+    """Three bare Python/NumPy exceptions, naming no Node and no fix (found by a bug hunt):
+    int() of None, 'data type not understood', and NumPy's 'inhomogeneous shape'."""
+    b = sg.Placeholder((4,), name="b")
+    with pytest.raises(sg.ShapeError) as info:
+        line = _here() + 1
+        sg.reshape(b, (None, 2))
+    assert_message(info.value, "reshape", "reshape", line, "b (4,)", "(None, 2)", "use -1", "(-1, 2)")
+    with pytest.raises(sg.ShapeError) as info:
+        line = _here() + 1
+        sg.cast(b, "floot")
+    assert_message(info.value, "cast", "cast", line, "'floot'", "which NumPy does not know", "'float32'")
+    with pytest.raises(sg.ShapeError) as info:
+        line = _here() + 1
+        sg.Variable([[1], [2, 3]], name="w")
+    assert_message(info.value, "w", "variable", line, "not a rectangular array", "same length")
+    with pytest.raises(sg.ShapeError) as info:
+        line = _here() + 1
+        b + [[1], [2, 3]]
+    assert_message(info.value, "Const", "constant", line, "not a rectangular array")

@@ -326,5 +326,17 @@ def normalize_one_axis(axis, ndim: int, of=None) -> int:
     return normalize_axis(axis, ndim, of=of)[0]
 
 
+def known_dtype(dtype, what: str) -> np.dtype:
+    """np.dtype(dtype), or a ShapeError saying `what` names a dtype NumPy does not know
+    ('floot'): NumPy's own 'data type not understood' names neither the Node nor a fix."""
+    try:
+        return np.dtype(dtype)
+    except (TypeError, ValueError):
+        raise ShapeError(
+            f"{what} {dtype!r}, which NumPy does not know",
+            hint="use a NumPy dtype name such as 'float32', 'float64', 'int64' or 'bool'",
+        ) from None
+
+
 def is_float(dtype) -> bool:
     return np.issubdtype(dtype, np.floating)

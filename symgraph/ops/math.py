@@ -13,8 +13,8 @@ from __future__ import annotations
 import numpy as np
 
 from symgraph.errors import ShapeError
-from symgraph.graph import Node, make_node
-from symgraph.ops.base import Op, broadcast_shapes, is_float, ufunc_dtype
+from symgraph.graph import Node, as_node, checks_for, make_node
+from symgraph.ops.base import Op, broadcast_shapes, is_float, known_dtype, ufunc_dtype
 from symgraph.ops.shape import sum_to_shape
 
 
@@ -460,4 +460,7 @@ def not_equal(a, b, name=None) -> Node:
 
 def cast(x, dtype, name=None) -> Node:
     """x converted to `dtype` (op Cast); the gradient flows between float dtypes only."""
-    return make_node(Cast(), (x,), {"dtype": np.dtype(dtype).name}, name=name)
+    x = as_node(x)
+    with checks_for(Cast(), (x,), name):
+        dtype = known_dtype(dtype, f"cast of {x.name} to dtype")
+    return make_node(Cast(), (x,), {"dtype": dtype.name}, name=name)

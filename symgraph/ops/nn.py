@@ -15,7 +15,7 @@ import numpy as np
 
 from symgraph.errors import ShapeError, shape_str
 from symgraph.graph import Node, as_node, checks_for, make_node
-from symgraph.ops.base import Op, is_float, normalize_one_axis, shapes_agree
+from symgraph.ops.base import Op, is_float, known_dtype, normalize_one_axis, shapes_agree
 from symgraph.ops.math import cast, exp
 from symgraph.ops.reduce import ReducedCount, mean
 from symgraph.ops.reduce import sum as reduce_sum
@@ -419,8 +419,10 @@ def embedding_lookup(params, ids, name=None) -> Node:
 
 def one_hot(labels, depth, dtype="float32", name=None) -> Node:
     """Integer labels (...) -> (..., depth) rows with a 1 at the label; no gradient (op OneHot)."""
-    return make_node(OneHot(), (labels,), {"depth": int(depth), "dtype": np.dtype(dtype).name},
-                     name=name)
+    labels = as_node(labels)
+    with checks_for(OneHot(), (labels,), name):
+        dtype = known_dtype(dtype, f"one_hot of {labels.name} to dtype")
+    return make_node(OneHot(), (labels,), {"depth": int(depth), "dtype": dtype.name}, name=name)
 
 
 def mse(pred, target, name=None) -> Node:

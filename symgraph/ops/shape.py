@@ -12,7 +12,14 @@ import numpy as np
 
 from symgraph.errors import ShapeError, shape_str
 from symgraph.graph import Node, as_node, checks_for, make_node
-from symgraph.ops.base import Op, is_known, normalize_axis, normalize_one_axis, result_dtype
+from symgraph.ops.base import (
+    Op,
+    is_known,
+    known_dtype,
+    normalize_axis,
+    normalize_one_axis,
+    result_dtype,
+)
 
 
 # -- broadcasting and its inverse -------------------------------------------------------
@@ -194,8 +201,38 @@ class Reshape(Op):
 
 def reshape(x, shape, name=None) -> Node:
     """x with a new shape of the same size; one dim may be -1 (op Reshape)."""
-    shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(int(d) for d in shape)
+    x = as_node(x)
+    with checks_for(Reshape(), (x,), name):
+        shape = _reshape_dims(x, shape)
     return make_node(Reshape(), (x,), {"shape": shape}, name=name)
+
+
+def _reshape_dims(x, shape) -> tuple:
+    """The target shape as a tuple of ints; None, TF1's and a Placeholder's way to say
+    'not known until the run', is -1 here, which reshape works out from x's size."""
+    if isinstance(shape, (int, np.integer)):
+        return (int(shape),)
+    try:
+        shape = tuple(shape)
+    except TypeError:
+        raise ShapeError(
+            f"reshape of {x.name} {shape_str(x.shape)} to {shape!r}: the shape must be a tuple",
+            hint="give the new shape as a tuple of ints, one of them may be -1",
+        ) from None
+    if None in shape:
+        example = tuple(-1 if d is None else d for d in shape)
+        raise ShapeError(
+            f"reshape of {x.name} {shape_str(x.shape)} to {shape_str(shape)}: None is not a size",
+            hint="use -1 for the one dim not known until the run"
+            + (f", e.g. {example}" if shape.count(None) == 1 else ""),
+        )
+    try:
+        return tuple(int(d) for d in shape)
+    except (TypeError, ValueError):
+        raise ShapeError(
+            f"reshape of {x.name} {shape_str(x.shape)} to {shape!r}: each dim must be an int",
+            hint="give the new shape as a tuple of ints, one of them may be -1",
+        ) from None
 
 
 def reshape_as(x: Node, like: Node, name=None) -> Node:
@@ -700,11 +737,17 @@ class OnesLike(Op):
 
 def zeros_like(x, dtype=None, name=None) -> Node:
     """Zeros of x's shape (read when the graph runs) and dtype; no gradient (op ZerosLike)."""
-    return make_node(ZerosLike(), (x,), {"dtype": None if dtype is None else np.dtype(dtype).name},
-                     name=name)
+    x = as_node(x)
+    if dtype is not None:
+        with checks_for(ZerosLike(), (x,), name):
+            dtype = known_dtype(dtype, f"zeros_like of {x.name} with dtype").name
+    return make_node(ZerosLike(), (x,), {"dtype": dtype}, name=name)
 
 
 def ones_like(x, dtype=None, name=None) -> Node:
     """Ones of x's shape (read when the graph runs) and dtype; no gradient (op OnesLike)."""
-    return make_node(OnesLike(), (x,), {"dtype": None if dtype is None else np.dtype(dtype).name},
-                     name=name)
+    x = as_node(x)
+    if dtype is not None:
+        with checks_for(OnesLike(), (x,), name):
+            dtype = known_dtype(dtype, f"ones_like of {x.name} with dtype").name
+    return make_node(OnesLike(), (x,), {"dtype": dtype}, name=name)
