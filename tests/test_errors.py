@@ -481,3 +481,25 @@ def test_reshape_cast_and_a_ragged_variable_get_symgraph_errors_not_numpys():
         line = _here() + 1
         b + [[1], [2, 3]]
     assert_message(info.value, "Const", "constant", line, "not a rectangular array")
+
+
+def test_a_python_int_that_does_not_fit_the_tensors_dtype_is_refused_when_built():
+    """int64_node + 2**70 built, and the run died in an OverflowError (NumPy 2 refuses an
+    int that does not fit at the operation) (found by a bug hunt)."""
+    i = sg.Placeholder((2,), dtype="int64", name="i")
+    u = sg.Placeholder((2,), dtype="uint8", name="u")
+    with pytest.raises(sg.ShapeError) as info:
+        line = _here() + 1
+        i + 2**70
+    assert_message(info.value, "add", "add", line, f"the number {2**70} does not fit int64",
+                   "i (2,)", "sg.cast(i, 'float64')")
+    with pytest.raises(sg.ShapeError) as info:
+        line = _here() + 1
+        u - (-1)
+    assert_message(info.value, "sub", "sub", line, "the number -1 does not fit uint8", "0 to 255",
+                   "sg.cast(u, 'int64')")
+    with pytest.raises(sg.ShapeError, match="the number 1000 does not fit uint8"):
+        sg.where(sg.greater(i, 0), u, 1000)  # np.where would wrap 1000 to 232 without a word
+    with sg.Session() as sess:  # what fits is taken, and a comparison takes any int, as NumPy 2
+        got = sess.run([u + 255, i < 2**70, i * 2.0**70], {u: np.zeros(2, np.uint8), i: [1, 2]})
+    assert got[0].dtype == np.uint8 and got[1].all() and got[2].dtype == np.float64

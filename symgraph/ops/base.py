@@ -272,12 +272,39 @@ def ufunc_dtype(ufunc, *nodes) -> np.dtype:
             + " and ".join(f"{n.name} ({n.dtype})" for n in nodes),
             hint="cast the inputs to a common numeric dtype with sg.cast",
         ) from None
+    if ufunc not in _COMPARISONS:  # NumPy 2 compares int8 with 1000 exactly; it adds no such
+        _check_numbers_fit(nodes, dtypes[: len(nodes)])
     return np.dtype(dtypes[-1])
+
+
+_COMPARISONS = (np.equal, np.not_equal, np.less, np.less_equal, np.greater, np.greater_equal)
 
 
 def result_dtype(*nodes) -> np.dtype:
     """NumPy's promotion of the inputs' dtypes (weak Python numbers included)."""
-    return np.result_type(*(n.value if n.weak else n.dtype for n in nodes))
+    dtype = np.result_type(*(n.value if n.weak else n.dtype for n in nodes))
+    _check_numbers_fit(nodes, [dtype] * len(nodes))
+    return dtype
+
+
+def _check_numbers_fit(nodes, dtypes) -> None:
+    """A Python int meeting an integer tensor becomes that tensor's dtype, as in NumPy 2,
+    which raises OverflowError, at run time, for one that does not fit (int64 + 2**70,
+    uint8 + 300): say it when the Node is built."""
+    for n, dtype in zip(nodes, dtypes):
+        if not (n.weak and type(n.value) is int and dtype.kind in "iu"):
+            continue
+        info = np.iinfo(dtype)
+        if info.min <= n.value <= info.max:
+            continue
+        others = [m for m in nodes if not m.weak]
+        headline = f"the number {n.value} does not fit {dtype}"
+        hint = f"use a number from {info.min} to {info.max}"
+        if others:
+            headline += ", the dtype of " + " and ".join(f"{m.name} {shape_str(m.shape)}" for m in others)
+            wider = "int64" if -(2**63) <= n.value < 2**63 else "float64"
+            hint += f", or cast {others[0].name} to a wider dtype first: sg.cast({others[0].name}, '{wider}')"
+        raise ShapeError(headline, hint=hint)
 
 
 def normalize_axis(axis, ndim: int, what: str = "axis", of=None):
