@@ -20,7 +20,7 @@ import threading
 import numpy as np
 
 from symgraph.errors import GraphError, ShapeError, shape_str
-from symgraph.ops.base import LeafOp, Op, check_attrs, has_settings, shapes_agree
+from symgraph.ops.base import LeafOp, Op, check_attrs, has_settings, known_dtype, shapes_agree
 
 FORWARD, GRADIENT, UPDATE = "forward", "gradient", "update"
 
@@ -394,7 +394,7 @@ def _checked_dims(op: Op, shape: tuple) -> tuple:
     return tuple(dims)
 
 
-def checks_for(op: Op, inputs=(), name=None) -> _ChecksFor:
+def checks_for(op: Op, inputs=(), name=None, graph=None) -> _ChecksFor:
     """Name the Node about to be built in any ShapeError raised inside the block.
 
     make_node wraps the shape rule in it; a public op function wraps the checks it
@@ -403,16 +403,20 @@ def checks_for(op: Op, inputs=(), name=None) -> _ChecksFor:
         with checks_for(Sum(), (x,), name):
             axis = normalize_axis(axis, x.ndim, of=x)
 
-    Either way the error names the would-be Node, its op and the user's line.
+    Either way the error names the would-be Node, its op and the user's line. A function
+    built from several ops (sg.split, sg.mse) gives its own name instead of an op, so the
+    error names the function the user called, not one of the ops it builds:
+
+        with checks_for("split", (x,)):
     """
-    return _ChecksFor(op, inputs, name)
+    return _ChecksFor(_Called(op) if isinstance(op, str) else op, inputs, name, graph)
 
 
 class _ChecksFor:
     # A class, not @contextlib.contextmanager: the user's line is found by walking out of
     # symgraph's own frames, and contextlib's frame would be taken for the user's.
-    def __init__(self, op, inputs, name):
-        self.op, self.inputs, self.name = op, inputs, name
+    def __init__(self, op, inputs, name, graph):
+        self.op, self.inputs, self.name, self.graph = op, inputs, name, graph
 
     def __enter__(self):
         return self
@@ -420,11 +424,18 @@ class _ChecksFor:
     def __exit__(self, kind, error, traceback):
         if not isinstance(error, ShapeError) or error.node is not None:
             return False
-        graph = next((x.graph for x in self.inputs if isinstance(x, Node)), None)
+        graph = self.graph or next((x.graph for x in self.inputs if isinstance(x, Node)), None)
         graph = graph or get_default_graph()
         file, line = _user_frame()
         pending = _PendingNode(graph._scoped(self.name or self.op.name), self.op, file, line)
         raise type(error)(error.headline, node=pending, hint=error.hint) from None
+
+
+class _Called:
+    """The 'op' of a function built from several ops, as an error names it: sg.split, sg.mse."""
+
+    def __init__(self, name):
+        self.name = name
 
 
 class _PendingNode:
@@ -463,16 +474,42 @@ def _check_shape(shape, what):
     try:
         shape = tuple(shape)
     except TypeError:
-        raise ShapeError(f"{what} shape must be a tuple of ints or None, got {shape!r}") from None
+        raise ShapeError(
+            f"{what} shape must be a tuple of ints or None, got {shape!r}",
+            hint="give the shape as a tuple, e.g. (None, 784)",
+        ) from None
     for d in shape:
         if d is not None and (not isinstance(d, (int, np.integer)) or d < 0):
-            raise ShapeError(f"{what} shape must be a tuple of ints or None, got {shape!r}")
+            if isinstance(d, (int, np.integer)):  # -1, as in TF1's reshape
+                known = tuple(None if isinstance(d, (int, np.integer)) and d < 0 else d for d in shape)
+                hint = f"use None for a dim not known until the run: {shape_str(known)}"
+            else:
+                hint = "give each dim as an int, or None for a dim not known until the run"
+            raise ShapeError(f"{what} shape must be a tuple of ints or None, got {shape!r}", hint=hint)
     return tuple(None if d is None else int(d) for d in shape)
 
 
 def _is_numeric(array: np.ndarray) -> bool:
     """Bools, ints, floats and complex; not strings or objects, which no kernel can use."""
     return array.dtype.kind in "biufc"
+
+
+def _numeric_array(value, what: str) -> np.ndarray:
+    """np.array(value), a new array of numbers; a ShapeError for rows of different lengths
+    (NumPy's 'inhomogeneous shape') or values that are not numbers."""
+    try:
+        array = np.array(value)
+    except ValueError:
+        raise ShapeError(
+            f"{what} is not a rectangular array (its rows differ in length): {value!r}",
+            hint="give every row the same length, e.g. [[1, 2], [3, 4]], or pass a NumPy array",
+        ) from None
+    if not _is_numeric(array):
+        raise ShapeError(
+            f"{what} is not numeric: {value!r}",
+            hint="give numbers: a NumPy array, a list of numbers, or a number",
+        )
+    return array
 
 
 class Placeholder(Node):
@@ -487,24 +524,19 @@ class Placeholder(Node):
 
     def __init__(self, shape, dtype="float32", name=None, default=None, graph: Graph | None = None):
         graph = graph or get_default_graph()
-        shape = _check_shape(shape, "Placeholder")
-        try:
-            dtype = np.dtype(dtype)
-        except TypeError:
-            what = f"Placeholder {name}" if name else "a Placeholder"
-            raise ShapeError(
-                f"{what} has dtype {dtype!r}, which NumPy does not know",
-                hint="use a NumPy dtype name such as 'float32', 'float64', 'int64' or 'bool'",
-            ) from None
-        self.default = None
-        if default is not None:  # used when the Placeholder is not fed (TF1's placeholder_with_default)
-            self.default = np.array(default, dtype=dtype)
-            if not shapes_agree(shape, self.default.shape):
-                raise ShapeError(
-                    f"Placeholder default of shape {shape_str(self.default.shape)} does not fit "
-                    f"shape {shape_str(shape)}"
-                )
-            self.default.flags.writeable = False
+        with checks_for(PlaceholderOp(), (), name, graph):  # errors name the Placeholder and line
+            shape = _check_shape(shape, "Placeholder")
+            dtype = known_dtype(dtype, f"Placeholder {name} has dtype" if name else "a Placeholder has dtype")
+            self.default = None
+            if default is not None:  # used when the Placeholder is not fed (TF1's placeholder_with_default)
+                self.default = np.array(default, dtype=dtype)
+                if not shapes_agree(shape, self.default.shape):
+                    raise ShapeError(
+                        f"Placeholder default of shape {shape_str(self.default.shape)} does not fit "
+                        f"shape {shape_str(shape)}",
+                        hint=f"give a default of shape {shape_str(shape)}",
+                    )
+                self.default.flags.writeable = False
         super().__init__(PlaceholderOp(), (), {}, shape, dtype, name, graph)
 
 
@@ -518,9 +550,8 @@ class Variable(Node):
                 "Variable(initial_value) needs a value (an array or a number), got a Node",
                 hint="use sg.nn.init.* or a NumPy array for the initial value",
             )
-        value = np.array(initial_value)  # a private copy
-        if not _is_numeric(value):
-            raise ShapeError(f"Variable initial value is not numeric: {initial_value!r}")
+        with checks_for(VariableOp(), (), name or "Variable", graph):  # errors name it and the line
+            value = _numeric_array(initial_value, "Variable initial value")  # a private copy
         value.flags.writeable = False
         self.initial_value = value
         self.trainable = bool(trainable)
@@ -542,9 +573,8 @@ class Constant(Node):
             array = np.asarray(value)
             self.value = value  # kept as the Python number so kernels promote weakly
         else:
-            array = np.array(value)
-            if not _is_numeric(array):
-                raise ShapeError(f"Constant value is not numeric: {value!r}")
+            with checks_for(ConstantOp(), (), name or "Const", graph):
+                array = _numeric_array(value, "Constant value")
             array.flags.writeable = False
             self.value = array
         super().__init__(ConstantOp(), (), {}, array.shape, array.dtype, name or "Const", graph)

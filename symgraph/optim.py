@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from symgraph.autodiff import ancestors, gradients
-from symgraph.errors import GraphError, ShapeError, shape_str
+from symgraph.errors import GradientError, GraphError, ShapeError, shape_str
 from symgraph.graph import GRADIENT, UPDATE, Node, Variable
 from symgraph.ops.base import shapes_agree
 from symgraph.ops.math import cast, maximum, sqrt
@@ -36,7 +36,19 @@ class Optimizer:
                 f"params must be Variables, got the function {getattr(params, '__name__', params)!r}; "
                 "call it: params=module.parameters()"
             )
+        if isinstance(params, Node):  # one parameter: as a list of one
+            params = [params]
         self.params = None if params is None else list(params)
+        for p in self.params or ():
+            if isinstance(p, Node) and not isinstance(p, Variable):
+                raise GraphError(
+                    f"params holds {p.name}, a {p.op.name} Node, not a Variable: only Variables "
+                    "can be trained",
+                    node=p,
+                    hint="leave it out of params, or make it an sg.Variable if it is to be learned",
+                )
+            if not isinstance(p, Variable):
+                raise TypeError(f"params must be Variables, got {p!r}")
         if weight_decay < 0:
             raise ValueError(f"weight_decay must be >= 0, got {weight_decay}")
         self.weight_decay = float(weight_decay)
@@ -61,6 +73,14 @@ class Optimizer:
         With `clip_norm`, the gradients are first scaled down together so that
         their global norm is at most clip_norm (see clip_by_global_norm).
         """
+        if isinstance(loss, Node) and loss.shape != ():
+            # gradients() would say "pass grad_y=", which minimize does not take
+            raise GradientError(
+                f"the loss {loss.name} has shape {shape_str(loss.shape)}; minimize needs a single "
+                "number, shape ()",
+                node=loss,
+                hint="reduce it first: minimize(sg.mean(loss)) or minimize(sg.sum(loss))",
+            )
         params = self._params_for(loss) if var_list is None else _checked_var_list(var_list)
         # A parameter the loss does not reach through ops with gradients (another
         # head's weights, a threshold behind a comparison) gets None and is left as it

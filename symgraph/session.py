@@ -255,7 +255,10 @@ class Session:
             )
         if node.graph is not self.graph:
             raise FeedError(
-                f"fed Node {node.name} belongs to another Graph than this Session's", node=node
+                f"fed Node {node.name} belongs to another Graph than this Session's",
+                node=node,
+                hint="feed the Placeholders of the Session's graph, or open a Session on "
+                "the other graph: sg.Session(graph)",
             )
         if node.op.is_update:  # fed, it would stand for its updates, which then never run
             raise FeedError(
@@ -306,9 +309,14 @@ class Session:
                 stored = {k: data[k] for k in data.files}
         except FileNotFoundError:
             raise CheckpointError(f"no checkpoint at {path}", hint="check the path") from None
-        except Exception as e:
+        except OSError as e:  # a directory, no permission: the file is not the question
+            raise CheckpointError(f"cannot read {path}: {e.strerror or e}", hint="check the path") from None
+        except Exception:
+            # NumPy's own message here can be "load it unsafely using allow_pickle=": a
+            # checkpoint never holds pickled objects, so that is not the way out
             raise CheckpointError(
-                f"{path} is not a symgraph checkpoint ({type(e).__name__}: {e})",
+                f"{path} is not a symgraph checkpoint: Session.save writes a .npz file of "
+                "arrays, and this file is not one",
                 hint="pass a file written by Session.save",
             ) from None
         version = stored.pop(_FORMAT_KEY, None)

@@ -550,3 +550,92 @@ def test_a_kernel_writing_into_a_fed_array_is_stopped_before_it_changes_it():
     assert "a kernel must not modify its inputs" in str(info.value)
     np.testing.assert_array_equal(data, [-1.0, 0.5, 2.0])
     assert data.flags.writeable  # the caller's array itself is left as it was
+
+
+def test_mse_of_shapes_that_differ_names_the_mse_call_not_the_placeholder():
+    """It named node 'pred' (placeholder) and the line that made the Placeholder (found by
+    a bug hunt): the mistake is the mse call's."""
+    pred, target = sg.Placeholder((3, 4), name="pred"), sg.Placeholder((4,), name="t")
+    with pytest.raises(sg.ShapeError) as info:
+        line = _here() + 1
+        sg.mse(pred, target)
+    assert_message(info.value, "mse", "mse", line, "pred (3, 4)", "t (4,)", "sg.reshape")
+    with sg.name_scope("head"), pytest.raises(sg.ShapeError) as info:
+        line = _here() + 1
+        sg.nn.MSELoss()(pred, target)
+    assert str(info.value).count(f"{HERE}:{line}") == 1, str(info.value)
+    assert "' (mse) created at" in str(info.value) and "(placeholder)" not in str(info.value)
+
+
+def test_split_and_unstack_errors_name_the_function_called_not_getitem():
+    """Both said node 'getitem' (getitem), an op the user never wrote (found by a bug hunt)."""
+    b, a = sg.Placeholder((4,), name="b"), sg.Placeholder((None, 3), name="a")
+    with pytest.raises(sg.ShapeError) as info:
+        line = _here() + 1
+        sg.split(b, 3)
+    assert_message(info.value, "split", "split", line, "b (4,)", "3 equal parts", "divides 4")
+    with pytest.raises(sg.ShapeError) as info:
+        line = _here() + 1
+        sg.split(b, [1, 2])
+    assert_message(info.value, "split", "split", line, "[1, 2]", "add up to 4")
+    with pytest.raises(sg.ShapeError) as info:
+        line = _here() + 1
+        sg.split(a, 3)
+    assert_message(info.value, "split", "split", line, "a (None, 3)", "not known")
+    with pytest.raises(sg.ShapeError) as info:
+        line = _here() + 1
+        sg.unstack(a)
+    assert_message(info.value, "unstack", "unstack", line, "a (None, 3)", "fixed size")
+
+
+def test_feeding_a_node_of_another_graph_says_what_to_feed():
+    with sg.Graph().as_default():
+        q, line = sg.Placeholder((2,), name="q"), _here()
+    x = sg.Placeholder((2,), name="x")
+    with sg.Session() as sess, pytest.raises(sg.FeedError) as info:
+        sess.run(x * 2.0, {q: np.zeros(2)})
+    assert_message(info.value, "q", "placeholder", line, "another Graph", "sg.Session(graph)")
+
+
+def test_reshape_cast_and_a_ragged_variable_get_symgraph_errors_not_numpys():
+    """Three bare Python/NumPy exceptions, naming no Node and no fix (found by a bug hunt):
+    int() of None, 'data type not understood', and NumPy's 'inhomogeneous shape'."""
+    b = sg.Placeholder((4,), name="b")
+    with pytest.raises(sg.ShapeError) as info:
+        line = _here() + 1
+        sg.reshape(b, (None, 2))
+    assert_message(info.value, "reshape", "reshape", line, "b (4,)", "(None, 2)", "use -1", "(-1, 2)")
+    with pytest.raises(sg.ShapeError) as info:
+        line = _here() + 1
+        sg.cast(b, "floot")
+    assert_message(info.value, "cast", "cast", line, "'floot'", "which NumPy does not know", "'float32'")
+    with pytest.raises(sg.ShapeError) as info:
+        line = _here() + 1
+        sg.Variable([[1], [2, 3]], name="w")
+    assert_message(info.value, "w", "variable", line, "not a rectangular array", "same length")
+    with pytest.raises(sg.ShapeError) as info:
+        line = _here() + 1
+        b + [[1], [2, 3]]
+    assert_message(info.value, "Const", "constant", line, "not a rectangular array")
+
+
+def test_a_python_int_that_does_not_fit_the_tensors_dtype_is_refused_when_built():
+    """int64_node + 2**70 built, and the run died in an OverflowError (NumPy 2 refuses an
+    int that does not fit at the operation) (found by a bug hunt)."""
+    i = sg.Placeholder((2,), dtype="int64", name="i")
+    u = sg.Placeholder((2,), dtype="uint8", name="u")
+    with pytest.raises(sg.ShapeError) as info:
+        line = _here() + 1
+        i + 2**70
+    assert_message(info.value, "add", "add", line, f"the number {2**70} does not fit int64",
+                   "i (2,)", "sg.cast(i, 'float64')")
+    with pytest.raises(sg.ShapeError) as info:
+        line = _here() + 1
+        u - (-1)
+    assert_message(info.value, "sub", "sub", line, "the number -1 does not fit uint8", "0 to 255",
+                   "sg.cast(u, 'int64')")
+    with pytest.raises(sg.ShapeError, match="the number 1000 does not fit uint8"):
+        sg.where(sg.greater(i, 0), u, 1000)  # np.where would wrap 1000 to 232 without a word
+    with sg.Session() as sess:  # what fits is taken, and a comparison takes any int, as NumPy 2
+        got = sess.run([u + 255, i < 2**70, i * 2.0**70], {u: np.zeros(2, np.uint8), i: [1, 2]})
+    assert got[0].dtype == np.uint8 and got[1].all() and got[2].dtype == np.float64

@@ -232,3 +232,25 @@ def test_an_update_that_forgets_assign_is_told_to_wrap_it():
     with pytest.raises(sg.GraphError, match=r"Lazy.update returned Lazy/sub \(sub\)") as info:
         Lazy().minimize(sg.sum(w * w))
     assert "sg.assign(param, param - lr * grad)" in str(info.value)
+
+
+def test_optimizer_mistakes_found_by_a_bug_hunt_say_what_to_do():
+    """A non-scalar loss was told to pass grad_y=, which minimize does not take; one
+    Variable as params was 'cannot be iterated'; a Placeholder in params was 'depends on
+    none of the 1 parameters' (found by a bug hunt)."""
+    w = sg.Variable(np.ones(3), name="w")
+    with pytest.raises(sg.GradientError) as info:
+        sg.optim.SGD(0.1).minimize(w * 2.0)
+    message = str(info.value)
+    assert "has shape (3,); minimize needs a single number" in message, message
+    assert "node 'mul' (mul)" in message and "sg.mean(loss)" in message and "grad_y" not in message
+    with sg.Session() as sess:  # one Variable is taken as a list of one
+        sess.run(sg.optim.SGD(0.5, params=w).minimize(sg.sum(w * w)))
+        np.testing.assert_allclose(sess.run(w), [0.0, 0.0, 0.0])
+    p = sg.Placeholder((3,), dtype="float64", name="p")
+    for params in ([p], p):
+        with pytest.raises(sg.GraphError) as info:
+            sg.optim.SGD(0.1, params=params)
+        message = str(info.value)
+        assert "params holds p, a placeholder Node, not a Variable" in message, message
+        assert "node 'p' (placeholder)" in message and "\n  fix: " in message, message

@@ -798,3 +798,22 @@ def test_initialize_takes_one_variable_or_a_list_and_refuses_anything_else():
         np.testing.assert_array_equal(sess.run(v), [30.0])  # the failed calls changed nothing
         sess.initialize()
         np.testing.assert_array_equal(sess.run(v), [3.0])
+
+
+def test_restore_of_a_file_that_is_not_a_checkpoint_does_not_suggest_unpickling(tmp_path):
+    """NumPy's message ('pickled (object) data ... load it unsafely using allow_pickle=')
+    was quoted, pointing at an unsafe way out (found by a bug hunt)."""
+    variables, _ = _model()
+    garbage = tmp_path / "garbage.npz"
+    garbage.write_bytes(b"garbage" * 20)
+    pickled = tmp_path / "pickled.npz"
+    np.savez(pickled, W=np.array([None], dtype=object))
+    with sg.Session() as sess:
+        for path in (garbage, pickled):
+            with pytest.raises(sg.CheckpointError) as info:
+                sess.restore(path)
+            message = str(info.value)
+            assert "is not a symgraph checkpoint" in message and ".npz file of arrays" in message
+            assert "allow_pickle" not in message and "fix: pass a file written by Session.save" in message
+        with pytest.raises(sg.CheckpointError, match="cannot read"):
+            sess.restore(tmp_path)  # a directory

@@ -306,12 +306,39 @@ def ufunc_dtype(ufunc, *nodes) -> np.dtype:
             + " and ".join(f"{n.name} ({n.dtype})" for n in nodes),
             hint="cast the inputs to a common numeric dtype with sg.cast",
         ) from None
+    if ufunc not in _COMPARISONS:  # NumPy 2 compares int8 with 1000 exactly; it adds no such
+        _check_numbers_fit(nodes, dtypes[: len(nodes)])
     return np.dtype(dtypes[-1])
+
+
+_COMPARISONS = (np.equal, np.not_equal, np.less, np.less_equal, np.greater, np.greater_equal)
 
 
 def result_dtype(*nodes) -> np.dtype:
     """NumPy's promotion of the inputs' dtypes (weak Python numbers included)."""
-    return np.result_type(*(n.value if n.weak else n.dtype for n in nodes))
+    dtype = np.result_type(*(n.value if n.weak else n.dtype for n in nodes))
+    _check_numbers_fit(nodes, [dtype] * len(nodes))
+    return dtype
+
+
+def _check_numbers_fit(nodes, dtypes) -> None:
+    """A Python int meeting an integer tensor becomes that tensor's dtype, as in NumPy 2,
+    which raises OverflowError, at run time, for one that does not fit (int64 + 2**70,
+    uint8 + 300): say it when the Node is built."""
+    for n, dtype in zip(nodes, dtypes):
+        if not (n.weak and type(n.value) is int and dtype.kind in "iu"):
+            continue
+        info = np.iinfo(dtype)
+        if info.min <= n.value <= info.max:
+            continue
+        others = [m for m in nodes if not m.weak]
+        headline = f"the number {n.value} does not fit {dtype}"
+        hint = f"use a number from {info.min} to {info.max}"
+        if others:
+            headline += ", the dtype of " + " and ".join(f"{m.name} {shape_str(m.shape)}" for m in others)
+            wider = "int64" if -(2**63) <= n.value < 2**63 else "float64"
+            hint += f", or cast {others[0].name} to a wider dtype first: sg.cast({others[0].name}, '{wider}')"
+        raise ShapeError(headline, hint=hint)
 
 
 def normalize_axis(axis, ndim: int, what: str = "axis", of=None):
@@ -342,7 +369,10 @@ def normalize_axis(axis, ndim: int, what: str = "axis", of=None):
             )
         out.append(int(a) % ndim if ndim else 0)
     if len(set(out)) != len(out):
-        raise ShapeError(f"{what} {axis!r} of {tensor} repeats an axis")
+        raise ShapeError(
+            f"{what} {axis!r} of {tensor} repeats an axis",
+            hint=f"name each axis once, e.g. {what}={tuple(sorted(set(out)))}",
+        )
     return tuple(sorted(out))
 
 
@@ -350,8 +380,23 @@ def normalize_one_axis(axis, ndim: int, of=None) -> int:
     """For ops that take a single axis (softmax, concat, ...): a tuple is an error, not its first."""
     if not isinstance(axis, (int, np.integer)):
         tensor = f" of {of.name} {shape_str(of.shape)}" if of is not None else ""
-        raise ShapeError(f"axis must be one int, got {axis!r}{tensor}")
+        raise ShapeError(
+            f"axis must be one int, got {axis!r}{tensor}",
+            hint="this op works along one axis: give one int, such as -1",
+        )
     return normalize_axis(axis, ndim, of=of)[0]
+
+
+def known_dtype(dtype, what: str) -> np.dtype:
+    """np.dtype(dtype), or a ShapeError saying `what` names a dtype NumPy does not know
+    ('floot'): NumPy's own 'data type not understood' names neither the Node nor a fix."""
+    try:
+        return np.dtype(dtype)
+    except (TypeError, ValueError):
+        raise ShapeError(
+            f"{what} {dtype!r}, which NumPy does not know",
+            hint="use a NumPy dtype name such as 'float32', 'float64', 'int64' or 'bool'",
+        ) from None
 
 
 def is_float(dtype) -> bool:

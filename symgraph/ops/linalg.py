@@ -135,7 +135,8 @@ class Transpose(Op):
         if sorted(axes) != list(range(x.ndim)):
             raise ShapeError(
                 f"transpose of {x.name} {shape_str(x.shape)}: axes {axes} are not a "
-                f"permutation of 0..{x.ndim - 1}"
+                f"permutation of 0..{x.ndim - 1}",
+                hint=f"give each axis 0..{x.ndim - 1} once, e.g. {tuple(range(x.ndim))[::-1]}",
             )
         return tuple(x.shape[a] for a in axes), x.dtype
 

@@ -13,8 +13,8 @@ from __future__ import annotations
 import numpy as np
 
 from symgraph.errors import ShapeError
-from symgraph.graph import Node, make_node
-from symgraph.ops.base import Op, broadcast_shapes, is_float, ufunc_dtype
+from symgraph.graph import Node, as_node, checks_for, make_node
+from symgraph.ops.base import Op, broadcast_shapes, is_float, known_dtype, ufunc_dtype
 from symgraph.ops.shape import sum_to_shape
 
 
@@ -217,7 +217,10 @@ class Clip(Elementwise):
 
     def infer(self, x, *, lo, hi):
         if lo is not None and hi is not None and lo > hi:
-            raise ShapeError(f"clip of {x.name}: lo={lo} is greater than hi={hi}")
+            raise ShapeError(
+                f"clip of {x.name}: lo={lo} is greater than hi={hi}",
+                hint=f"give lo <= hi: sg.clip(x, {hi}, {lo})",
+            )
         # the bounds are Python numbers, so they promote weakly: float32 stays float32,
         # ints clipped to ints stay ints, ints clipped to 0.5 become float64 (as in NumPy)
         return x.shape, np.result_type(x.dtype, *(b for b in (lo, hi) if b is not None))
@@ -457,4 +460,7 @@ def not_equal(a, b, name=None) -> Node:
 
 def cast(x, dtype, name=None) -> Node:
     """x converted to `dtype` (op Cast); the gradient flows between float dtypes only."""
-    return make_node(Cast(), (x,), {"dtype": np.dtype(dtype).name}, name=name)
+    x = as_node(x)
+    with checks_for(Cast(), (x,), name):
+        dtype = known_dtype(dtype, f"cast of {x.name} to dtype")
+    return make_node(Cast(), (x,), {"dtype": dtype.name}, name=name)

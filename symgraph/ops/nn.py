@@ -15,7 +15,7 @@ import numpy as np
 
 from symgraph.errors import ShapeError, shape_str
 from symgraph.graph import Node, as_node, checks_for, make_node
-from symgraph.ops.base import Op, is_float, normalize_one_axis, shapes_agree
+from symgraph.ops.base import Op, is_float, known_dtype, normalize_one_axis, shapes_agree
 from symgraph.ops.math import cast, exp
 from symgraph.ops.reduce import ReducedCount, mean
 from symgraph.ops.reduce import sum as reduce_sum
@@ -274,7 +274,8 @@ class EmbeddingLookup(Op):
         if params.ndim != 2:
             raise ShapeError(
                 f"embedding_lookup needs params of shape (vocab, dim), got {params.name} "
-                f"{shape_str(params.shape)}"
+                f"{shape_str(params.shape)}",
+                hint="give a 2-D table, one row a vocabulary entry, e.g. sg.reshape(params, (vocab, -1))",
             )
         if not np.issubdtype(ids.dtype, np.integer):
             raise ShapeError(
@@ -367,7 +368,10 @@ class OneHot(Op):
 
     def infer(self, labels, *, depth, dtype):
         if not np.issubdtype(labels.dtype, np.integer):
-            raise ShapeError(f"one_hot needs integer labels, got {labels.name} of dtype {labels.dtype}")
+            raise ShapeError(
+                f"one_hot needs integer labels, got {labels.name} of dtype {labels.dtype}",
+                hint="cast the labels first: sg.cast(labels, 'int64'), or declare them with dtype='int64'",
+            )
         return labels.shape + (depth,), np.dtype(dtype)
 
     def forward(self, labels, *, depth, dtype):
@@ -415,8 +419,10 @@ def embedding_lookup(params, ids, name=None) -> Node:
 
 def one_hot(labels, depth, dtype="float32", name=None) -> Node:
     """Integer labels (...) -> (..., depth) rows with a 1 at the label; no gradient (op OneHot)."""
-    return make_node(OneHot(), (labels,), {"depth": int(depth), "dtype": np.dtype(dtype).name},
-                     name=name)
+    labels = as_node(labels)
+    with checks_for(OneHot(), (labels,), name):
+        dtype = known_dtype(dtype, f"one_hot of {labels.name} to dtype")
+    return make_node(OneHot(), (labels,), {"depth": int(depth), "dtype": dtype.name}, name=name)
 
 
 def mse(pred, target, name=None) -> Node:
@@ -427,14 +433,14 @@ def mse(pred, target, name=None) -> Node:
     every prediction compared with every target: TF1 refuses that, PyTorch warns.
     """
     pred, target = as_node(pred), as_node(target)
-    if target.shape != () and not shapes_agree(pred.shape, target.shape):
-        raise ShapeError(
-            f"mse of {pred.name} {shape_str(pred.shape)} and {target.name} {shape_str(target.shape)}: "
-            "the shapes differ, and broadcasting them would compare every prediction with "
-            "every target",
-            node=pred,
-            hint="reshape one to the other's shape, e.g. sg.reshape(target, (-1, 1)) for "
-            "(N, 1) predictions",
-        )
+    with checks_for("mse", (pred, target), name):
+        if target.shape != () and not shapes_agree(pred.shape, target.shape):
+            raise ShapeError(
+                f"mse of {pred.name} {shape_str(pred.shape)} and {target.name} {shape_str(target.shape)}: "
+                "the shapes differ, and broadcasting them would compare every prediction with "
+                "every target",
+                    hint="reshape one to the other's shape, e.g. sg.reshape(target, (-1, 1)) for "
+                "(N, 1) predictions",
+            )
     diff = pred - target
     return mean(diff * diff, name=name or "mse")

@@ -12,7 +12,14 @@ import numpy as np
 
 from symgraph.errors import ShapeError, shape_str
 from symgraph.graph import Node, as_node, checks_for, make_node
-from symgraph.ops.base import Op, is_known, normalize_axis, normalize_one_axis, result_dtype
+from symgraph.ops.base import (
+    Op,
+    is_known,
+    known_dtype,
+    normalize_axis,
+    normalize_one_axis,
+    result_dtype,
+)
 
 
 # -- broadcasting and its inverse -------------------------------------------------------
@@ -29,7 +36,10 @@ class SumTo(Op):
     def infer(self, x, *, shape):
         lead = x.ndim - len(shape)
         if lead < 0:
-            raise ShapeError(f"sum_to cannot grow {x.name} {shape_str(x.shape)} to {shape_str(shape)}")
+            raise ShapeError(
+                f"sum_to cannot grow {x.name} {shape_str(x.shape)} to {shape_str(shape)}",
+                hint="sum_to only removes dims; to add dims use sg.broadcast_to",
+            )
         # A None dim is never summed over (None dims are not broadcast), so it is
         # x's own dim: once x's size is known, so is the result's.
         return tuple(x.shape[lead + i] if d is None else d for i, d in enumerate(shape)), x.dtype
@@ -87,15 +97,21 @@ class BroadcastTo(Op):
     def infer(self, x, like=None, *, shape):
         if not is_known(shape) and like is None:
             raise ShapeError(
-                f"broadcast_to {shape_str(shape)} has a None dim and no `like` Node to read it from"
+                f"broadcast_to {shape_str(shape)} has a None dim and no `like` Node to read it from",
+                hint="give every dim a size, or pass like=, a Node of the target shape",
             )
+        hint = ("the target needs at least x's rank, and each dim of x, counted from the last, "
+                "must be 1 or equal the target's")
         try:
             np.broadcast_shapes(tuple(1 if d is None else d for d in x.shape),
                                 tuple(1 if d is None else d for d in shape))
         except ValueError:
-            raise ShapeError(f"cannot broadcast {x.name} {shape_str(x.shape)} to {shape_str(shape)}") from None
+            raise ShapeError(
+                f"cannot broadcast {x.name} {shape_str(x.shape)} to {shape_str(shape)}", hint=hint
+            ) from None
         if len(shape) < x.ndim:
-            raise ShapeError(f"cannot broadcast {x.name} {shape_str(x.shape)} to {shape_str(shape)}")
+            raise ShapeError(f"cannot broadcast {x.name} {shape_str(x.shape)} to {shape_str(shape)}",
+                             hint=hint)
         if like is not None:
             if len(like.shape) != len(shape) or any(
                 d is not None and l is not None and d != l for d, l in zip(shape, like.shape)
@@ -148,7 +164,10 @@ class Reshape(Op):
         if shape is None:
             return like.shape, x.dtype
         if sum(d == -1 for d in shape) > 1:
-            raise ShapeError(f"reshape of {x.name} to {shape}: at most one dim may be -1")
+            raise ShapeError(
+                f"reshape of {x.name} {shape_str(x.shape)} to {shape}: at most one dim may be -1",
+                hint="give every dim but one a size; -1 stands for the one left",
+            )
         known_out = [d for d in shape if d != -1]
         if is_known(x.shape):
             size = int(np.prod(x.shape, dtype=np.int64))
@@ -182,8 +201,38 @@ class Reshape(Op):
 
 def reshape(x, shape, name=None) -> Node:
     """x with a new shape of the same size; one dim may be -1 (op Reshape)."""
-    shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(int(d) for d in shape)
+    x = as_node(x)
+    with checks_for(Reshape(), (x,), name):
+        shape = _reshape_dims(x, shape)
     return make_node(Reshape(), (x,), {"shape": shape}, name=name)
+
+
+def _reshape_dims(x, shape) -> tuple:
+    """The target shape as a tuple of ints; None, TF1's and a Placeholder's way to say
+    'not known until the run', is -1 here, which reshape works out from x's size."""
+    if isinstance(shape, (int, np.integer)):
+        return (int(shape),)
+    try:
+        shape = tuple(shape)
+    except TypeError:
+        raise ShapeError(
+            f"reshape of {x.name} {shape_str(x.shape)} to {shape!r}: the shape must be a tuple",
+            hint="give the new shape as a tuple of ints, one of them may be -1",
+        ) from None
+    if None in shape:
+        example = tuple(-1 if d is None else d for d in shape)
+        raise ShapeError(
+            f"reshape of {x.name} {shape_str(x.shape)} to {shape_str(shape)}: None is not a size",
+            hint="use -1 for the one dim not known until the run"
+            + (f", e.g. {example}" if shape.count(None) == 1 else ""),
+        )
+    try:
+        return tuple(int(d) for d in shape)
+    except (TypeError, ValueError):
+        raise ShapeError(
+            f"reshape of {x.name} {shape_str(x.shape)} to {shape!r}: each dim must be an int",
+            hint="give the new shape as a tuple of ints, one of them may be -1",
+        ) from None
 
 
 def reshape_as(x: Node, like: Node, name=None) -> Node:
@@ -209,7 +258,8 @@ class Squeeze(Op):
             if x.shape[a] != 1:
                 raise ShapeError(
                     f"squeeze of {x.name} {shape_str(x.shape)}: dim {a} has size "
-                    f"{x.shape[a]}, not 1"
+                    f"{x.shape[a]}, not 1",
+                    hint="give only axes of size 1, or leave axis out to remove every dim of size 1",
                 )
         return tuple(d for i, d in enumerate(x.shape) if i not in axes), x.dtype
 
@@ -310,7 +360,10 @@ class GetItem(Op):
     def infer(self, x, *, index):
         consumed = sum(isinstance(i, (int, tuple)) for i in index)
         if consumed > x.ndim:
-            raise ShapeError(f"too many indices for {x.name} {shape_str(x.shape)}")
+            raise ShapeError(
+                f"too many indices for {x.name} {shape_str(x.shape)}",
+                hint=f"give at most {x.ndim} indices, one a dim (None adds a dim)",
+            )
         items = []
         for item in index:
             if item is Ellipsis:
@@ -331,12 +384,16 @@ class GetItem(Op):
                 if size is not None and not -size <= item < size:
                     raise ShapeError(
                         f"index {item} is out of range for dim {dim} of {x.name} "
-                        f"{shape_str(x.shape)}"
+                        f"{shape_str(x.shape)}",
+                        hint=f"use an index between {-size} and {size - 1}",
                     )
             else:
                 step = item[3]
                 if step == 0:
-                    raise ShapeError("slice step cannot be zero")
+                    raise ShapeError(
+                        f"slice step cannot be zero (dim {dim} of {x.name} {shape_str(x.shape)})",
+                        hint="use a step of 1 or more, or a negative step to go backwards",
+                    )
                 shape.append(_slice_length(item, size))
             dim += 1
         return tuple(shape), x.dtype
@@ -455,7 +512,9 @@ class Concat(Op):
                 raise ShapeError(
                     "concat along axis "
                     f"{axis} needs equal shapes elsewhere: "
-                    + ", ".join(f"{n.name} {shape_str(n.shape)}" for n in xs)
+                    + ", ".join(f"{n.name} {shape_str(n.shape)}" for n in xs),
+                    hint=f"make every dim but axis {axis} equal (reshape or slice the inputs), "
+                    "or join along the axis where they differ",
                 )
             size = None if size is None or x.shape[axis] is None else size + x.shape[axis]
         shape = list(first.shape)
@@ -523,7 +582,9 @@ class Stack(Op):
             ):
                 raise ShapeError(
                     "stack needs inputs of one shape: "
-                    + ", ".join(f"{n.name} {shape_str(n.shape)}" for n in xs)
+                    + ", ".join(f"{n.name} {shape_str(n.shape)}" for n in xs),
+                    hint="give every input the same shape, or join along an existing axis with "
+                    "sg.concat",
                 )
         shape = list(first.shape)
         shape.insert(axis, len(xs))
@@ -542,7 +603,10 @@ def concat(xs, axis=0, name=None) -> Node:
     xs = [as_node(x) for x in _a_list(xs, "concat")]
     with checks_for(Concat(), xs, name):
         if not xs:
-            raise ShapeError("concat needs at least one tensor")
+            raise ShapeError(
+                "concat needs at least one tensor, got an empty list",
+                hint="pass a list of one or more Nodes, e.g. sg.concat([a, b], axis=0)",
+            )
         axis = normalize_one_axis(axis, xs[0].ndim, of=xs[0])
     return make_node(Concat(), xs, {"axis": axis}, name=name)
 
@@ -552,7 +616,10 @@ def stack(xs, axis=0, name=None) -> Node:
     xs = [as_node(x) for x in _a_list(xs, "stack")]
     with checks_for(Stack(), xs, name):
         if not xs:
-            raise ShapeError("stack needs at least one tensor")
+            raise ShapeError(
+                "stack needs at least one tensor, got an empty list",
+                hint="pass a list of one or more Nodes, e.g. sg.stack([a, b], axis=0)",
+            )
         axis = normalize_one_axis(axis, xs[0].ndim + 1, of=xs[0])
     return make_node(Stack(), xs, {"axis": axis}, name=name)
 
@@ -560,14 +627,22 @@ def stack(xs, axis=0, name=None) -> Node:
 def split(x, num_or_sizes, axis=0) -> list[Node]:
     """Cut x along `axis` into equal parts (an int) or parts of the given sizes (a list)."""
     x = as_node(x)
-    with checks_for(GetItem(), (x,)):  # split builds one getitem per part
+    with checks_for("split", (x,)):
         axis = normalize_one_axis(axis, x.ndim, of=x)
         size = x.shape[axis]
         if isinstance(num_or_sizes, (int, np.integer)):
-            if size is None or size % num_or_sizes:
+            if size is None:
+                raise ShapeError(
+                    f"cannot split {x.name} {shape_str(x.shape)} into {num_or_sizes} equal parts: "
+                    f"the size of axis {axis} is not known until the run",
+                    hint="give that dim a fixed size in the Placeholder",
+                )
+            if num_or_sizes <= 0 or size % num_or_sizes:
                 raise ShapeError(
                     f"cannot split {x.name} {shape_str(x.shape)} into {num_or_sizes} equal parts "
-                    f"along axis {axis}"
+                    f"along axis {axis}",
+                    hint=f"give a number of parts that divides {size}, or a list of sizes that "
+                    f"add up to {size}",
                 )
             sizes = [size // num_or_sizes] * num_or_sizes
         else:
@@ -575,7 +650,8 @@ def split(x, num_or_sizes, axis=0) -> list[Node]:
             if size is not None and sum(sizes) != size:
                 raise ShapeError(
                     f"split sizes {sizes} do not add up to {size}, the size of axis {axis} "
-                    f"of {x.name} {shape_str(x.shape)}"
+                    f"of {x.name} {shape_str(x.shape)}",
+                    hint=f"give sizes that add up to {size}",
                 )
     parts, start = [], 0
     for s in sizes:
@@ -587,7 +663,7 @@ def split(x, num_or_sizes, axis=0) -> list[Node]:
 def unstack(x, axis=0) -> list[Node]:
     """One Node per slice along `axis` (that dim must be known): the per-step inputs of an RNN."""
     x = as_node(x)
-    with checks_for(GetItem(), (x,)):  # unstack builds one getitem per slice
+    with checks_for("unstack", (x,)):
         axis = normalize_one_axis(axis, x.ndim, of=x)
         if x.shape[axis] is None:
             raise ShapeError(
@@ -661,11 +737,17 @@ class OnesLike(Op):
 
 def zeros_like(x, dtype=None, name=None) -> Node:
     """Zeros of x's shape (read when the graph runs) and dtype; no gradient (op ZerosLike)."""
-    return make_node(ZerosLike(), (x,), {"dtype": None if dtype is None else np.dtype(dtype).name},
-                     name=name)
+    x = as_node(x)
+    if dtype is not None:
+        with checks_for(ZerosLike(), (x,), name):
+            dtype = known_dtype(dtype, f"zeros_like of {x.name} with dtype").name
+    return make_node(ZerosLike(), (x,), {"dtype": dtype}, name=name)
 
 
 def ones_like(x, dtype=None, name=None) -> Node:
     """Ones of x's shape (read when the graph runs) and dtype; no gradient (op OnesLike)."""
-    return make_node(OnesLike(), (x,), {"dtype": None if dtype is None else np.dtype(dtype).name},
-                     name=name)
+    x = as_node(x)
+    if dtype is not None:
+        with checks_for(OnesLike(), (x,), name):
+            dtype = known_dtype(dtype, f"ones_like of {x.name} with dtype").name
+    return make_node(OnesLike(), (x,), {"dtype": dtype}, name=name)

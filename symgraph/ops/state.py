@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from symgraph.errors import ShapeError, shape_str
-from symgraph.graph import UPDATE, Node, Variable, make_node
+from symgraph.graph import UPDATE, Node, Variable, checks_for, make_node
 from symgraph.ops.base import Op, shapes_agree
 
 
@@ -69,7 +69,9 @@ class Group(Op):
             if not u.op.is_update:
                 raise ShapeError(
                     f"group takes update Nodes (from sg.assign or an optimizer), got "
-                    f"{u.name} ({u.op.name})"
+                    f"{u.name} ({u.op.name})",
+                    hint=f"leave {u.name} out of the group; fetch it beside the update, "
+                    f"sess.run([{u.name}, step])",
                 )
         return (), np.dtype("bool")
 
@@ -97,6 +99,10 @@ def group(*updates, name=None) -> Node:
     if len(updates) == 1 and isinstance(updates[0], (list, tuple)):
         updates = tuple(updates[0])
     if not updates:
-        raise ShapeError("group needs at least one update Node")
+        with checks_for(Group(), (), name or "group"):
+            raise ShapeError(
+                "group needs at least one update Node, got none",
+                hint="pass the update Nodes: sg.group(step1, step2), or sg.group(*updates)",
+            )
     with updates[0].graph._building(UPDATE):
         return make_node(Group(), updates, name=name or "group")

@@ -112,7 +112,29 @@ BAD_BUILDS = [
     ("split-sizes", lambda: sg.split(ph(3, 4), [1, 2], axis=1), ["(3, 4)", "[1, 2]"]),
     ("unstack-unknown-dim", lambda: sg.unstack(ph(None, 4)), ["(None, 4)"]),
     ("concat-nothing", lambda: sg.concat([], name="culprit"), []),
+    ("stack-nothing", lambda: sg.stack([], name="culprit"), []),
+    ("broadcast_to-none", lambda: sg.broadcast_to(ph(3), (None, 3), name="culprit"), ["(None, 3)"]),
+    ("sum-repeated-axis", lambda: sg.sum(ph(3, 4), axis=(1, 1), name="culprit"), ["(3, 4)", "(1, 1)"]),
+    ("group-nothing", lambda: sg.group(name="culprit"), []),
+    ("placeholder-minus-one", lambda: sg.Placeholder((-1, 3), name="culprit"), ["(-1, 3)"]),
 ]
+
+# what the `fix:` line of some of BAD_BUILDS says (every one of them has a fix: line)
+HINTS = {
+    "concat-shapes": "make every dim but axis 0 equal",
+    "concat-nothing": "pass a list of one or more Nodes",
+    "stack-nothing": "pass a list of one or more Nodes",
+    "transpose-not-a-permutation": "give each axis 0..1 once, e.g. (1, 0)",
+    "squeeze-not-one": "give only axes of size 1",
+    "broadcast_to": "must be 1 or equal the target's",
+    "broadcast_to-none": "pass like=",
+    "one_hot-float-labels": "sg.cast(labels, 'int64')",
+    "clip-bounds": "give lo <= hi: sg.clip(x, 0.0, 1.0)",
+    "split-uneven": "a number of parts that divides 4",
+    "sum-repeated-axis": "name each axis once, e.g. axis=(1,)",
+    "group-nothing": "sg.group(step1, step2)",
+    "placeholder-minus-one": "use None for a dim not known until the run: (None, 3)",
+}
 
 
 @pytest.mark.parametrize("what, build, parts", BAD_BUILDS, ids=[b[0] for b in BAD_BUILDS])
@@ -122,6 +144,8 @@ def test_bad_build_raises_shape_error_naming_node_shapes_and_line(what, build, p
         assert "'culprit'" in message, message
     for part in parts:
         assert part in message, message
+    assert "\n  fix: " in message, message
+    assert HINTS.get(what, "") in message.split("\n  fix: ")[1], message
 
 
 def test_a_failed_build_adds_no_node_to_the_graph():
