@@ -171,11 +171,14 @@ class Optimizer:
 
 
 def _checked_var_list(var_list) -> list[Variable]:
-    """minimize's var_list as a list of Variables: TF1 takes a list, and so does this."""
+    """minimize's var_list as a list of Variables: a list of them, or one (as TF1 flattens
+    what it is given, and as params= takes one)."""
+    if isinstance(var_list, Variable):
+        return [var_list]
     if isinstance(var_list, Node) or callable(getattr(var_list, "parameters", None)):
         raise TypeError(
-            f"var_list must be a list of Variables, got {var_list!r}; "
-            "write var_list=[w] for one, or var_list=module.parameters()"
+            f"var_list must be Variables, got {var_list!r}; "
+            "write var_list=[w1, w2], or var_list=module.parameters()"
         )
     params = list(var_list)
     for v in params:
