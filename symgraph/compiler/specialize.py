@@ -71,26 +71,35 @@ def specialize(ir: nx.DiGraph, fed_shapes: dict) -> nx.DiGraph:
         shape = tuple(shape)
         if data["op"].elementwise:
             _check_none_dims_do_not_broadcast(ir, key, inputs, shape)
+        elif data["op"].name == "matmul":  # a stack's batch dims broadcast too
+            _check_none_dims_do_not_broadcast(ir, key, inputs, shape, matrix_dims=True)
         if shape != data["shape"]:
             data["shape"] = shape
             changed.add(key)
     return ir
 
 
-def _check_none_dims_do_not_broadcast(ir, key, inputs, shape) -> None:
+def _check_none_dims_do_not_broadcast(ir, key, inputs, shape, matrix_dims=False) -> None:
     """A dim declared None that is fed 1 must not broadcast against a longer one.
 
     When the graph was built, a None dim was taken to be "not 1" (it is never
     broadcast), and the gradients were shaped on that assumption; a run that
     broadcasts it anyway would give gradients of the wrong shape. Say so here.
+    With matrix_dims (a matmul), only the batch dims of a stack of matrices
+    broadcast: each operand's last two dims, and the result's, are left out.
     """
     data = ir.nodes[key]
+    if matrix_dims:  # the result's own matrix dims: one for each operand of 2 or more dims
+        shape = shape[: len(shape) - sum(len(x.shape) >= 2 for x in inputs)]
     for x, key_in in zip(inputs, data["inputs"]):
         declared = ir.nodes[key_in]["node"].shape if ir.nodes[key_in]["node"] is not None else None
         if declared is None or len(declared) != len(x.shape):
             continue
-        offset = len(shape) - len(x.shape)
-        for i, (was, now) in enumerate(zip(declared, x.shape)):
+        fed = x.shape
+        if matrix_dims:
+            declared, fed = declared[:-2], fed[:-2]
+        offset = len(shape) - len(fed)
+        for i, (was, now) in enumerate(zip(declared, fed)):
             if was is None and now == 1 and shape[offset + i] not in (1, None):
                 raise RunError(
                     f"{data['op'].name} would broadcast dim {i} of {x.name}, declared None and fed "

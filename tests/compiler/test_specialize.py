@@ -154,3 +154,17 @@ def test_programs_for_different_batch_sizes_give_the_plain_values():
         feed = {x: rng.normal(size=(rows, 6)), labels: rng.integers(0, 3, size=rows)}
         with sg.Session() as a, sg.Session(disable="all") as b:
             np.testing.assert_allclose(a.run(loss, feed), b.run(loss, feed), rtol=1e-12)
+
+
+@pytest.mark.parametrize("disable", [(), "all"])
+def test_a_stacks_none_batch_dim_fed_1_may_not_broadcast(disable):
+    """matmul of (None, 3, 4) fed (1, 3, 4) and (None, 4, 5) fed (7, 4, 5) broadcast the
+    1, and a's gradient came out (7, 3, 4) for an a of (1, 3, 4), without a word (found
+    by a bug hunt): a stack's batch dims are checked as elementwise ops' dims are."""
+    a = sg.Placeholder((None, 3, 4), dtype="float64", name="a")
+    b = sg.Placeholder((None, 4, 5), dtype="float64", name="b")
+    grad_a, _ = sg.gradients(sg.sum(a @ b), [a, b])
+    with sg.Session(disable=disable) as sess:
+        with pytest.raises(sg.RunError, match="matmul would broadcast dim 0 of a, declared None"):
+            sess.run(grad_a, {a: np.ones((1, 3, 4)), b: np.ones((7, 4, 5))})
+        assert sess.run(grad_a, {a: np.ones((7, 3, 4)), b: np.ones((7, 4, 5))}).shape == (7, 3, 4)
