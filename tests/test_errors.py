@@ -639,3 +639,21 @@ def test_a_python_int_that_does_not_fit_the_tensors_dtype_is_refused_when_built(
     with sg.Session() as sess:  # what fits is taken, and a comparison takes any int, as NumPy 2
         got = sess.run([u + 255, i < 2**70, i * 2.0**70], {u: np.zeros(2, np.uint8), i: [1, 2]})
     assert got[0].dtype == np.uint8 and got[1].all() and got[2].dtype == np.float64
+
+
+@pytest.mark.parametrize("debug", [False, True])
+def test_a_kernel_writing_into_a_computed_input_is_stopped_too(debug):
+    """Doubling its input in place changed tanh(x) for every other reader, fetched
+    included, in optimized, plain and debug runs alike (found by a bug hunt)."""
+    from symgraph.graph import make_node
+
+    def double_in_place(x):
+        x *= 2.0
+        return x
+
+    x = sg.Placeholder((1, 3), dtype="float64", name="x")
+    h = sg.tanh(x)
+    doubled = make_node(_user_op(double_in_place, "DoubleInPlace")(), (h,))
+    with sg.Session(debug=debug) as sess, pytest.raises(sg.RunError, match="read-only") as info:
+        sess.run([h, doubled], {x: np.full((1, 3), 0.5)})
+    assert "a kernel must not modify its inputs" in str(info.value)

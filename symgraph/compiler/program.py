@@ -290,10 +290,7 @@ class Program:
         """The same run as a plain loop over the instructions: the reference, and debug mode."""
         env = [None] * self.n_slots
         for (slot, _), value in zip(self.feeds, feeds):
-            # read-only views: a user's kernel that writes into its input would change the
-            # caller's own array; the first run (this loop) says so (Variables and
-            # Constants are read-only already). Later runs skip this, for speed.
-            env[slot] = _read_only(value)
+            env[slot] = value
         for (slot, _), value in zip(self.variables, variables):
             env[slot] = value
         for slot, value in self.constants:
@@ -311,7 +308,10 @@ class Program:
                     planned["out"] = buffers[inst.view]
                 if inst.scratch is not None:
                     planned["scratch"] = buffers[inst.scratch]
-                result = inst.kernel(*[env[a] for a in inst.args], **planned)
+                # read-only views of the inputs: a user's kernel that writes into its input
+                # would change the caller's fed array, or a value other ops still read; the
+                # first run (this loop) stops it, and says so. Later runs skip this, for speed
+                result = inst.kernel(*[_read_only(env[a]) for a in inst.args], **planned)
             except SymgraphError:
                 raise
             except Exception as e:
@@ -457,7 +457,7 @@ def _check_kernel_result(inst, result, out=None) -> None:
 
 
 def _read_only(value):
-    """A view of a fed array that cannot be written through (other values as they are)."""
+    """A view of an array that cannot be written through (other values as they are)."""
     if not isinstance(value, np.ndarray) or not value.flags.writeable:
         return value
     view = value.view()
