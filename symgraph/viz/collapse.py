@@ -14,10 +14,13 @@ key the index of the item that draws it.
 
 from __future__ import annotations
 
+import sys
+import warnings
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 
 from symgraph.errors import RenderError
+from symgraph.graph import _PACKAGE_DIR
 from symgraph.viz.records import ORIGINS, Vertex
 
 
@@ -76,12 +79,13 @@ def _box_by_depth(depth: int):
     return box_name
 
 
-def _box_by_patterns(patterns: list[str]):
+def _box_by_patterns(patterns: list[str], scopes=()):
     # Every pattern is first tried as the exact scope name, so that a scope literally
     # named "layer[0]" is collapsed by "layer[0]" (as a wildcard, [0] means "0"); a set
-    # keeps hundreds of names fast. Only patterns with wildcards go to fnmatch.
+    # keeps hundreds of names fast. Only patterns with wildcards go to fnmatch, and not
+    # those that are the name of one of the `scopes` (else "layer[0]" would box "layer0" too).
     exact = set(patterns)
-    wild = [p for p in patterns if any(c in p for c in "*?[")]
+    wild = [p for p in patterns if any(c in p for c in "*?[") and p not in scopes]
 
     def box_name(scope: str):
         if not scope:
@@ -108,6 +112,28 @@ def gradient_patterns(vertices: list[Vertex], patterns: list[str]) -> list[str]:
         if grad not in patterns and any(_box_by_patterns([grad])(s) for s in scopes):
             found.append(grad)
     return found
+
+
+def _warn_of_unmatched(patterns: list[str], scopes: set) -> None:
+    """Say which patterns box nothing: a typo would otherwise give a picture with
+    nothing collapsed and no word why."""
+    unmatched = [p for p in patterns if not any(_box_by_patterns([p], scopes)(s) for s in scopes)]
+    if unmatched:
+        tops = sorted({s.split("/")[0] for s in scopes})
+        shown = ", ".join(tops[:8]) + (", ..." if len(tops) > 8 else "")
+        warnings.warn(
+            f"collapse: {', '.join(repr(p) for p in unmatched)} matched no scope of this graph "
+            f"(its outermost scopes: {shown or 'none'})",
+            stacklevel=_user_stacklevel(),
+        )
+
+
+def _user_stacklevel() -> int:
+    """warnings.warn's stacklevel that points at the user's line, outside symgraph."""
+    level, frame = 2, sys._getframe(2)  # 2: the caller of the function that calls this
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 def count_items(vertices: list[Vertex], depth: int) -> int:
@@ -159,7 +185,9 @@ def group(vertices: list[Vertex], collapse, max_nodes: int | None):
         # name_scope("/lead") makes a scope named "/lead".
         names = [collapse] if isinstance(collapse, str) else collapse
         patterns = [str(p).rstrip("/") or str(p) for p in names]
-        box_name = _box_by_patterns(patterns)
+        scopes = {prefix for v in vertices if v.scope for prefix in _prefixes(v.scope)}
+        box_name = _box_by_patterns(patterns, scopes)
+        _warn_of_unmatched(patterns, scopes)
 
     items: list = []
     owner: dict = {}

@@ -142,3 +142,28 @@ def test_a_scope_name_is_first_matched_exactly_and_a_leading_slash_is_kept():
         b = sg.tanh(a)
     dot = parse(sg.to_dot(b, collapse=["layer[0]", "/lead"]))
     assert sorted(dot.label(n) for n in boxes(dot)) == ["/lead\n1 op", "layer[0]\n1 op"]
+
+
+def test_a_pattern_naming_a_scope_is_not_also_a_wildcard():
+    """collapse=['layer[0]'] boxed the scope 'layer[0]' and also 'layer0', which the
+    wildcard [0] matches (found by a bug hunt)."""
+    x = sg.Placeholder((2,), name="x")
+    with sg.name_scope("layer[0]"):
+        a = sg.tanh(x)
+    with sg.name_scope("layer0"):
+        b = sg.tanh(a)
+    b = b * 2.0  # (the fetched Node itself is never boxed)
+    dot = parse(sg.to_dot(b, collapse=["layer[0]"]))
+    assert [dot.label(n) for n in boxes(dot)] == ["layer[0]\n1 op"]  # layer0 drawn as it is
+    wild = parse(sg.to_dot(b, collapse=["layer*"]))  # no scope of that name: a wildcard still
+    assert sorted(wild.label(n) for n in boxes(wild)) == ["layer0\n1 op", "layer[0]\n1 op"]
+
+
+def test_a_pattern_that_matches_no_scope_is_warned_of():
+    """collapse=['/rnn'] (or a typo) drew nothing collapsed without a word (found by a
+    bug hunt): a warning names the pattern and the graph's outermost scopes."""
+    x = sg.Placeholder((2,), name="x")
+    with sg.name_scope("rnn"):
+        y = sg.tanh(x)
+    with pytest.warns(UserWarning, match=r"'/rnn' matched no scope of this graph \(its outermost scopes: rnn\)"):
+        sg.to_dot(y, collapse=["/rnn"])
