@@ -69,7 +69,8 @@ def html_label(lines) -> str:
     """
     parts = []
     for text, style in lines:
-        body = html_text(shortened(text))
+        # shortened once made visible: a name of 80 ESC characters is 320 once written \x1b
+        body = html.escape(shortened(visible_text(text)), quote=True)
         if not body:
             pass  # Graphviz rejects an empty element (<B></B>): an empty line stays bare
         elif style == "b":

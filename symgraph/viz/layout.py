@@ -84,19 +84,22 @@ def dot_to(source: str, fmt: str) -> bytes:
     )
 
 
-#: the time cairo writes into every PDF: D:YYYYMMDDHHMMSS and a zone
-_PDF_DATE = re.compile(rb"/CreationDate \(D:\d{14}[^)]{0,7}\)")
+#: the time cairo writes into every PDF: D:YYYYMMDDHHMMSS and the zone, Z in UTC or
+#: an offset such as +05'30 (or +05'30') elsewhere
+_PDF_DATE = re.compile(rb"/CreationDate \(D:\d{14}(Z|[+-]\d\d'\d\d'?)\)")
+
+#: a fixed zone of the same length as each of those, for a stand-in of the same length
+_UTC_OF_LENGTH = {1: b"Z", 6: b"+00'00", 7: b"+00'00'"}
 
 
 def _without_date(pdf: bytes) -> bytes:
     """The PDF with its creation time replaced by a fixed one, so that the same graph
-    gives the same file, run after run (as it does in SVG and PNG). The stand-in has
-    exactly the length of the time it replaces: a PDF's index gives the byte offsets
-    of its parts, and they must stay right."""
+    gives the same file, run after run and in every time zone (as it does in SVG and
+    PNG). The stand-in has exactly the length of the time it replaces: a PDF's index
+    gives the byte offsets of its parts, and they must stay right."""
     def fixed(match):
-        text = match.group(0)
-        stamp = b"/CreationDate (D:20000101000000"
-        return stamp + b"Z" * (len(text) - len(stamp) - 1) + b")"
+        zone = _UTC_OF_LENGTH[len(match.group(1))]
+        return b"/CreationDate (D:20000101000000" + zone + b")"
     return _PDF_DATE.sub(fixed, pdf)
 
 

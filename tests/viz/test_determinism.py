@@ -79,6 +79,10 @@ def test_a_pdf_carries_a_fixed_date_so_two_renders_are_identical(tmp_path, requi
     stamped = b"%PDF-1.5\n<< /CreationDate (D:20261127163352Z) >>\nxref"
     fixed = _without_date(stamped)
     assert fixed == b"%PDF-1.5\n<< /CreationDate (D:20000101000000Z) >>\nxref"
+    # outside UTC cairo writes the zone's offset: the stand-in keeps a valid one, same length
+    for zone, utc in [(b"+05'30", b"+00'00"), (b"-04'00'", b"+00'00'")]:
+        stamped = b"<< /CreationDate (D:20261127163352" + zone + b") >>"
+        assert _without_date(stamped) == b"<< /CreationDate (D:20000101000000" + utc + b") >>"
     with sg.Graph().as_default() as graph:
         mlp()
         data = (tmp_path / sg.render(graph, tmp_path / "a.pdf")).read_bytes()

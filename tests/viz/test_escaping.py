@@ -136,3 +136,11 @@ def test_a_very_long_name_is_shortened_in_its_label():
     dot = sg.to_dot(y)
     assert y.name not in dot and "\u2026" in dot and "very_long_tanh" in dot
     assert max(len(line) for line in dot.splitlines()) < 400
+
+
+def test_a_long_name_is_shortened_as_it_is_shown_with_its_escapes():
+    """80 ESC characters are 320 once written \\x1b: shortened before that, the label
+    was 2,582 points wide (found by a bug hunt)."""
+    x = sg.Placeholder((3,), name="\x1b" * 200)
+    label = next(line for line in sg.to_dot(x).splitlines() if "label=<" in line and "n0" in line)
+    assert label.count("\\x1b") < 30
