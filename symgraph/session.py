@@ -199,12 +199,23 @@ class Session:
                 np.copyto(own, value)
 
     def initialize(self, vars=None) -> None:  # noqa: A002 - TF1-style name
-        """Reset the given Variables (all of the graph's when None; one Variable, or a list
-        of them) to their initial values."""
+        """Reset the given Variables (all of the graph's when None; one Variable, a list
+        of them, or a Module's) to their initial values."""
         if vars is None:
             chosen = list(self.graph.variables)
+        elif isinstance(vars, Node):
+            chosen = [vars]
+        elif callable(getattr(vars, "buffers", None)):  # a Module: all of its Variables
+            chosen = vars.parameters() + vars.buffers()
+        elif isinstance(vars, (list, tuple, set)):
+            chosen = list(vars)
         else:
-            chosen = [vars] if isinstance(vars, Node) else list(vars)
+            what = "the method, uncalled" if callable(vars) else type(vars).__name__
+            raise GraphError(
+                f"initialize takes Variables, got {what}: {vars!r}",
+                hint="give sess.initialize() a Variable, a list of them, a Module, or nothing "
+                "for all" + ("; call it: module.parameters()" if callable(vars) else ""),
+            )
         for var in chosen:  # all checked first: a bad one in the list changes nothing
             if not isinstance(var, Variable):
                 what = f"{var.name} ({var.op.name})" if isinstance(var, Node) else repr(var)

@@ -798,6 +798,18 @@ def test_initialize_takes_one_variable_or_a_list_and_refuses_anything_else():
         np.testing.assert_array_equal(sess.run(v), [30.0])  # the failed calls changed nothing
         sess.initialize()
         np.testing.assert_array_equal(sess.run(v), [3.0])
+        for wrong, said in [(5, "got int: 5"), ("w", "got str: 'w'"), (sess.run, "the method, uncalled")]:
+            with pytest.raises(sg.GraphError, match=said):
+                sess.initialize(wrong)
+
+
+def test_initialize_takes_a_module_for_all_of_its_variables():
+    layer = sg.nn.Linear(2, 3, dtype="float64", rng=0)
+    with sg.Session() as sess:
+        first = sess.run(layer.weight)
+        sess.run(sg.assign(layer.weight, layer.weight * 0.0))
+        sess.initialize(layer)
+        np.testing.assert_array_equal(sess.run(layer.weight), first)
 
 
 def test_restore_of_a_file_that_is_not_a_checkpoint_does_not_suggest_unpickling(tmp_path):
