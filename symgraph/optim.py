@@ -16,7 +16,7 @@ import numpy as np
 from symgraph.autodiff import ancestors, gradients
 from symgraph.errors import GradientError, GraphError, ShapeError, shape_str
 from symgraph.graph import GRADIENT, UPDATE, Node, Variable
-from symgraph.ops.base import shapes_agree
+from symgraph.ops.base import is_float, shapes_agree
 from symgraph.ops.math import cast, maximum, sqrt
 from symgraph.ops.reduce import sum as reduce_sum
 from symgraph.ops.state import assign, group
@@ -92,7 +92,9 @@ class Optimizer:
                 "ops that have gradients, so there is nothing to train",
                 node=loss,
                 hint="check the params given, or the ops between them and the loss "
-                "(a comparison or a cast to int has no gradient)",
+                "(a comparison or a cast to int has no gradient)"
+                + "".join(f"; {p.name} is {p.dtype}, and only float Variables have gradients"
+                          for p in params if not is_float(p.dtype)),
             )
         if clip_norm is not None:
             grads, _ = clip_by_global_norm(grads, clip_norm)

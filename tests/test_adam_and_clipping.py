@@ -303,3 +303,9 @@ def test_one_optimizer_keeps_one_state_per_parameter_across_minimize_calls():
             m, v = 0.9 * m + 0.1 * g, 0.999 * v + 0.001 * g * g
             value = value - 0.1 * (m / (1 - 0.9**t)) / (np.sqrt(v / (1 - 0.999**t)) + 1e-8)
             np.testing.assert_allclose(sess.run(w), value, rtol=1e-12)
+
+
+def test_minimize_over_an_integer_variable_says_why_it_has_no_gradient():
+    count = sg.Variable(np.array([1, 2]), name="count")
+    with pytest.raises(sg.GraphError, match="count is int64, and only float Variables have gradients"):
+        sg.optim.SGD(lr=0.1).minimize(sg.sum(sg.cast(count, "float64")))

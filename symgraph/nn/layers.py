@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from symgraph.errors import ShapeError
-from symgraph.graph import Placeholder, Variable, get_default_graph
+from symgraph.graph import Placeholder, Variable, as_node, get_default_graph
 from symgraph.nn import init
 from symgraph.nn.module import Module
 from symgraph.ops.base import is_float
@@ -33,7 +33,10 @@ def checked_sizes(layer: str, **sizes) -> tuple:
 
 
 def checked_float_dtype(layer: str, dtype) -> np.dtype:
-    """A layer's weights are floats: Glorot values cast to int would all be 0."""
+    """A layer's weights are floats: Glorot values cast to int would all be 0. None is
+    the default, float32 (to NumPy, None means float64)."""
+    if dtype is None:
+        return np.dtype("float32")
     try:
         dtype = np.dtype(dtype)
     except TypeError:
@@ -64,6 +67,15 @@ class Linear(Module):
             self.bias = None
 
     def forward(self, x):
+        x = as_node(x)
+        if not is_float(x.dtype):
+            raise ShapeError(
+                f"Linear of {x.name} ({x.dtype}): a Linear layer maps float features; NumPy "
+                f"would make {x.dtype} @ {self.weight.dtype} a float64 result",
+                node=x,
+                hint=f"cast the input, sg.cast(x, '{self.weight.dtype}'), or, for integer ids, "
+                "use sg.nn.Embedding",
+            )
         y = x @ self.weight
         return y + self.bias if self.bias is not None else y
 
@@ -151,6 +163,7 @@ class Dropout(Module):
         self._seeds = np.random.default_rng(seed) if seed is not None else None
 
     def forward(self, x):
+        x = as_node(x)
         if not is_float(x.dtype):
             raise ShapeError(
                 f"Dropout of {x.name} ({x.dtype}): dropout scales what it keeps by 1/(1-p), "

@@ -188,7 +188,7 @@ def check_wrote_into_out(op, result, out, node=None, where="") -> None:
         return
     raise RunError(
         f"the kernel of {op.name}{where} was given out= but returned "
-        f"{'a new array' if isinstance(result, np.ndarray) else type(result).__name__}: "
+        f"{'another array' if isinstance(result, np.ndarray) else type(result).__name__}: "
         "a writes_out op must write its result into out= and return it",
         node=node,
         hint=f"in {type(op).__name__}.forward, write into out (np.copyto(out, result), or a "

@@ -396,3 +396,15 @@ def test_train_and_eval_say_how_symgraph_switches_modes():
     for call, name in [(model.eval, "eval"), (model.train, "train")]:
         with pytest.raises(TypeError, match=rf"Sequential.{name}\(\).*training_flag\(\): True"):
             call()
+
+
+def test_linear_takes_dtype_none_as_float32_and_refuses_integer_input():
+    """dtype=None made float64 weights (NumPy's None), and int64 input gave a float64
+    result from a float32 layer (found by a bug hunt); PyTorch refuses int input too."""
+    layer = sg.nn.Linear(2, 3, dtype=None)
+    assert layer.weight.dtype == np.float32
+    with pytest.raises(sg.ShapeError, match=r"Linear of ids \(int64\)") as caught:
+        layer(sg.Placeholder((None, 2), dtype="int64", name="ids"))
+    assert "sg.nn.Embedding" in str(caught.value)
+    dropped = sg.nn.Dropout(0.5)(np.ones((2, 3), "float32"))  # an array is taken as a Constant
+    assert dropped.shape == (2, 3)
