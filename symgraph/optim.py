@@ -38,7 +38,9 @@ class Optimizer:
             )
         if isinstance(params, Node):  # one parameter: as a list of one
             params = [params]
-        self.params = None if params is None else list(params)
+        # each once: a weight tied between two modules is in both's parameters(), and two
+        # updates of one Variable in one step would be refused when the step runs
+        self.params = None if params is None else list(dict.fromkeys(params))
         for p in self.params or ():
             if isinstance(p, Node) and not isinstance(p, Variable):
                 raise GraphError(
@@ -182,7 +184,7 @@ def _checked_var_list(var_list) -> list[Variable]:
             f"var_list must be Variables, got {var_list!r}; "
             "write var_list=[w1, w2], or var_list=module.parameters()"
         )
-    params = list(var_list)
+    params = list(dict.fromkeys(var_list))  # each once, as for params= (Optimizer.__init__)
     for v in params:
         if not isinstance(v, Variable):
             raise TypeError(f"var_list must hold only Variables, got {v!r}")

@@ -309,3 +309,14 @@ def test_minimize_over_an_integer_variable_says_why_it_has_no_gradient():
     count = sg.Variable(np.array([1, 2]), name="count")
     with pytest.raises(sg.GraphError, match="count is int64, and only float Variables have gradients"):
         sg.optim.SGD(lr=0.1).minimize(sg.sum(sg.cast(count, "float64")))
+
+
+def test_a_variable_listed_twice_is_trained_once():
+    """enc.parameters() + dec.parameters() with a tied weight listed W twice, and the
+    step failed when run: 'Variable W is updated twice' (found by a bug hunt)."""
+    W, b, loss = build_model()
+    for train in [sg.optim.SGD(lr=0.05, params=[W, b, W]).minimize(loss),
+                  sg.optim.Adam(lr=0.05).minimize(loss, var_list=[W, W, b])]:
+        with sg.Session() as sess:
+            sess.run(train)
+            assert not np.array_equal(sess.run(W), W0)
