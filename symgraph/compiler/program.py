@@ -197,6 +197,14 @@ class Program:
             if self._names is not None:  # the generated code reads them by name
                 self._names[f"b{index}"] = view
 
+    def owns(self, value) -> bool:
+        """True if `value` is one of this Program's buffers (a view it made), which no
+        Variable's array, feed or other value can overlap."""
+        if self._views is None:
+            return False
+        index = self._view_index.get(id(value))
+        return index is not None and self._views[index] is value
+
     def swap_buffer(self, value, replacement) -> bool:
         """If `value` is one of this Program's buffers, hand it over and use `replacement`
         (an array of the same shape and dtype) in its place from now on; else False.
@@ -206,10 +214,9 @@ class Program:
         value's size (the memory plan makes it so for new Variable values), and every
         view into it is made again from `replacement`.
         """
-        index = self._view_index.get(id(value)) if self._views is not None else None
-        if index is None or self._views[index] is not value:
+        if not self.owns(value):
             return False
-        buffer = self.memory.views[index][0]
+        buffer = self.memory.views[self._view_index[id(value)]][0]
         if (
             self._arrays[buffer].size != value.size
             or replacement.shape != value.shape
