@@ -497,9 +497,10 @@ class _Runner:
 def _runner_key(fetches, feed_dict):
     """What run() finds its _Runner by: the fetches and the fed Nodes, in order.
 
-    None (no quick path) unless the fetches are one Node, or a list or tuple of Nodes,
-    and the feed_dict is a dict or None. A list of Nodes is keyed by its type and a
-    tuple of its items, so that later changes to the list cannot reach the key.
+    None (no quick path) unless the fetches are one Node, or a list, tuple or dict of
+    Nodes, and the feed_dict is a dict or None. A list of Nodes is keyed by its type and
+    a tuple of its items, so that later changes to the list cannot reach the key; a
+    dict by its (name, Node) pairs, in order.
     """
     if feed_dict is None:
         feed_dict = ()
@@ -509,6 +510,8 @@ def _runner_key(fetches, feed_dict):
         return (fetches, *feed_dict)
     if type(fetches) in (list, tuple) and all(isinstance(f, Node) for f in fetches):
         return (type(fetches), tuple(fetches), *feed_dict)
+    if type(fetches) is dict and all(isinstance(f, Node) for f in fetches.values()):
+        return (dict, tuple(fetches.items()), *feed_dict)
     return None
 
 
