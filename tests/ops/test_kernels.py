@@ -9,6 +9,7 @@ answer is a NumPy scalar, or the `out=` buffer when one is given) and in errors.
 from __future__ import annotations
 
 import itertools
+import warnings
 
 import numpy as np
 import pytest
@@ -82,3 +83,22 @@ def test_a_reduction_kernel_takes_numpy_and_python_scalars_as_forward_does(name)
         want = op.forward(x, axis=None, keepdims=False)
         got = op.kernel(axis=None, keepdims=False)(x)
         assert type(got) is type(want) and got == want
+
+
+@pytest.mark.parametrize("dtype", ["float16", "float32", "float64"])
+def test_the_losses_quick_mean_and_pick_are_numpys_own(dtype):
+    """nn._mean and nn._picked stand in for np.mean and np.take_along_axis in the
+    cross-entropy kernels, for speed: they must give the very same numbers."""
+    from symgraph.ops.nn import _mean, _picked
+
+    rng = np.random.default_rng(0)
+    for shape in [(1,), (7,), (128,), (4097,), (3, 5), (0,)]:
+        values = rng.normal(size=shape).astype(dtype)
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ours, numpys = _mean(values), np.mean(values)
+        assert type(ours) is type(numpys)
+        np.testing.assert_array_equal(ours, numpys)
+    z = rng.normal(size=(2, 3, 5)).astype(dtype)
+    labels = rng.integers(0, 5, (2, 3))
+    np.testing.assert_array_equal(_picked(z, labels), np.take_along_axis(z, labels[..., None], -1)[..., 0])
