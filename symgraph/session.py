@@ -32,6 +32,10 @@ from symgraph.graph import Graph, Node, Variable, get_default_graph
 #: compiling, fuse runs several Nodes as one); debug mode turns them off
 _DEBUG_OFF = ("fold", "fuse")
 
+#: a new Variable value larger than this takes the place of the Variable's array (a
+#: swap, see _commit); a smaller one is copied into it, which is quicker
+SWAP_ABOVE_BYTES = 32 * 1024
+
 #: Programs a Session keeps compiled, one per set of fetches and feed shapes, the least
 #: recently used dropped first: room for training, evaluation and a ragged last batch
 #: many times over. A model fed more shapes than this compiles the old ones again.
@@ -198,7 +202,9 @@ class Session:
         for var, value in staged:
             own = self._values.get(var)
             owned = own is not None and own is not var.initial_value
-            if owned and program.swap_buffer(value, own):
+            # a small value is copied: a copy of a few thousand numbers costs less than
+            # the swap's bookkeeping (the Program's views into that block made again)
+            if owned and value.nbytes > SWAP_ABOVE_BYTES and program.swap_buffer(value, own):
                 self._values[var] = value
             elif not owned or own.shape != value.shape:
                 self._values[var] = np.array(value, dtype=var.dtype, copy=True)

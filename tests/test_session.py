@@ -829,3 +829,24 @@ def test_restore_of_a_file_that_is_not_a_checkpoint_does_not_suggest_unpickling(
             assert "allow_pickle" not in message and "fix: pass a file written by Session.save" in message
         with pytest.raises(sg.CheckpointError, match="cannot read"):
             sess.restore(tmp_path)  # a directory
+
+
+def test_a_small_new_value_is_copied_and_a_large_one_takes_its_blocks_place():
+    """A copy of a few thousand numbers is quicker than a swap's bookkeeping (found by a
+    performance hunt): a small Variable keeps its array, a large one takes the
+    Program's block; both train as the plain Session does."""
+    small = sg.Variable(np.ones(10), name="small")
+    large = sg.Variable(np.ones(10_000), name="large")
+    loss = sg.sum(small * small) + sg.sum(large * large)
+    train = sg.optim.SGD(lr=0.1).minimize(loss)
+    with sg.Session() as sess, sg.Session(disable="all") as plain:
+        sess.run(train)
+        small_array, large_array = sess._values[small], sess._values[large]
+        for _ in range(3):
+            sess.run(train)
+            plain.run(train)
+        plain.run(train)
+        assert sess._values[small] is small_array  # copied into, every step
+        assert sess._values[large] is not large_array  # swapped with a block
+        np.testing.assert_array_equal(sess.run(small), plain.run(small))
+        np.testing.assert_array_equal(sess.run(large), plain.run(large))

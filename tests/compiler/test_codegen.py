@@ -18,6 +18,13 @@ from symgraph.compiler import codegen
 from symgraph.graph import make_node
 
 
+@pytest.fixture(autouse=True)
+def _swap_every_new_value(monkeypatch):
+    """The Session copies a small new Variable value instead of taking its block
+    (SWAP_ABOVE_BYTES); these tests' Variables are small, and the swap is what they test."""
+    monkeypatch.setattr("symgraph.session.SWAP_ABOVE_BYTES", 0)
+
+
 def _rnn(steps=6):
     """A float64 tanh RNN with a loss, its gradients and an SGD step: (fetches, feeds)."""
     rng = np.random.default_rng(0)

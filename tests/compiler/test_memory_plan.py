@@ -13,6 +13,13 @@ from symgraph.graph import make_node
 from symgraph.ops.base import REGISTRY
 
 
+@pytest.fixture(autouse=True)
+def _swap_every_new_value(monkeypatch):
+    """The Session copies a small new Variable value instead of taking its block
+    (SWAP_ABOVE_BYTES); these tests' Variables are small, and the swap is what they test."""
+    monkeypatch.setattr("symgraph.session.SWAP_ABOVE_BYTES", 0)
+
+
 def check_plan(program):
     """No instruction writes into memory that a value still alive may point into,
     and no work array overlaps a value alive while its instruction runs.
