@@ -37,6 +37,15 @@ def _user_frame():
     return frame.f_code.co_filename, frame.f_lineno
 
 
+def user_stacklevel() -> int:
+    """warnings.warn's stacklevel for a warning about the user's line: the number of
+    frames from the caller of this function out to the first outside symgraph."""
+    level, frame = 2, sys._getframe(2)
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
+        frame, level = frame.f_back, level + 1
+    return level
+
+
 @contextlib.contextmanager
 def paused_gc():
     """Pause Python's cyclic garbage collector while building many objects at once.

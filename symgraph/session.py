@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import warnings
 import zipfile
 
 import numpy as np
@@ -26,7 +27,7 @@ from symgraph.compiler.passes import PASSES
 from symgraph.compiler.pipeline import compile_steps, passes_to_skip
 from symgraph.errors import CheckpointError, FeedError, FetchError, GraphError, shape_str
 from symgraph.feeds import check_feed_value
-from symgraph.graph import Graph, Node, Variable, get_default_graph
+from symgraph.graph import Graph, Node, Variable, get_default_graph, user_stacklevel
 
 #: passes that take a Node's work out of its own checked instruction (fold runs it while
 #: compiling, fuse runs several Nodes as one); debug mode turns them off
@@ -59,6 +60,8 @@ class Session:
         passes_to_skip(self.disable)  # a misspelt pass name is an error now, not at the first run
         self._values = _Values()  # Variable -> its current value
         self._programs: dict[tuple, object] = {}
+        self._dropped: set = set()  # keys of the Programs let go of (see _program_for)
+        self._said_recompiling = False
         self._runners: dict[tuple, _Runner] = {}  # run()'s quick path: see _runner_key
         # what stateful ops keep between runs, by Node id: each random Node's stream,
         # started from its seed in every new Session (Program.bind_state)
@@ -152,6 +155,15 @@ class Session:
         key = (tuple(f.id for f in flat), tuple(signature))
         # taken out and put back: the dict's order is then the order of use, oldest first
         program = self._programs.pop(key, None)
+        if program is None and key in self._dropped and not self._said_recompiling:
+            self._said_recompiling = True
+            warnings.warn(
+                f"this Session compiles a Program again that it let go of: it keeps the "
+                f"{KEEP_PROGRAMS} it used last, and was fed more shapes than that (batch sizes?) "
+                "for the same fetches, so every run may compile anew; feed a few shapes only "
+                "(pad the batches, or drop the last short one)",
+                stacklevel=user_stacklevel(),
+            )
         if program is None:
             program, _ = compile_steps(
                 flat, feeds, self._passes_off(), keep_steps=False, require_feeds=True
@@ -160,6 +172,8 @@ class Session:
             if len(self._programs) >= KEEP_PROGRAMS:
                 oldest = next(iter(self._programs))
                 self._programs.pop(oldest).release_buffers()  # a _Runner may still hold it
+                if not self._said_recompiling:  # (once it is said, no need to remember)
+                    self._dropped.add(oldest)
         self._programs[key] = program
         if len(self._programs) > KEEP_BUFFERS:  # the one this use may have pushed out
             list(self._programs.values())[-KEEP_BUFFERS - 1].release_buffers()

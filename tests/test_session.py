@@ -553,6 +553,7 @@ def test_an_update_node_cannot_be_fed():
         assert sess.run(w)[0] < 1.0
 
 
+@pytest.mark.filterwarnings("ignore:this Session compiles a Program again")  # (the point here)
 def test_a_session_keeps_buffers_for_a_few_feed_shapes_and_programs_for_a_bounded_number():
     """One Program per batch size; only the most recently used keep their buffers, and
     the oldest Program goes once there are too many. Every run is still right."""
@@ -850,3 +851,18 @@ def test_a_small_new_value_is_copied_and_a_large_one_takes_its_blocks_place():
         assert sess._values[large] is not large_array  # swapped with a block
         np.testing.assert_array_equal(sess.run(small), plain.run(small))
         np.testing.assert_array_equal(sess.run(large), plain.run(large))
+
+
+def test_a_session_says_once_when_it_compiles_again_what_it_let_go_of(monkeypatch):
+    """Feeding more batch sizes in turn than the Session keeps Programs for compiled on
+    every run, 5x a NumPy step, without a word (found by a performance hunt)."""
+    monkeypatch.setattr("symgraph.session.KEEP_PROGRAMS", 3)
+    x = sg.Placeholder((None, 2), dtype="float64", name="x")
+    y = sg.sum(x * 2.0)
+    with sg.Session() as sess:
+        for n in range(1, 5):  # four shapes: the first is let go of
+            sess.run(y, {x: np.ones((n, 2))})
+        with pytest.warns(UserWarning, match="compiles a Program again that it let go of") as said:
+            for n in range(1, 5):
+                sess.run(y, {x: np.ones((n, 2))})
+        assert len(said) == 1 and said[0].filename == __file__

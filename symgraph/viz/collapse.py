@@ -14,13 +14,12 @@ key the index of the item that draws it.
 
 from __future__ import annotations
 
-import sys
 import warnings
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 
 from symgraph.errors import RenderError
-from symgraph.graph import _PACKAGE_DIR
+from symgraph.graph import user_stacklevel
 from symgraph.viz.records import ORIGINS, Vertex
 
 
@@ -124,16 +123,9 @@ def _warn_of_unmatched(patterns: list[str], scopes: set) -> None:
         warnings.warn(
             f"collapse: {', '.join(repr(p) for p in unmatched)} matched no scope of this graph "
             f"(its outermost scopes: {shown or 'none'})",
-            stacklevel=_user_stacklevel(),
+            stacklevel=user_stacklevel(),
         )
 
-
-def _user_stacklevel() -> int:
-    """warnings.warn's stacklevel that points at the user's line, outside symgraph."""
-    level, frame = 2, sys._getframe(2)  # 2: the caller of the function that calls this
-    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
-        frame, level = frame.f_back, level + 1
-    return level
 
 
 def count_items(vertices: list[Vertex], depth: int) -> int:
