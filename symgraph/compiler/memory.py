@@ -42,6 +42,7 @@ value were ever freed.
 from __future__ import annotations
 
 import math
+from collections import defaultdict
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -116,6 +117,12 @@ def plan_memory(program) -> MemoryPlan:
     gather_start: dict[int, int] = {}  # gather slot -> where in its region it starts
 
     types = _leaf_types(program)  # slot -> (shape, dtype): instructions' results are added as made
+    # A view's bytes are its base's: slot -> the value it views (through views of views),
+    # how many live views each value has, and (start, bytes, name) of dead values that
+    # live views still see
+    base: dict[int, int] = {}
+    views_alive: dict[int, int] = defaultdict(int)
+    held: dict[int, tuple] = {}
 
     def view_of(region, offset, shape, dtype) -> int:
         """The index in plan.views of `region`'s elements from `offset` on, seen in `shape`."""
@@ -140,8 +147,13 @@ def plan_memory(program) -> MemoryPlan:
         types[inst.out] = (shape, dtype)
         inst.buffer = inst.view = inst.span = inst.scratch = inst.scratch_span = None
         inst.in_place = False
-        # bytes: a view costs nothing new; everything else holds its own bytes
-        holds = _nbytes(shape, dtype) if is_known(shape) and not _is_view_op(inst) else 0
+        # bytes: a view costs nothing new, nor does an update (assign passes its new value
+        # on, counted as that value); everything else holds its own bytes
+        holds = (
+            _nbytes(shape, dtype)
+            if is_known(shape) and not _is_view_op(inst) and not inst.op.is_update
+            else 0
+        )
         arrives = holds  # the bytes that become live now (a gather's count at its first part)
         if inst.out in placed:  # a part of a gather: written straight into its place
             gather, offset = placed[inst.out]
@@ -157,6 +169,8 @@ def plan_memory(program) -> MemoryPlan:
                 arrives = 0
             holds = 0  # the gather's region holds it
             place(inst, region_of_gather[gather], gather_start[gather] + offset)
+            base[inst.out] = gather  # its bytes are the gather's, as a view's are
+            views_alive[gather] += 1
         elif inst.out in gathers:  # its parts are already in place: nothing to copy
             inst.in_place = True
             arrives = 0  # counted when its first part was made
@@ -200,6 +214,10 @@ def plan_memory(program) -> MemoryPlan:
             viewers.setdefault(r, set()).add(inst.out)
 
         sizes[inst.out] = holds  # released when the value dies
+        if _is_view_op(inst) and inst.args and inst.out not in base:  # views its first input
+            viewed = base.get(inst.args[0], inst.args[0])
+            base[inst.out] = viewed
+            views_alive[viewed] += 1
         produced_at.setdefault(inst.out, pos)  # a gather's life starts at its first part
         live_bytes += arrives
         plan.naive_bytes += holds
@@ -221,9 +239,22 @@ def plan_memory(program) -> MemoryPlan:
             buffers.give_back(region)
 
         for slot in inst.free:  # values read for the last time by this instruction
+            if slot in committed:
+                continue  # read by its assign, and alive after the run: counted to the end
             size_freed = sizes.pop(slot, 0)
-            live_bytes -= size_freed
-            if size_freed:
+            viewed = base.pop(slot, None)
+            if viewed is not None:  # a view dies: the last view of a dead value frees it
+                views_alive[viewed] -= 1
+                if not views_alive[viewed] and viewed in held:
+                    start, size, name = held.pop(viewed)
+                    live_bytes -= size
+                    plan.intervals.append((start, pos, size, name))
+            if size_freed and views_alive.get(slot):
+                # a view of it (a transpose, a reshape) is still alive and counts no bytes
+                # of its own: the value's bytes stay in use until the last such view dies
+                held[slot] = (produced_at[slot], size_freed, _name(program, slot))
+            elif size_freed:
+                live_bytes -= size_freed
                 plan.intervals.append((produced_at[slot], pos, size_freed, _name(program, slot)))
             for r in storage.pop(slot, ()):
                 viewers[r].discard(slot)
@@ -233,6 +264,8 @@ def plan_memory(program) -> MemoryPlan:
     for slot, size in sizes.items():  # alive to the end: fetched values and new Variable values
         if size:
             plan.intervals.append((produced_at[slot], end, size, _name(program, slot)))
+    for start, size, name in held.values():  # dead values viewed by one alive to the end
+        plan.intervals.append((start, end, size, name))
     plan.intervals.sort()
     plan.buffers = [((n,), dtype) for n, dtype in zip(buffers.sizes, buffers.dtypes)]
     return plan

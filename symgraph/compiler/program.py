@@ -56,8 +56,14 @@ class Instruction:
         if self.scratch is not None:
             buffer, first, end = self.scratch_span
             line += f"   work buf{buffer}[{first}:{end}]"
-        if self.free:
-            line += "   free " + ", ".join(f"%{s}" for s in self.free)
+        free = self.free
+        if self.op.is_update and not self.op.takes_updates and self.args:
+            # an assign hands its new value on to the Session, which commits it after the
+            # run: that value is not freed here, whatever the schedule says of its slot
+            free = tuple(s for s in free if s != self.args[-1])
+            line += f"   keeps %{self.args[-1]} for the commit"
+        if free:
+            line += "   free " + ", ".join(f"%{s}" for s in free)
         return line
 
 

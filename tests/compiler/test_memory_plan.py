@@ -846,3 +846,28 @@ def test_without_merging_a_weights_gradient_terms_are_freed_as_they_are_added():
     assert most <= 2
     check_plan(program)
     same_as_plain(fetches, feeds)
+
+
+def test_a_values_bytes_count_while_a_view_of_it_lives():
+    """exp(x) freed at its transpose still held its 64 KiB while tanh(x) was made next
+    to it: the plan said 80 KiB at its peak, the run used 144 (found by a bug hunt)."""
+    x = sg.Placeholder((256, 64), name="x")
+    a = sg.exp(x, name="a")  # 64 KiB
+    v = sg.transpose(a, name="v")  # a view of a: a's slot dies here, its memory does not
+    b = sg.tanh(x, name="b")  # 64 KiB, made while v is alive
+    out = sg.sum(v @ b, name="out")  # (64, 64): 16 KiB
+    program = sg.compile(out, feeds={x: np.zeros((256, 64), "float32")})
+    assert program.stats()["peak_bytes"] == 2 * 65536 + 16384
+    check_plan(program)
+
+
+def test_a_new_variable_value_counts_to_the_end_and_its_assign_says_so():
+    """assign's listing said '() bool ... free %27' of a (128, 128) value that lives on
+    until the commit, and the plan counted it as 1 byte (found by a bug hunt)."""
+    w = sg.Variable(np.zeros((128, 128), "float32"), name="w")
+    x = sg.Placeholder((128,), name="x")
+    train = sg.optim.SGD(lr=0.1).minimize(sg.sum(sg.tanh(x @ w)))
+    program = sg.compile(train, feeds={x: np.zeros(128, "float32")})
+    (line,) = [i.listing() for i in program.instructions if i.op.name == "assign"]
+    assert "(128, 128) float32" in line and "keeps %" in line and "free" not in line
+    assert program.stats()["peak_bytes"] >= 128 * 128 * 4  # the new value, alive at the end

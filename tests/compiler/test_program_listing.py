@@ -46,7 +46,7 @@ def test_listing_shows_updates_and_their_variables():
     step = sg.assign(v, v + 1.0, name="step")
     text = str(sg.compile(step, disable="all"))
     assert re.search(r"^update v <- %\d+$", text, re.M)
-    assert re.search(r"= assign %\d+, %\d+ .* step(   free .*)?$", text, re.M)
+    assert re.search(r"= assign %\d+, %(\d+) .* step   keeps %\1 for the commit$", text, re.M)
 
 
 def test_repr_of_a_program_counts_instructions():
