@@ -62,12 +62,23 @@ def check_gradients(fn, inputs, rtol=1e-5, atol=1e-7, eps=1e-6, seed=0) -> float
         for (i, p), sym in zip(wrt, symbolic):
             numeric = _central_differences(sess, out, feed, p, eps)
             sym = np.asarray(sym, dtype=np.float64)
-            ratio = np.abs(sym - numeric) / (atol + rtol * np.abs(numeric))
+            with np.errstate(invalid="ignore"):
+                ratio = np.abs(sym - numeric) / (atol + rtol * np.abs(numeric))
+            # a NaN or Inf on either side fails: NaN > worst is False, and would pass
+            ratio = np.where(np.isfinite(sym) & np.isfinite(numeric), ratio, np.inf)
             if ratio.size and ratio.max() > worst[0]:
                 at = np.unravel_index(int(np.argmax(ratio)), ratio.shape)
                 worst = (float(ratio.max()), (i, at, sym[at], numeric[at]))
     if worst[0] > 1.0:
         i, at, s, n = worst[1]
+        if not (np.isfinite(s) and np.isfinite(n)):
+            raise GradientCheckError(
+                f"gradient of input {i} at index {tuple(int(k) for k in at)} is not finite: "
+                f"symbolic {s:.8g}, numerical {n:.8g}",
+                hint="the function or its backward gives NaN or Inf here: check the op's "
+                "backward, or move the test input into the function's domain (sqrt and log "
+                "need positive inputs)",
+            )
         narrow = _narrowing(graph)
         raise GradientCheckError(
             f"gradient mismatch for input {i} at index {tuple(int(k) for k in at)}: "

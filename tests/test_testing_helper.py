@@ -118,3 +118,15 @@ def test_an_op_that_ignores_the_input_dtype_is_told_so_not_that_its_backward_is_
     assert "your op ignores the input dtype (float32 result for float64 inputs)" in message
     assert "node 'test_float32_tanh'" in message
     assert "check the op's backward" not in message
+
+
+@pytest.mark.filterwarnings("ignore:invalid value encountered")
+def test_a_nan_gradient_fails_the_check():
+    """sqrt at -1 passed, ratio 0.0, and so did a where() whose unused branch gives a NaN
+    gradient (the classic where-of-sqrt trap): NaN > worst is False (found by a bug
+    hunt). PyTorch's gradcheck fails both."""
+    with pytest.raises(GradientCheckError, match=r"not finite: symbolic nan, numerical nan"):
+        sg.testing.check_gradients(lambda a: sg.sqrt(a), [np.array([-1.0])])
+    with pytest.raises(GradientCheckError, match=r"not finite: symbolic nan, numerical 0"):
+        sg.testing.check_gradients(lambda a: sg.sum(sg.where(a > 0, sg.sqrt(a), 0.0)),
+                                   [np.array([-1.0, 1.0])])
