@@ -657,3 +657,14 @@ def test_a_kernel_writing_into_a_computed_input_is_stopped_too(debug):
     with sg.Session(debug=debug) as sess, pytest.raises(sg.RunError, match="read-only") as info:
         sess.run([h, doubled], {x: np.full((1, 3), 0.5)})
     assert "a kernel must not modify its inputs" in str(info.value)
+
+
+def test_debug_mode_names_a_nan_in_a_constant_or_a_placeholders_default():
+    """A NaN default passed unseen, or was blamed on the next op, 'NaN appeared in the
+    result of mul' (found by a bug hunt); fed or in a Variable it was named already."""
+    p = sg.Placeholder((), dtype="float64", default=np.nan, name="p")
+    c = sg.Constant(np.array([np.inf]), name="c")
+    for fetch, name in [(p, "p"), (p * 2.0, "p"), (c + 1.0, "c")]:
+        with pytest.raises(sg.NumericError, match=rf"in {name}, a value known before the run"):
+            sg.Session(debug=True).run(fetch)
+    assert sg.Session(debug=True).run(p * 2.0, {p: 3.0}) == 6.0  # fed: the default is not used

@@ -309,9 +309,18 @@ class Program:
         for slot, value in self.constants:
             env[slot] = value
         buffers = self._views if self._views is not None else self._make_buffers()
-        if debug:  # a NaN that comes in with a feed or a Variable is named there
+        if debug:  # a NaN that comes in with a feed, a Variable or a Constant is named there
             for (_, node), value in zip(self.feeds + self.variables, [*feeds, *variables]):
                 _check_given_finite(node, value, "fed for" if node.op.name != "variable" else "of")
+            for slot, value in self.constants:
+                if not _all_finite([np.asarray(value)]):
+                    raise NumericError(
+                        f"{'NaN' if np.isnan(value).any() else 'Inf'} in {self.names.get(slot, '?')}, "
+                        "a value known before the run (a Constant, or a Placeholder's default), "
+                        "before any op ran",
+                        hint="check the value given to sg.Constant or to the Placeholder's "
+                        "default=; no variable was changed",
+                    )
         for inst in self.instructions:
             # judged before the kernel runs: it may write its result over an input
             inputs_finite = debug and _all_finite(env[a] for a in inst.args)
