@@ -538,7 +538,16 @@ class Placeholder(Node):
             dtype = known_dtype(dtype, f"Placeholder {name} has dtype" if name else "a Placeholder has dtype")
             self.default = None
             if default is not None:  # used when the Placeholder is not fed (TF1's placeholder_with_default)
-                self.default = np.array(default, dtype=dtype)
+                given = np.asarray(default)
+                # the rule a fed value follows (feeds.py): a cast within its kind, so a
+                # default of 1.7 is not silently an int 1
+                if given.dtype.kind not in "biuf" or not np.can_cast(given.dtype, dtype, "same_kind"):
+                    raise ShapeError(
+                        f"Placeholder default {default!r} ({given.dtype}) does not fit its dtype "
+                        f"{dtype}",
+                        hint=f"give a default of dtype {dtype}, e.g. np.array(value, dtype='{dtype}')",
+                    )
+                self.default = given.astype(dtype)  # a copy of its own
                 if not shapes_agree(shape, self.default.shape):
                     raise ShapeError(
                         f"Placeholder default of shape {shape_str(self.default.shape)} does not fit "

@@ -422,3 +422,15 @@ def test_an_update_node_cannot_be_an_ops_input():
         sg.cast(train, "float64")
     both = sg.group(update, train)  # group still takes them
     assert both.op.is_update
+
+
+def test_a_placeholders_default_follows_the_rule_a_fed_value_follows():
+    """A default of 1.7 for an int64 Placeholder became 1 without a word, where feeding
+    1.7 is refused, and a default of strings raised NumPy's bare ValueError (found by a
+    bug hunt)."""
+    with pytest.raises(sg.ShapeError, match=r"default 1.7 \(float64\) does not fit its dtype int64"):
+        sg.Placeholder((), dtype="int64", default=1.7, name="count")
+    with pytest.raises(sg.ShapeError, match="does not fit its dtype float32") as caught:
+        sg.Placeholder((1,), default=["x"], name="words")
+    assert "'words' (placeholder)" in str(caught.value)
+    assert sg.Placeholder((), default=1).default.dtype == np.float32  # an int is a float32's
