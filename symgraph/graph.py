@@ -152,7 +152,8 @@ class Graph:
 
         A scope name already used gets a suffix (`dense`, then `dense_1`), as in
         TF1. A name ending in '/' re-enters that exact scope instead, which is
-        how a layer called twice keeps its Nodes in one scope.
+        how a layer called twice keeps its Nodes in one scope. The scope is given
+        as such a name: `with name_scope("dense") as scope:` gives 'dense/'.
         """
         if not isinstance(name, str) or not name.strip("/"):
             raise GraphError(f"name_scope needs a non-empty name, got {name!r}")
@@ -160,7 +161,9 @@ class Graph:
             path = name.rstrip("/")
         else:
             path = self._full_name(name)
-        yield from self._in_scope(path)
+        with self._scope_exactly(path):
+            # as TF1 gives it, 'dense/': `with name_scope(that):` enters this scope again
+            yield path + "/"
 
     def _in_scope(self, path: str):
         saved, self._scope = self._scope, path

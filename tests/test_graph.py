@@ -72,7 +72,7 @@ def test_reused_scope_name_gets_a_suffix():
         a = x * 2.0
     with sg.name_scope("dense") as second:
         b = x * 2.0
-    assert (first, second) == ("dense", "dense_1")
+    assert (first, second) == ("dense/", "dense_1/")
     assert a.name == "dense/mul" and b.name == "dense_1/mul"
 
 
@@ -82,8 +82,18 @@ def test_scope_with_trailing_slash_reenters_the_same_scope():
         a = x * 2.0
     with sg.name_scope("dense/") as scope:
         b = x * 2.0
-    assert scope == "dense"
+    assert scope == "dense/"
     assert a.name == "dense/mul" and b.name == "dense/mul_1"
+
+
+def test_the_scope_given_by_as_re_enters_that_scope_as_in_tf1():
+    """TF1's idiom: `with name_scope("enc") as scope:`, later `with name_scope(scope):`.
+    The path was given without its '/', so the second opened 'enc_1' (found by a bug hunt)."""
+    with sg.name_scope("enc") as scope:
+        a = sg.Constant(1.0, name="a")
+    with sg.name_scope(scope):
+        b = sg.Constant(1.0, name="b")
+    assert (a.name, b.name) == ("enc/a", "enc/b")
 
 
 def test_scope_is_restored_after_an_exception_inside_it():

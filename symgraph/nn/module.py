@@ -76,7 +76,7 @@ class Module:
             graph = get_default_graph()
             parent = graph._scope
             with graph.name_scope(_scope_base(type(self))) as path:
-                object.__setattr__(self, "_scope", path)
+                object.__setattr__(self, "_scope", path.rstrip("/"))  # 'linear', not 'linear/'
                 object.__setattr__(self, "_parent_scope", parent)
                 object.__setattr__(self, "_graph", graph)
                 return init(self, *args, **kw)

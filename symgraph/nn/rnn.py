@@ -105,7 +105,7 @@ def unroll(cell, inputs, h0=None, scope="rnn"):
             with graph.name_scope("init"):
                 h = cell.initial_state(first)
         for t, x in enumerate(inputs):
-            with graph.name_scope(f"{path}/step_{t}/"):
+            with graph.name_scope(f"{path}step_{t}/"):  # path is 'rnn/', re-enterable
                 h = cell(x, h)
             outputs.append(h)
     return outputs, h
