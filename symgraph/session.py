@@ -54,6 +54,11 @@ class Session:
     """Runs a Graph's Nodes; `debug=True` checks every result for NaN and Inf."""
 
     def __init__(self, graph: Graph | None = None, debug: bool = False, disable=()):
+        if graph is not None and not isinstance(graph, Graph):
+            raise GraphError(
+                f"Session(graph) takes a Graph, got {type(graph).__name__}: {graph!r}",
+                hint="sg.Session() runs the default graph; sg.Session(graph) another one",
+            )
         self.graph = graph or get_default_graph()
         self.debug = debug
         self.disable = () if disable is None else disable  # None: no pass skipped
@@ -136,10 +141,14 @@ class Session:
         # positional: a wrong value is named by its place in feed_list (see _Runner._check)
         return _Runner(self, flat, rebuild, feed_list, positional=True).call
 
-    def _checked_fetches(self, fetches):
-        """The fetched Nodes, each checked, and a function that answers in their structure."""
+    def _check_open(self) -> None:
+        """A closed Session runs, saves, restores and initializes nothing more, as in TF1."""
         if self._closed:
             raise GraphError("this Session is closed", hint="open a new sg.Session()")
+
+    def _checked_fetches(self, fetches):
+        """The fetched Nodes, each checked, and a function that answers in their structure."""
+        self._check_open()
         if isinstance(fetches, Node):  # the commonest case, kept quick
             flat, rebuild = [fetches], _only
         else:
@@ -228,6 +237,7 @@ class Session:
     def initialize(self, vars=None) -> None:  # noqa: A002 - TF1-style name
         """Reset the given Variables (all of the graph's when None; one Variable, a list
         of them, or a Module's) to their initial values."""
+        self._check_open()
         if vars is None:
             chosen = list(self.graph.variables)
         elif isinstance(vars, Node):
@@ -309,6 +319,7 @@ class Session:
     # -- checkpoints ---------------------------------------------------------------------
     def save(self, path) -> str:
         """Write every Variable's value, by name, to a .npz file; atomically (temp file + rename)."""
+        self._check_open()
         path = os.fspath(path)
         arrays = {_FORMAT_KEY: np.asarray(CHECKPOINT_FORMAT)}
         for var in self.graph.variables:
@@ -341,6 +352,7 @@ class Session:
 
     def restore(self, path) -> None:
         """Load Variable values saved by `save`; checks everything before changing anything."""
+        self._check_open()
         path = os.fspath(path)
         try:
             with np.load(path, allow_pickle=False) as data:

@@ -866,3 +866,19 @@ def test_a_session_says_once_when_it_compiles_again_what_it_let_go_of(monkeypatc
             for n in range(1, 5):
                 sess.run(y, {x: np.ones((n, 2))})
         assert len(said) == 1 and said[0].filename == __file__
+
+
+def test_a_session_takes_only_a_graph_and_once_closed_does_nothing_more(tmp_path):
+    """Session('g') was accepted, to fail at the first run as 'fetch ... belongs to
+    another Graph'; a closed Session still saved, restored and initialized (found by a
+    bug hunt). TF1 refuses both."""
+    with pytest.raises(sg.GraphError, match="Session\\(graph\\) takes a Graph, got str"):
+        sg.Session("g")
+    w = sg.Variable(np.ones(2), name="w")
+    sess = sg.Session()
+    sess.save(tmp_path / "w.npz")
+    sess.close()
+    for call in (lambda: sess.save(tmp_path / "again.npz"), lambda: sess.restore(tmp_path / "w.npz"),
+                 sess.initialize, lambda: sess.run(w)):
+        with pytest.raises(sg.GraphError, match="this Session is closed"):
+            call()
