@@ -882,3 +882,14 @@ def test_a_session_takes_only_a_graph_and_once_closed_does_nothing_more(tmp_path
                  sess.initialize, lambda: sess.run(w)):
         with pytest.raises(sg.GraphError, match="this Session is closed"):
             call()
+
+
+def test_random_uniform_takes_a_shape_as_tf1s_does():
+    """random_uniform((2, 3)) took the tuple as a Constant to copy the shape of, and gave
+    two numbers (found by a bug hunt). A tuple of ints is a shape: float32 numbers."""
+    r = sg.random_uniform((2, 3), seed=0)
+    assert (r.shape, r.dtype) == ((2, 3), np.float32)
+    with sg.Session() as sess:
+        value = sess.run(r)
+    assert value.shape == (2, 3) and ((value >= 0) & (value < 1)).all() and len(set(value.flat)) == 6
+    assert sg.random_uniform([4], seed=1).shape == (4,)

@@ -17,8 +17,9 @@ import functools
 import numpy as np
 
 from symgraph.errors import ShapeError, shape_str
-from symgraph.graph import Node, make_node
+from symgraph.graph import Constant, Node, make_node
 from symgraph.ops.base import Op, is_float
+from symgraph.ops.shape import broadcast_to
 
 
 class RandomUniform(Op):
@@ -70,6 +71,9 @@ class RandomUniform(Op):
 def random_uniform(like, rng=None, seed=None, name=None, active=None) -> Node:
     """Fresh uniform [0, 1) numbers shaped like `like` on every run.
 
+    `like` is a Node (its shape, and its dtype if a float, else float32), or a shape,
+    a tuple of ints, as TF1's tf.random_uniform takes: float32 numbers of that shape.
+
     Give `seed` (each new Session starts from it again), or `rng`, a numpy
     Generator of your own (its stream goes on across Sessions). With neither,
     the seed is drawn from sg.nn.init's shared generator, so sg.nn.init.seed(n)
@@ -77,6 +81,9 @@ def random_uniform(like, rng=None, seed=None, name=None, active=None) -> Node:
     gives zeros): Dropout passes its training flag, so that evaluation runs leave
     the stream, and so the next training step's numbers, as they were.
     """
+    if isinstance(like, (tuple, list)) and all(isinstance(d, (int, np.integer)) for d in like):
+        # a shape: a float32 zero seen in that shape, a view that holds no memory
+        like = broadcast_to(Constant(np.float32(0.0), name="zeros"), tuple(int(d) for d in like))
     if rng is None and seed is None:
         from symgraph.nn import init  # the shared, seedable generator
 
