@@ -93,3 +93,22 @@ def test_a_batch_size_passed_where_y_goes_gets_a_clear_error():
 def test_a_batch_size_that_is_not_an_int_is_refused_at_the_call(size):
     with pytest.raises(TypeError, match="batch_size must be an int"):
         sg.data.batches(np.zeros((10, 2)), batch_size=size)
+
+
+def test_batches_can_be_looped_over_again_each_loop_an_epoch_in_a_new_order():
+    """A one-shot generator: `loader = batches(...)` then a loop over epochs trained one
+    epoch and then nothing, without a word (found by a bug hunt). As a DataLoader, each
+    loop is an epoch, reshuffled; len() counts its batches; sg.nn.init.seed fixes it."""
+    X, y = np.arange(20).reshape(10, 2), np.arange(10)
+    loader = sg.data.batches(X, y, batch_size=4, rng=0)
+    epochs = [[yb.tolist() for _, yb in loader] for _ in range(3)]
+    assert all(sorted(sum(e, [])) == list(range(10)) for e in epochs)
+    assert epochs[0] != epochs[1] and len(loader) == 3 == len(epochs[0])
+    assert len(sg.data.batches(X, batch_size=4, drop_last=True)) == 2
+    orders = []
+    for _ in range(2):
+        sg.nn.init.seed(5)
+        orders.append([b.tolist() for b in sg.data.batches(y, batch_size=10)])
+    assert orders[0] == orders[1]
+    with pytest.raises(TypeError, match="X must hold rows"):
+        sg.data.batches(3.0)
