@@ -444,3 +444,11 @@ def test_a_placeholders_default_follows_the_rule_a_fed_value_follows():
         sg.Placeholder((1,), default=["x"], name="words")
     assert "'words' (placeholder)" in str(caught.value)
     assert sg.Placeholder((), default=1).default.dtype == np.float32  # an int is a float32's
+
+
+def test_a_string_dtype_is_refused_when_built():
+    """Placeholder(dtype='str') was taken, to fail at its first op (found by a bug hunt)."""
+    with pytest.raises(sg.ShapeError, match="numbers and bools only"):
+        sg.Placeholder((2,), dtype="str", name="s")
+    with pytest.raises(sg.ShapeError, match="numbers and bools only"):
+        sg.cast(sg.Placeholder((2,), name="x"), "U3")

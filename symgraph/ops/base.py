@@ -391,12 +391,18 @@ def known_dtype(dtype, what: str) -> np.dtype:
     """np.dtype(dtype), or a ShapeError saying `what` names a dtype NumPy does not know
     ('floot'): NumPy's own 'data type not understood' names neither the Node nor a fix."""
     try:
-        return np.dtype(dtype)
+        known = np.dtype(dtype)
     except (TypeError, ValueError):
         raise ShapeError(
             f"{what} {dtype!r}, which NumPy does not know",
             hint="use a NumPy dtype name such as 'float32', 'float64', 'int64' or 'bool'",
         ) from None
+    if known.kind not in "biufc":  # strings, objects, dates: no kernel computes with them
+        raise ShapeError(
+            f"{what} {dtype!r}: symgraph computes with numbers and bools only",
+            hint="use a NumPy dtype name such as 'float32', 'float64', 'int64' or 'bool'",
+        )
+    return known
 
 
 def is_float(dtype) -> bool:
