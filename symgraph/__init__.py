@@ -59,6 +59,7 @@ exp, log, sqrt, tanh, sigmoid, relu = _math.exp, _math.log, _math.sqrt, _math.ta
 softplus, abs, maximum, minimum, clip, where = (
     _math.softplus, _math.abs, _math.maximum, _math.minimum, _math.clip, _math.where,
 )
+logical_and, logical_or, logical_not = _math.logical_and, _math.logical_or, _math.logical_not
 greater, greater_equal, less, less_equal, equal, not_equal = (
     _math.greater, _math.greater_equal, _math.less, _math.less_equal, _math.equal, _math.not_equal,
 )
@@ -83,6 +84,7 @@ __all__ = [
     "add", "sub", "mul", "div", "neg", "pow", "exp", "log", "sqrt", "tanh", "sigmoid", "relu",
     "softplus", "abs", "maximum", "minimum", "clip", "where",
     "greater", "greater_equal", "less", "less_equal", "equal", "not_equal", "cast",
+    "logical_and", "logical_or", "logical_not",
     "matmul", "transpose", "sum", "mean", "max", "argmax",
     "reshape", "concat", "stack", "split", "unstack", "squeeze", "expand_dims", "broadcast_to",
     "zeros_like", "ones_like", "getitem", "stop_gradient",

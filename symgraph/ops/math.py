@@ -281,6 +281,39 @@ class Compare(Elementwise):
         return (None, None)
 
 
+class Logical(Elementwise):
+    """and, or, not of bools, as TF1's logical ops: bools only (on ints, & and | would
+    be bitwise in NumPy, another meaning); no gradient."""
+
+    abstract = True
+    differentiable = False
+
+    def infer(self, *inputs):
+        for x in inputs:
+            if x.dtype != np.bool_:
+                raise ShapeError(
+                    f"{self.name} needs bools, got {x.name} of dtype {x.dtype}",
+                    hint="build bools with a comparison, e.g. (x > 0) & (x < 1), or "
+                    "sg.cast(x, 'bool')",
+                )
+        return super().infer(*inputs)
+
+    def backward(self, node, grad):
+        return (None,) * len(node.inputs)
+
+
+class LogicalAnd(Logical):
+    ufunc = np.logical_and
+
+
+class LogicalOr(Logical):
+    ufunc = np.logical_or
+
+
+class LogicalNot(Logical):
+    ufunc = np.logical_not
+
+
 class Greater(Compare):
     ufunc = np.greater
 
@@ -432,6 +465,21 @@ def _python_number(value):
 def where(cond, a, b, name=None) -> Node:
     """a where cond is true, else b, broadcast together (op Where); cond must be bool."""
     return make_node(Where(), (cond, a, b), name=name)
+
+
+def logical_and(a, b, name=None) -> Node:
+    """a and b, elementwise, for bools; `a & b` (op LogicalAnd)."""
+    return make_node(LogicalAnd(), (a, b), name=name)
+
+
+def logical_or(a, b, name=None) -> Node:
+    """a or b, elementwise, for bools; `a | b` (op LogicalOr)."""
+    return make_node(LogicalOr(), (a, b), name=name)
+
+
+def logical_not(a, name=None) -> Node:
+    """not a, elementwise, for bools; `~a` (op LogicalNot)."""
+    return make_node(LogicalNot(), (a,), name=name)
 
 
 def greater(a, b, name=None) -> Node:

@@ -31,6 +31,11 @@ def attach() -> None:
     Node.__rmatmul__ = _swap(linalg.matmul)
     Node.__neg__ = lambda self: math.neg(self)
     Node.__abs__ = lambda self: math.abs(self)
+    Node.__and__ = lambda self, other: math.logical_and(self, other)  # bools, as in TF1
+    Node.__rand__ = _swap(math.logical_and)
+    Node.__or__ = lambda self, other: math.logical_or(self, other)
+    Node.__ror__ = _swap(math.logical_or)
+    Node.__invert__ = lambda self: math.logical_not(self)
     Node.__gt__ = lambda self, other: math.greater(self, other)
     Node.__ge__ = lambda self, other: math.greater_equal(self, other)
     Node.__lt__ = lambda self, other: math.less(self, other)

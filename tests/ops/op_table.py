@@ -256,6 +256,9 @@ ELEMENTWISE = [
     ElementwiseOp("less_equal", sg.less_equal, np.less_equal, ("small_ints", "small_ints"), False),
     ElementwiseOp("equal", sg.equal, np.equal, ("small_ints", "small_ints"), False),
     ElementwiseOp("not_equal", sg.not_equal, np.not_equal, ("small_ints", "small_ints"), False),
+    ElementwiseOp("logical_and", sg.logical_and, np.logical_and, ("bool", "bool"), False),
+    ElementwiseOp("logical_or", lambda a, b: a | b, np.logical_or, ("bool", "bool"), False),
+    ElementwiseOp("logical_not", lambda a: ~a, np.logical_not, ("bool",), False),
 ]
 
 # Shapes every elementwise op is tested on: odd shapes for one input; for two or
