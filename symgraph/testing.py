@@ -82,7 +82,7 @@ def check_gradients(fn, inputs, rtol=1e-5, atol=1e-7, eps=1e-6, seed=0) -> float
         narrow = _narrowing(graph)
         raise GradientCheckError(
             f"gradient mismatch for input {i} at index {tuple(int(k) for k in at)}: "
-            f"symbolic {s:.8g}, numerical {n:.8g} (error {worst[0]:.3g} times the tolerance "
+            f"symbolic {s:.12g}, numerical {n:.12g} (error {worst[0]:.3g} times the tolerance "
             f"rtol={rtol}, atol={atol})",
             node=narrow,
             hint="check the op's backward; if the function has a kink near this input, move the "

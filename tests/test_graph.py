@@ -452,3 +452,12 @@ def test_a_string_dtype_is_refused_when_built():
         sg.Placeholder((2,), dtype="str", name="s")
     with pytest.raises(sg.ShapeError, match="numbers and bools only"):
         sg.cast(sg.Placeholder((2,), name="x"), "U3")
+
+
+def test_one_hot_takes_a_whole_number_of_classes():
+    """sg.one_hot(ids, sg.Constant(3)) was a bare TypeError from int() (found by a bug hunt)."""
+    ids = sg.Placeholder((2,), dtype="int64", name="ids")
+    for depth in (sg.Constant(3), 2.5, 0):
+        with pytest.raises(sg.ShapeError, match="depth must be a whole number of classes"):
+            sg.one_hot(ids, depth)
+    assert sg.one_hot(ids, np.int64(3)).shape == (2, 3)

@@ -438,6 +438,12 @@ def one_hot(labels, depth, dtype="float32", name=None) -> Node:
     labels = as_node(labels)
     with checks_for(OneHot(), (labels,), name):
         dtype = known_dtype(dtype, f"one_hot of {labels.name} to dtype")
+        if isinstance(depth, bool) or not isinstance(depth, (int, np.integer)) or depth < 1:
+            raise ShapeError(
+                f"one_hot of {labels.name}: depth must be a whole number of classes, at least 1, "
+                f"got {depth!r}",
+                hint="give the number of classes as a Python int: sg.one_hot(labels, 10)",
+            )
     return make_node(OneHot(), (labels,), {"depth": int(depth), "dtype": dtype.name}, name=name)
 
 
