@@ -26,31 +26,7 @@ class Optimizer:
     """Base class. A subclass writes `update(param, grad)`: the update Nodes for one parameter."""
 
     def __init__(self, params=None, weight_decay=0.0):
-        if params is not None and callable(getattr(params, "parameters", None)):
-            raise TypeError(
-                f"params must be Variables, got the module {type(params).__name__}; "
-                "pass its Variables: params=module.parameters()"
-            )
-        if callable(params):  # module.parameters, not called
-            raise TypeError(
-                f"params must be Variables, got the function {getattr(params, '__name__', params)!r}; "
-                "call it: params=module.parameters()"
-            )
-        if isinstance(params, Node):  # one parameter: as a list of one
-            params = [params]
-        # each once: a weight tied between two modules is in both's parameters(), and two
-        # updates of one Variable in one step would be refused when the step runs
-        self.params = None if params is None else list(dict.fromkeys(params))
-        for p in self.params or ():
-            if isinstance(p, Node) and not isinstance(p, Variable):
-                raise GraphError(
-                    f"params holds {p.name}, a {p.op.name} Node, not a Variable: only Variables "
-                    "can be trained",
-                    node=p,
-                    hint="leave it out of params, or make it an sg.Variable if it is to be learned",
-                )
-            if not isinstance(p, Variable):
-                raise TypeError(f"params must be Variables, got {p!r}")
+        self.params = None if params is None else _as_variables(params, "params")
         if weight_decay < 0:
             raise ValueError(f"weight_decay must be >= 0, got {weight_decay}")
         self.weight_decay = float(weight_decay)
@@ -83,7 +59,7 @@ class Optimizer:
                 node=loss,
                 hint="reduce it first: minimize(sg.mean(loss)) or minimize(sg.sum(loss))",
             )
-        params = self._params_for(loss) if var_list is None else _checked_var_list(var_list)
+        params = self._params_for(loss) if var_list is None else _as_variables(var_list, "var_list")
         # A parameter the loss does not reach through ops with gradients (another
         # head's weights, a threshold behind a comparison) gets None and is left as it
         # is, as PyTorch and TF1 leave a parameter without a gradient.
@@ -174,23 +150,35 @@ class Optimizer:
         return states[key]
 
 
-def _checked_var_list(var_list) -> list[Variable]:
-    """minimize's var_list as a list of Variables: a list of them, or one (as TF1 flattens
-    what it is given, and as params= takes one)."""
-    if isinstance(var_list, Variable):
-        return [var_list]
-    if isinstance(var_list, Node) or callable(getattr(var_list, "parameters", None)):
+def _as_variables(given, what: str) -> list[Variable]:
+    """params= or var_list= as a list of Variables, each once: one Variable, or a list of
+    them (as TF1 flattens what it is given). A weight tied between two modules is in both's
+    parameters(), and two updates of one Variable in one step would be refused when the
+    step runs. `what` names the argument in the messages."""
+    if callable(getattr(given, "parameters", None)):
         raise TypeError(
-            f"var_list must be Variables, got {var_list!r}; "
-            "write var_list=[w1, w2], or var_list=module.parameters()"
+            f"{what} must be Variables, got the module {type(given).__name__}; "
+            f"pass its Variables: {what}=module.parameters()"
         )
-    params = list(dict.fromkeys(var_list))  # each once, as for params= (Optimizer.__init__)
-    for v in params:
+    if callable(given):  # module.parameters, not called
+        raise TypeError(
+            f"{what} must be Variables, got the function {getattr(given, '__name__', given)!r}; "
+            f"call it: {what}=module.parameters()"
+        )
+    variables = list(dict.fromkeys([given] if isinstance(given, Node) else given))
+    for v in variables:
+        if isinstance(v, Node) and not isinstance(v, Variable):
+            raise GraphError(
+                f"{what} holds {v.name}, a {v.op.name} Node, not a Variable: only Variables "
+                "can be trained",
+                node=v,
+                hint=f"leave it out of {what}, or make it an sg.Variable if it is to be learned",
+            )
         if not isinstance(v, Variable):
-            raise TypeError(f"var_list must hold only Variables, got {v!r}")
-    if not params:
+            raise TypeError(f"{what} must hold only Variables, got {v!r}")
+    if what == "var_list" and not variables:
         raise GraphError("var_list is empty: there is nothing to train", hint="list the Variables to update")
-    return params
+    return variables
 
 
 def _check_learning_rate(optimizer: str, lr) -> None:
