@@ -13,7 +13,7 @@ from symgraph.errors import ShapeError
 from symgraph.graph import Placeholder, Variable, as_node, get_default_graph
 from symgraph.nn import init
 from symgraph.nn.module import Module
-from symgraph.ops.base import is_float
+from symgraph.ops.base import is_float, known_dtype
 from symgraph.ops.math import greater_equal, relu, sigmoid, tanh, where
 from symgraph.ops.nn import embedding_lookup
 from symgraph.ops.random import random_uniform
@@ -37,10 +37,7 @@ def checked_float_dtype(layer: str, dtype) -> np.dtype:
     the default, float32 (to NumPy, None means float64)."""
     if dtype is None:
         return np.dtype("float32")
-    try:
-        dtype = np.dtype(dtype)
-    except TypeError:
-        raise TypeError(f"{layer}: unknown dtype {dtype!r}; use 'float32' or 'float64'") from None
+    dtype = known_dtype(dtype, f"{layer}'s weights have dtype")  # a name NumPy knows
     if not is_float(dtype):
         raise TypeError(f"{layer}: weights must be floats, got dtype={dtype}; use 'float32' or 'float64'")
     return dtype

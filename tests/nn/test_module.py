@@ -408,3 +408,8 @@ def test_linear_takes_dtype_none_as_float32_and_refuses_integer_input():
     assert "sg.nn.Embedding" in str(caught.value)
     dropped = sg.nn.Dropout(0.5)(np.ones((2, 3), "float32"))  # an array is taken as a Constant
     assert dropped.shape == (2, 3)
+
+
+def test_a_layer_with_a_dtype_numpy_does_not_know_is_told_so():
+    with pytest.raises(sg.ShapeError, match="Linear's weights have dtype 'floot', which NumPy does not know"):
+        sg.nn.Linear(2, 3, dtype="floot")
