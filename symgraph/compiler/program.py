@@ -311,16 +311,15 @@ class Program:
         buffers = self._views if self._views is not None else self._make_buffers()
         if debug:  # a NaN that comes in with a feed, a Variable or a Constant is named there
             for (_, node), value in zip(self.feeds + self.variables, [*feeds, *variables]):
-                _check_given_finite(node, value, "fed for" if node.op.name != "variable" else "of")
+                how = "fed for" if node.op.name != "variable" else "of"
+                _check_given_finite(value, f"the value {how} {node.name}", node)
             for slot, value in self.constants:
-                if not _all_finite([np.asarray(value)]):
-                    raise NumericError(
-                        f"{'NaN' if np.isnan(value).any() else 'Inf'} in {self.names.get(slot, '?')}, "
-                        "a value known before the run (a Constant, or a Placeholder's default), "
-                        "before any op ran",
-                        hint="check the value given to sg.Constant or to the Placeholder's "
-                        "default=; no variable was changed",
-                    )
+                _check_given_finite(
+                    value,
+                    f"{self.names.get(slot, '?')}, a value known before the run (a Constant, "
+                    "or a Placeholder's default)",
+                    hint="check the value given to sg.Constant or to the Placeholder's default=",
+                )
         for inst in self.instructions:
             # judged before the kernel runs: it may write its result over an input
             inputs_finite = debug and _all_finite(env[a] for a in inst.args)
@@ -495,17 +494,18 @@ def _all_finite(values) -> bool:
     )
 
 
-def _check_given_finite(node, value, how) -> None:
-    """Debug mode: a NaN or Inf in a fed value or a Variable is that value's, not an op's."""
+def _check_given_finite(value, what, node=None, hint=None) -> None:
+    """Debug mode: a NaN or Inf in a fed value, a Variable or a Constant is that value's,
+    not an op's. `what` says which value it is."""
     value = np.asarray(value)
     if _all_finite([value]):
         return
     bad = "NaN" if np.isnan(value).any() else "Inf"
     raise NumericError(
-        f"{bad} in the value {how} {node.name}, before any op ran",
+        f"{bad} in {what}, before any op ran",
         node=node,
-        hint="check the data fed (np.isfinite), or, for a Variable, the checkpoint or the "
-        "step that made it so; no variable was changed",
+        hint=(hint or "check the data fed (np.isfinite), or, for a Variable, the checkpoint "
+              "or the step that made it so") + "; no variable was changed",
     )
 
 
