@@ -368,7 +368,7 @@ def make_node(op: Op, inputs, attrs=None, name=None) -> Node:
             raise GraphError(
                 f"{op.name} cannot take '{x.name}' as an input: it is an update Node "
                 f"({x.op.name}), which changes Variables when run and has no value to compute with",
-                node=_PendingNode(graph._scoped(name or op.name), op, *_user_frame()),
+                node=_pending_node(graph, op, name),
                 hint="fetch it beside the values you want, sess.run([loss, train]); to compute "
                 "with a Variable's new value, use the value given to sg.assign, or read the "
                 "Variable in the next run",
@@ -437,9 +437,7 @@ class _ChecksFor:
         if not isinstance(error, ShapeError) or error.node is not None:
             return False
         graph = self.graph or next((x.graph for x in self.inputs if isinstance(x, Node)), None)
-        graph = graph or get_default_graph()
-        file, line = _user_frame()
-        pending = _PendingNode(graph._scoped(self.name or self.op.name), self.op, file, line)
+        pending = _pending_node(graph or get_default_graph(), self.op, self.name)
         raise type(error)(error.headline, node=pending, hint=error.hint) from None
 
 
@@ -448,6 +446,11 @@ class _Called:
 
     def __init__(self, name):
         self.name = name
+
+
+def _pending_node(graph, op, name) -> _PendingNode:
+    """The Node `op` was about to build, named as it would have been, at the user's line."""
+    return _PendingNode(graph._scoped(name or op.name), op, *_user_frame())
 
 
 class _PendingNode:

@@ -389,7 +389,8 @@ def normalize_one_axis(axis, ndim: int, of=None) -> int:
 
 def known_dtype(dtype, what: str) -> np.dtype:
     """np.dtype(dtype), or a ShapeError saying `what` names a dtype NumPy does not know
-    ('floot'): NumPy's own 'data type not understood' names neither the Node nor a fix."""
+    ('floot': NumPy's own 'data type not understood' names neither the Node nor a fix),
+    or one no kernel computes with (strings, objects)."""
     try:
         known = np.dtype(dtype)
     except (TypeError, ValueError):
