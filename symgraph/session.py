@@ -250,8 +250,7 @@ class Session:
             what = "the method, uncalled" if callable(vars) else type(vars).__name__
             raise GraphError(
                 f"initialize takes Variables, got {what}: {vars!r}",
-                hint="give sess.initialize() a Variable, a list of them, a Module, or nothing "
-                "for all" + ("; call it: module.parameters()" if callable(vars) else ""),
+                hint=_INITIALIZE_TAKES + ("; call it: module.parameters()" if callable(vars) else ""),
             )
         for var in chosen:  # all checked first: a bad one in the list changes nothing
             if not isinstance(var, Variable):
@@ -259,7 +258,7 @@ class Session:
                 raise GraphError(
                     f"initialize takes Variables, got {what}",
                     node=var if isinstance(var, Node) else None,
-                    hint="give sess.initialize() a Variable, a list of them, or nothing for all",
+                    hint=_INITIALIZE_TAKES,
                 )
             if var.graph is not self.graph:
                 raise GraphError(
@@ -398,6 +397,9 @@ class Session:
             )
         for var, value in new_values.items():
             self._values[var] = value  # a fresh array from the file: the Session's own
+
+
+_INITIALIZE_TAKES = "give sess.initialize() a Variable, a list of them, a Module, or nothing for all"
 
 
 def _write_npz(f, arrays: dict) -> None:
