@@ -66,7 +66,9 @@ def gradients(y, xs, grad_y=None, unconnected="raise") -> list[Node]:
     graph = y.graph
     start = len(graph._nodes)
     try:
-        with paused_gc():  # many new Nodes, none freed: see graph.paused_gc
+        # Every Node built here goes to y's graph, also when another is the default
+        # (as TF1's tf.gradients does): the gradient rules make Constants of their own.
+        with paused_gc(), graph.as_default():  # many new Nodes, none freed: see graph.paused_gc
             results = _build(y, xs_list, grad_y, unconnected)
     except BaseException:
         graph._drop_unused_since(start, [])  # a failed call leaves no half-built gradient behind

@@ -25,10 +25,13 @@ from symgraph.ops.state import assign, group
 class Optimizer:
     """Base class. A subclass writes `update(param, grad)`: the update Nodes for one parameter."""
 
+    # the defaults, for a subclass whose __init__ does not call this one's
+    params = None
+    weight_decay = 0.0
+
     def __init__(self, params=None, weight_decay=0.0):
         self.params = None if params is None else _as_variables(params, "params")
-        if weight_decay < 0:
-            raise ValueError(f"weight_decay must be >= 0, got {weight_decay}")
+        _check_setting(type(self).__name__, "weight_decay", weight_decay, lambda d: d >= 0, ">= 0")
         self.weight_decay = float(weight_decay)
 
     def _params_for(self, loss: Node) -> list[Variable]:
@@ -51,7 +54,13 @@ class Optimizer:
         With `clip_norm`, the gradients are first scaled down together so that
         their global norm is at most clip_norm (see clip_by_global_norm).
         """
-        if isinstance(loss, Node) and loss.shape != ():
+        if not isinstance(loss, Node):
+            raise TypeError(
+                f"minimize takes one loss Node, got {type(loss).__name__}: {loss!r}"
+                + ("; to train on several losses, add them: minimize(loss1 + loss2)"
+                   if isinstance(loss, (list, tuple)) else "")
+            )
+        if loss.shape != ():
             # gradients() would say "pass grad_y=", which minimize does not take
             raise GradientError(
                 f"the loss {loss.name} has shape {shape_str(loss.shape)}; minimize needs a single "
@@ -59,6 +68,10 @@ class Optimizer:
                 node=loss,
                 hint="reduce it first: minimize(sg.mean(loss)) or minimize(sg.sum(loss))",
             )
+        with loss.graph.as_default():  # the gradients and the updates go to the loss's graph
+            return self._minimize(loss, clip_norm, name, var_list)
+
+    def _minimize(self, loss, clip_norm, name, var_list) -> Node:
         params = self._params_for(loss) if var_list is None else _as_variables(var_list, "var_list")
         # A parameter the loss does not reach through ops with gradients (another
         # head's weights, a threshold behind a comparison) gets None and is left as it
@@ -104,7 +117,9 @@ class Optimizer:
             )
         graph = grads_and_vars[0][1].graph
         updates = []
-        with graph._building(UPDATE), graph.name_scope(name or type(self).__name__):
+        # (as_default: the update Nodes, and the state Variables of self.state, go to the
+        # parameters' graph even when another graph is the default)
+        with graph.as_default(), graph._building(UPDATE), graph.name_scope(name or type(self).__name__):
             for grad, param in grads_and_vars:
                 if self.weight_decay:
                     grad = grad + self.weight_decay * param  # L2 penalty, as in PyTorch
@@ -193,10 +208,24 @@ def _check_learning_rate(optimizer: str, lr) -> None:
                 hint="declare the Placeholder with shape (): sg.Placeholder((), name='lr')",
             )
         return
-    if not isinstance(lr, (int, float, np.integer, np.floating)) or isinstance(lr, bool):
+    if not _is_number(lr):
         raise TypeError(f"{optimizer} learning rate must be a number or a Node, got {type(lr).__name__}: {lr!r}")
-    if not lr > 0:
-        raise ValueError(f"{optimizer} learning rate must be positive, got {lr}")
+    if not (lr > 0 and np.isfinite(lr)):
+        raise ValueError(f"{optimizer} learning rate must be positive and finite, got {lr}")
+
+
+def _is_number(value) -> bool:
+    """A Python or NumPy int or float; not a bool, a string or None."""
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+
+
+def _check_setting(optimizer: str, what: str, value, in_range, expected: str) -> None:
+    """One of an optimizer's number settings (momentum, eps, a beta): a finite number
+    for which in_range(value) holds, said in `expected` when it does not."""
+    if not _is_number(value):
+        raise TypeError(f"{optimizer} {what} must be a number, got {type(value).__name__}: {value!r}")
+    if not (np.isfinite(value) and in_range(value)):
+        raise ValueError(f"{optimizer} {what} must be {expected}, got {value}")
 
 
 class SGD(Optimizer):
@@ -213,8 +242,7 @@ class SGD(Optimizer):
     def __init__(self, lr, params=None, momentum=0.0, weight_decay=0.0, nesterov=False):
         super().__init__(params, weight_decay)
         _check_learning_rate("SGD", lr)
-        if not 0.0 <= momentum < 1.0:
-            raise ValueError(f"SGD momentum must be in [0, 1), got {momentum}")
+        _check_setting("SGD", "momentum", momentum, lambda m: 0.0 <= m < 1.0, "in [0, 1)")
         if nesterov and not momentum:
             raise ValueError("SGD nesterov=True needs a momentum above 0, as in PyTorch")
         self.lr = lr
@@ -243,10 +271,11 @@ class Adam(Optimizer):
     def __init__(self, lr=0.001, params=None, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
         super().__init__(params, weight_decay)
         _check_learning_rate("Adam", lr)
-        if not eps >= 0:
-            raise ValueError(f"Adam eps must be >= 0, got {eps}")
-        if not all(0.0 <= b < 1.0 for b in betas):
-            raise ValueError(f"Adam betas must be in [0, 1), got {tuple(betas)}")
+        _check_setting("Adam", "eps", eps, lambda e: e >= 0, ">= 0")
+        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+            raise TypeError(f"Adam betas must be a pair (beta1, beta2), as in PyTorch, got {betas!r}")
+        for which, b in zip(("betas[0]", "betas[1]"), betas):
+            _check_setting("Adam", which, b, lambda b: 0.0 <= b < 1.0, "in [0, 1)")
         self.lr = lr
         self.beta1, self.beta2 = (float(b) for b in betas)
         self.eps = float(eps)
@@ -278,13 +307,14 @@ def clip_by_global_norm(grads, max_norm):
     present = [g for g in grads if g is not None]  # None: no gradient, passed through (TF1)
     if not present:
         raise GraphError("clip_by_global_norm needs at least one gradient")
-    if not isinstance(max_norm, Node) and not max_norm > 0:
-        # 0 would zero every gradient (or make 0/0 NaNs): surely a mistake, so say so now
-        raise ValueError(f"clip_by_global_norm max_norm must be positive, got {max_norm}")
+    if not isinstance(max_norm, Node):
+        # 0 would zero every gradient (or make 0/0 NaNs), and inf make inf/inf NaNs:
+        # surely a mistake, so say so now
+        _check_setting("clip_by_global_norm", "max_norm", max_norm, lambda n: n > 0, "positive")
     graph = present[0].graph
     # These Nodes work on gradients, so they are tagged as gradient Nodes (pictures
     # and sg.explain show them with the gradient graph), in a scope of their own.
-    with graph._building(GRADIENT), graph.name_scope("clip_by_global_norm"):
+    with graph.as_default(), graph._building(GRADIENT), graph.name_scope("clip_by_global_norm"):
         squares = [reduce_sum(g * g) for g in present]
         total = squares[0]
         for s in squares[1:]:

@@ -254,3 +254,66 @@ def test_optimizer_mistakes_found_by_a_bug_hunt_say_what_to_do():
         message = str(info.value)
         assert "params holds p, a placeholder Node, not a Variable" in message, message
         assert "node 'p' (placeholder)" in message and "\n  fix: " in message, message
+
+
+def test_gradients_minimize_and_unroll_build_in_the_graph_of_their_nodes_not_the_default():
+    """TF1 builds tf.gradients and minimize in the loss's graph. Outside `with
+    g.as_default():` the seed gradient, the gradient rules' Constants, the optimizer's
+    state and an RNN's zero state went to the default graph, and the step failed."""
+    g = sg.Graph()
+    with g.as_default():
+        w = sg.Variable(np.array([1.0, 2.0]), name="w")
+        loss = sg.sum(w * w)
+        x = sg.Placeholder((None, 3), dtype="float64", name="x")
+        cell = sg.nn.RNNCell(3, 4, dtype="float64")
+    default_before = len(sg.get_default_graph().nodes)
+    (grad,) = sg.gradients(loss, [w])
+    train = sg.optim.SGD(lr=0.1, momentum=0.5).minimize(loss)
+    outputs, h_last = sg.nn.unroll(cell, [x, x])
+    assert {grad.graph, train.graph, h_last.graph} == {g}
+    assert len(sg.get_default_graph().nodes) == default_before  # nothing strayed into it
+    with sg.Session(g) as sess:
+        np.testing.assert_allclose(sess.run(grad), [2.0, 4.0])
+        sess.run(train)
+        np.testing.assert_allclose(sess.run(w), [0.8, 1.6])
+        assert sess.run(h_last, {x: np.ones((2, 3))}).shape == (2, 4)
+
+
+@pytest.mark.parametrize(
+    "make, error, words",
+    [
+        (lambda loss: sg.optim.SGD(lr=0.1).minimize([loss]), TypeError, "add them: minimize(loss1 + loss2)"),
+        (lambda loss: sg.optim.SGD(lr=0.1).minimize(3.0), TypeError, "one loss Node, got float"),
+        (lambda loss: sg.optim.Adam(betas=0.9), TypeError, "betas must be a pair"),
+        (lambda loss: sg.optim.Adam(betas=(0.9,)), TypeError, "betas must be a pair"),
+        (lambda loss: sg.optim.Adam(betas=(0.9, 1.0)), ValueError, "betas[1] must be in [0, 1)"),
+        (lambda loss: sg.optim.SGD(lr=0.1, momentum=None), TypeError, "momentum must be a number"),
+        (lambda loss: sg.optim.SGD(lr=0.1, weight_decay=None), TypeError, "weight_decay must be a number"),
+        (lambda loss: sg.optim.Adam(eps=None), TypeError, "eps must be a number"),
+        (lambda loss: sg.optim.SGD(lr=float("inf")), ValueError, "positive and finite"),
+        (lambda loss: sg.optim.SGD(lr=0.1).minimize(loss, clip_norm="1"), TypeError, "max_norm must be a number"),
+        (lambda loss: sg.optim.SGD(lr=0.1).minimize(loss, clip_norm=float("inf")), ValueError, "max_norm must be positive"),
+    ],
+)
+def test_optimizer_settings_of_the_wrong_kind_are_named(make, error, words):
+    """Found by a bug hunt: these were bare TypeErrors from inside (unhashable list,
+    '<=' not supported, not iterable), or accepted an infinite rate."""
+    _, _, _, _, loss = _linear_model()
+    with pytest.raises(error) as caught:
+        make(loss)
+    assert words in str(caught.value)
+
+
+def test_an_optimizer_subclass_need_not_call_the_base_init():
+    class Halve(sg.optim.Optimizer):
+        def __init__(self):  # no super().__init__(): params and weight_decay keep their defaults
+            pass
+
+        def update(self, param, grad):
+            return [sg.assign(param, param * 0.5)]
+
+    w = sg.Variable(np.array([4.0]), name="w")
+    train = Halve().minimize(sg.sum(w * w))
+    with sg.Session() as sess:
+        sess.run(train)
+        np.testing.assert_allclose(sess.run(w), [2.0])

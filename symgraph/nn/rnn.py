@@ -99,7 +99,9 @@ def unroll(cell, inputs, h0=None, scope="rnn"):
             "a method initial_state(self, x) returning it, as RNNCell has",
         )
     outputs = []
-    with graph.name_scope(scope) as path:
+    # the cell's initial state and its steps belong to the inputs' graph, even outside
+    # `with graph.as_default():` (its Variables were made there when the cell was)
+    with graph.as_default(), graph.name_scope(scope) as path:
         h = h0
         if h is None:
             with graph.name_scope("init"):
