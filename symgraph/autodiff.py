@@ -208,8 +208,11 @@ def _add_all(parts: list[Node]) -> Node:
             kind = type(p.op)
             if kind not in summed:
                 kept.append(p)
-            elif p is groups[kind][0]:  # the sum stands where the first of its group stood
+            elif summed[kind] is not None:  # the sum stands where the first of its group stood
                 kept.append(summed[kind])
+                # (and only there: the same Node may be in the group twice, as x + x gives
+                # its gradient to x twice, and the sum already counts it twice)
+                summed[kind] = None
         parts = kept
     total = parts[0]
     for p in parts[1:]:

@@ -402,3 +402,20 @@ def test_gradients_of_a_graph_with_hand_edited_inputs_say_so():
     p.inputs = [x, q]
     with pytest.raises(sg.GraphError, match="add reads mul, which was made after it"):
         sg.gradients(sg.sum(q), [x])
+
+
+def test_a_node_read_twice_by_one_add_before_a_slice_or_lookup_counts_twice_not_four_times():
+    """x + x hands its gradient to x twice; when that gradient is a slice's or a lookup's
+    (whose sums are merged, Op.sum_gradients), the merged sum stood in both places."""
+    x = sg.Placeholder((3,), dtype="float64", name="x")
+    E = sg.Placeholder((4, 2), dtype="float64", name="E")
+    ids = sg.Constant(np.array([1, 3, 1]))
+    (dx,) = sg.gradients(sg.sum((x + x)[:2] * sg.Constant(np.array([1.0, 3.0]))), [x])
+    (dE,) = sg.gradients(sg.sum(sg.embedding_lookup(E + E, ids)), [E])
+    expected_dE = np.zeros((4, 2))
+    np.add.at(expected_dE, [1, 3, 1], 2.0)
+    for disable in ((), "all"):
+        with sg.Session(disable=disable) as sess:
+            gx, gE = sess.run([dx, dE], {x: np.ones(3), E: np.ones((4, 2))})
+        np.testing.assert_allclose(gx, [2.0, 6.0, 0.0])
+        np.testing.assert_allclose(gE, expected_dE)
