@@ -120,6 +120,41 @@ def test_log_sigmoid_of_ints_keeps_the_float_dtype_of_the_log():
         np.testing.assert_allclose(sess.run(y, {x: xv}), -np.logaddexp(0, -xv))
 
 
+@pytest.mark.parametrize("dtype, low", [("float64", -1000.0), ("float32", -120.0)])
+def test_the_gradient_of_log_sigmoid_is_finite_and_exact_only_with_stabilize(dtype, low):
+    """The value was made stable, its gradient (g/s * s) * (1 - s) was not: where the
+    sigmoid underflowed it was 0/0, NaN, beside a finite loss (found by a bug hunt)."""
+    x = sg.Placeholder((4,), dtype=dtype, name="x")
+    weights = sg.Constant(np.array([1.0, 2.0, 3.0, 4.0], dtype))
+    (dx,) = sg.gradients(sg.sum(sg.log(sg.sigmoid(x)) * weights), [x])
+    xv = np.array([low, -3.0, 0.0, 40.0], dtype)
+    with sg.Session() as sess:
+        stable = sess.run(dx, {x: xv})
+    with sg.Session(disable="stabilize") as sess, np.errstate(divide="ignore", invalid="ignore"):
+        plain = sess.run(dx, {x: xv})
+    # d log(sigmoid(x)) / dx = sigmoid(-x), exactly, even where 1 - sigmoid(x) rounds to 0
+    expected = np.array([1.0, 2.0, 3.0, 4.0]) / (1.0 + np.exp(np.array([low, -3.0, 0.0, 40.0])))
+    np.testing.assert_allclose(stable, expected, rtol=1e-6 if dtype == "float32" else 1e-14)
+    assert stable.dtype == np.dtype(dtype)
+    assert np.isnan(plain[0])
+
+
+def test_the_log_sigmoid_gradient_rule_is_named_and_leaves_a_near_miss():
+    x = sg.Placeholder((3,), dtype="float64", name="x")
+    (dx,) = sg.gradients(sg.sum(sg.log(sg.sigmoid(x))), [x])
+    _, report = stabilize(lower([dx], [x]))
+    assert "log-sigmoid-grad" in {c.rule for c in report.changes}
+    s = sg.sigmoid(x)
+    g = sg.Placeholder((3,), dtype="float64", name="g")
+    near_miss = (g / s * s) * (2 - s)  # not the gradient of log(sigmoid): 2, not 1
+    new, report = stabilize(lower([near_miss], [x, g]))
+    assert "log-sigmoid-grad" not in {c.rule for c in report.changes}
+    xv, gv = np.array([-2.0, 0.5, 3.0]), np.array([1.0, -2.0, 0.5])
+    sv = 1 / (1 + np.exp(-xv))
+    with sg.Session() as sess:
+        np.testing.assert_allclose(sess.run(near_miss, {x: xv, g: gv}), gv / sv * sv * (2 - sv))
+
+
 # -- the hand-written cross-entropy ------------------------------------------------------------
 def _hand_written_xent(dtype="float64", one_hot_dtype=None, axis=-1):
     x = sg.Placeholder((2, 3), dtype=dtype, name="logits")

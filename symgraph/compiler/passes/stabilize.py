@@ -14,6 +14,10 @@ Rules (each named in the report):
                    log(softmax(x)) (s the softmax)  ->  g - s * sum(g)
                    the rewrite above fixes the value; this one fixes its gradient,
                    which would divide by a softmax that underflowed to 0.
+  log-sigmoid-grad  (g/s * s) * (1 - s), the gradient autodiff builds for
+                   log(sigmoid(x)) (s the sigmoid)  ->  g * sigmoid(-x)
+                   the same for log(sigmoid): where s underflowed to 0 the
+                   gradient was 0/0, NaN, beside a finite loss.
 The rules run in topological order, so log(softmax) is already log_softmax
 by the time the cross-entropy rule looks at it.
 """
@@ -25,13 +29,14 @@ import networkx as nx
 from symgraph.compiler.report import Report
 from symgraph.compiler.rewrite import (
     add_vertex,
+    is_constant,
     op_name,
     remove_dead,
     replace_uses,
     start,
     topological,
 )
-from symgraph.ops.math import Mul, Neg, Softplus, Sub
+from symgraph.ops.math import Mul, Neg, Sigmoid, Softplus, Sub
 from symgraph.ops.nn import LogSoftmax, SoftmaxCrossEntropy
 from symgraph.ops.reduce import Sum
 
@@ -129,10 +134,36 @@ def _log_softmax_grad(ir, key):
     return "log-softmax-grad", _new(ir, key, Sub(), [g, scaled], {}, "stable_grad")
 
 
+def _log_sigmoid_grad(ir, key):
+    """The gradient autodiff builds for log(sigmoid(x)), made stable.
+
+    log's gradient is g / s and sigmoid's is h * s * (1 - s); together
+        (g/s * s) * (1 - s)  ==  g * (1 - s)  ==  g * sigmoid(-x)
+    and sigmoid(-x) is exact where 1 - s would lose the small values to rounding.
+    """
+    data = ir.nodes[key]
+    left, right = data["inputs"]
+    if op_name(ir, left) != "mul" or op_name(ir, right) != "sub":
+        return None
+    d, s = ir.nodes[left]["inputs"]
+    one, s2 = ir.nodes[right]["inputs"]
+    if op_name(ir, s) != "sigmoid" or s2 != s or not is_constant(ir, one, 1):
+        return None
+    if op_name(ir, d) != "div" or ir.nodes[d]["inputs"][1] != s:
+        return None
+    g = ir.nodes[d]["inputs"][0]
+    (x,) = ir.nodes[s]["inputs"]
+    if ir.nodes[g]["shape"] != data["shape"] or ir.nodes[g]["dtype"] != data["dtype"]:
+        return None  # g broadcast against s: the plain form keeps its shape rule
+    minus_x = _new(ir, key, Neg(), [x], {}, "neg_x", like=x)
+    sigmoid_minus_x = _new(ir, key, Sigmoid(), [minus_x], {}, "sigmoid_neg_x", like=s)
+    return "log-sigmoid-grad", _new(ir, key, Mul(), [g, sigmoid_minus_x], {}, "stable_grad")
+
+
 RULES = {
     "log": (_log_softmax, _log_sigmoid),
     "mean": (_softmax_xent,),
-    "mul": (_log_softmax_grad,),
+    "mul": (_log_softmax_grad, _log_sigmoid_grad),
 }
 
 
