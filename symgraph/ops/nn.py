@@ -16,8 +16,8 @@ import numpy as np
 from symgraph.errors import ShapeError, shape_str
 from symgraph.graph import Node, as_node, checks_for, make_node
 from symgraph.ops.base import Op, is_float, known_dtype, normalize_one_axis, shapes_agree
-from symgraph.ops.math import cast, exp
-from symgraph.ops.reduce import ReducedCount, mean
+from symgraph.ops.math import exp
+from symgraph.ops.reduce import divide_by_count, divided_by_count, mean
 from symgraph.ops.reduce import sum as reduce_sum
 from symgraph.ops.shape import concat, reshape
 
@@ -201,14 +201,13 @@ class SoftmaxCrossEntropyGrad(Op):
         s = _stable_softmax(logits, -1, out)
         rows = s.reshape(-1, s.shape[-1])  # a view: every position, one row each
         rows[np.arange(rows.shape[0]), labels.reshape(-1)] -= 1  # minus the one-hot
-        s /= max(labels.size, 1)  # the loss is a mean over positions
+        divide_by_count(s, max(labels.size, 1))  # the loss is a mean over positions
         return s
 
     def backward(self, node, grad):
         logits, labels = node.inputs
         s = softmax(logits)
-        n = cast(make_node(ReducedCount(), (labels,), {"axis": None}), logits.dtype)
-        return (s * (grad - reduce_sum(grad * s, axis=-1, keepdims=True)) / n, None)
+        return (divided_by_count(s * (grad - reduce_sum(grad * s, axis=-1, keepdims=True)), labels, None), None)
 
 
 # The compiler's share_softmax pass (compiler/passes/share_softmax.py) runs a training
@@ -275,7 +274,7 @@ class CrossEntropyGradFromSums(Op):
         out = np.divide(exps, row_sums, out=out)  # the softmax
         rows = out.reshape(-1, out.shape[-1])  # a view: every position, one row each
         rows[np.arange(rows.shape[0]), labels.reshape(-1)] -= 1  # minus the one-hot
-        out /= max(labels.size, 1)  # the loss is a mean over positions
+        divide_by_count(out, max(labels.size, 1))  # the loss is a mean over positions
         return out
 
 

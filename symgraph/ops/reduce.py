@@ -88,13 +88,21 @@ class Mean(Reduction):
         return _reduced_shape(x.shape, axis, keepdims), np.mean(np.zeros(1, x.dtype)).dtype
 
     def forward(self, x, *, axis, keepdims, out=None):
+        if np.result_type(x) == np.float16:
+            # np.mean sums float16 in float32, but not into a float16 out=, where a sum
+            # past 65,504 (float16's largest) would be inf: so the float32 mean, then out
+            mean = np.mean(x, axis=axis, keepdims=keepdims, dtype=np.float32)
+            if out is None:
+                return mean.astype(np.float16)
+            np.copyto(out, mean, casting="same_kind")
+            return out
         return np.mean(x, axis=axis, keepdims=keepdims, out=out)
 
     def backward(self, node, grad):
         (x,) = node.inputs
         axis = node.attrs["axis"]
         g = _with_kept_dims(grad, x, axis, node.attrs["keepdims"])
-        return (broadcast_to(g, x.shape, like=x) / _count(x, axis),)
+        return (divided_by_count(broadcast_to(g, x.shape, like=x), x, axis),)
 
 
 class Max(Reduction):
@@ -136,35 +144,59 @@ class ArgMax(Op):
 
 
 class ReducedCount(Op):
-    """How many elements a reduction over `axis` combines, as a scalar of x's dtype.
+    """How many elements a reduction over `axis` combines, as a scalar of `dtype`
+    (x's when None), or with `reciprocal` one over that count.
 
     It is a Node, not a number, because a None dim is only known at run time;
-    mean's gradient divides by it.
+    mean's gradient divides by it (see divided_by_count).
     """
 
     fresh_output = True  # returns a new array, never a view of an input
 
     differentiable = False
 
-    def infer(self, x, *, axis):
-        return (), x.dtype
+    def infer(self, x, *, axis, dtype=None, reciprocal=False):
+        return (), x.dtype if dtype is None else np.dtype(dtype)
 
-    def forward(self, x, *, axis):
+    def forward(self, x, *, axis, dtype=None, reciprocal=False):
         shape = np.shape(x)
         axes = range(len(shape)) if axis is None else axis
         count = int(np.prod([shape[a] for a in axes], dtype=np.int64))
-        return np.asarray(count, dtype=np.result_type(x))  # x may be a Python number
+        if reciprocal:
+            count = 1.0 / count if count else np.inf
+        return np.asarray(count, dtype=np.result_type(x) if dtype is None else dtype)  # x may be a Python number
 
     def backward(self, node, grad):
         return (None,)
 
 
-def _count(x: Node, axis):
+FLOAT16_MAX = 65504  # float16's largest finite number; a count above it is inf there
+
+
+def divided_by_count(g: Node, x: Node, axis) -> Node:
+    """g / the number of elements a reduction of x over `axis` combines: a mean's gradient.
+
+    In float16 a count above 65,504 (its largest number) is inf, and g / inf is 0,
+    so there g is multiplied by the count's reciprocal, which fits."""
     axes = range(x.ndim) if axis is None else axis
     dims = [x.shape[a] for a in axes]
+    fits = g.dtype != np.float16
     if all(d is not None for d in dims):
-        return int(np.prod(dims, dtype=np.int64))  # known now: a plain number
-    return make_node(ReducedCount(), (x,), {"axis": axis})
+        count = int(np.prod(dims, dtype=np.int64))  # known now: a plain number
+        return g / count if fits or count <= FLOAT16_MAX else g * (1.0 / count)
+    # known only when the graph runs
+    count = make_node(ReducedCount(), (x,), {"axis": axis, "dtype": g.dtype, "reciprocal": not fits})
+    return g / count if fits else g * count
+
+
+def divide_by_count(values: np.ndarray, count: int) -> np.ndarray:
+    """values /= count in place, as a mean divides; a float16 count above 65,504 would
+    be inf (see divided_by_count), so there values are multiplied by 1/count instead."""
+    if values.dtype == np.float16 and count > FLOAT16_MAX:
+        values *= 1.0 / count
+    else:
+        values /= count
+    return values
 
 
 def _reduction(op, x, axis, keepdims, name) -> Node:

@@ -75,3 +75,40 @@ def test_sigmoid_is_as_exact_as_the_formula_that_never_overflows(dtype):
     rtol = 16 * np.finfo(dtype).eps  # a few roundings of exp and a division
     np.testing.assert_allclose(got[normal], exact[normal], rtol=rtol)
     assert np.all(got[~normal] < np.finfo(dtype).tiny * 8)
+
+
+# -- float16 counts: 65,504 is float16's largest number ----------------------------------------
+N16 = 70_000  # elements: more than float16 can count
+
+
+@pytest.mark.parametrize("batch", [N16, None])  # the count known when built, or only at run time
+def test_float16_mean_and_its_gradient_over_more_elements_than_float16_can_count(batch):
+    """The count became inf in float16: mean's gradient was all zeros, and the mean
+    itself, summed into a float16 buffer, inf (found by a bug hunt)."""
+    x = sg.Placeholder((batch,), dtype="float16", name="x")
+    m = sg.mean(x * x)
+    (dx,) = sg.gradients(m, [x])
+    xv = np.full(N16, 0.5, dtype="float16")
+    for disable in ((), "all"):
+        with sg.Session(disable=disable) as sess, np.errstate(all="raise"):
+            value, grad = sess.run([m, dx], {x: xv})
+        assert value.dtype == grad.dtype == np.float16
+        assert value == np.float16(0.25)
+        np.testing.assert_allclose(grad.astype(np.float64), 2 * 0.5 / N16, rtol=2e-3)
+
+
+@pytest.mark.parametrize("batch", [N16, None])
+def test_float16_cross_entropy_gradients_over_more_positions_than_float16_can_count(batch):
+    logits = sg.Placeholder((batch, 2), dtype="float16", name="logits")
+    labels = sg.Placeholder((batch,), dtype="int64", name="labels")
+    loss = sg.softmax_cross_entropy(logits, labels)
+    (g,) = sg.gradients(loss, [logits])
+    (gg,) = sg.gradients(sg.sum(g * g), [logits])  # the gradient's own gradient divides too
+    feed = {logits: np.zeros((N16, 2), "float16"), labels: np.zeros(N16, "int64")}
+    for disable in ((), "all"):  # the fused loss-and-gradient kernels of share_softmax, and not
+        with sg.Session(disable=disable) as sess:
+            lv, gv, ggv = sess.run([loss, g, gg], feed)
+        np.testing.assert_allclose(lv, np.log(2.0), rtol=1e-3)
+        np.testing.assert_allclose(gv.astype(np.float64)[0], [-0.5 / N16, 0.5 / N16], rtol=2e-3)
+        assert np.count_nonzero(gv) == gv.size
+        assert np.isfinite(ggv).all()
