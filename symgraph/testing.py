@@ -16,7 +16,7 @@ import numpy as np
 
 from symgraph.autodiff import gradients
 from symgraph.errors import SymgraphError
-from symgraph.graph import Constant, Graph, Node, Placeholder
+from symgraph.graph import Graph, Node, Placeholder
 from symgraph.ops.base import is_float
 from symgraph.ops.reduce import sum as reduce_sum
 from symgraph.session import Session
@@ -31,8 +31,11 @@ def check_gradients(fn, inputs, rtol=1e-5, atol=1e-7, eps=1e-6, seed=0) -> float
 
     `fn` takes Nodes and returns a Node. Float inputs are checked in float64;
     integer inputs (labels, ids) are fed as they are and not differentiated.
-    A non-scalar output is reduced to sum(output * fixed random weights), so
-    every element of it is checked. The ratio returned is the largest
+    The output is reduced to sum(output * fixed random weights), so every element
+    of it is checked, and a backward that ignores the gradient it is given is
+    caught even for a scalar output. Each weight is divided by its element's size
+    (when above 1), so that a big element's rounding does not swamp the finite
+    differences of the others. The ratio returned is the largest
     |symbolic - numeric| / (atol + rtol * |numeric|); above 1 raises.
     """
     arrays = [np.asarray(a) for a in inputs]
@@ -48,15 +51,16 @@ def check_gradients(fn, inputs, rtol=1e-5, atol=1e-7, eps=1e-6, seed=0) -> float
                 f"check_gradients' fn must return one Node, got {type(out).__name__}; "
                 "to check several outputs, check each with its own fn"
             )
-        if out.shape != ():
-            weights = np.random.default_rng(seed).uniform(0.5, 1.5, size=out.shape)
-            out = reduce_sum(out * Constant(weights.astype(out.dtype)), name="weighted_sum")
+        raw = out
+        weights = Placeholder(out.shape, dtype=out.dtype, name="weights")  # fed below: see _weights
+        out = reduce_sum(raw * weights, name="weighted_sum")
         wrt = [(i, p) for i, p in enumerate(placeholders) if np.issubdtype(p.dtype, np.floating)]
         # an input fn does not use has no gradient to check: zeros, against zeros
         grads = gradients(out, [p for _, p in wrt], unconnected="zero")
 
     with Session(graph) as sess:
         feed = dict(zip(placeholders, arrays))
+        feed[weights] = _weights(sess.run(raw, feed), seed)
         symbolic = sess.run(grads, feed)
         worst = (0.0, None)
         for (i, p), sym in zip(wrt, symbolic):
@@ -93,6 +97,21 @@ def check_gradients(fn, inputs, rtol=1e-5, atol=1e-7, eps=1e-6, seed=0) -> float
             "input's dtype (x.dtype), then check again",
         )
     return worst[0]
+
+
+def _weights(values, seed) -> np.ndarray:
+    """The weights of the output's elements in the checked sum: random, so that every
+    element's gradient counts, and a scalar's well away from 1, so that a backward that
+    ignores its incoming gradient (returning 2 * x for x**2, not grad * 2 * x) is
+    caught. Each is divided by its element's size when that is above 1: exp([10, 20,
+    30]) would otherwise sum to about 1e13, whose rounding alone is larger than the
+    smaller elements' finite differences."""
+    values = np.asarray(values)
+    rng = np.random.default_rng(seed)
+    random = rng.uniform(0.5, 1.5, size=values.shape) if values.ndim else np.asarray(rng.uniform(1.5, 2.5))
+    with np.errstate(invalid="ignore"):
+        size = np.where(np.isfinite(values), np.maximum(1.0, np.abs(values)), 1.0)
+    return (random / size).astype(values.dtype)
 
 
 def _narrowing(graph):

@@ -130,3 +130,34 @@ def test_a_nan_gradient_fails_the_check():
     with pytest.raises(GradientCheckError, match=r"not finite: symbolic nan, numerical 0"):
         sg.testing.check_gradients(lambda a: sg.sum(sg.where(a > 0, sg.sqrt(a), 0.0)),
                                    [np.array([-1.0, 1.0])])
+
+
+class _SquaredNormIgnoringGrad(sg.Op):
+    """sum(x**2) whose backward forgets the incoming gradient: 2x, not grad * 2x."""
+
+    name = "test_squared_norm_ignoring_grad"
+    registered = False
+
+    def infer(self, x):
+        return (), x.dtype
+
+    def forward(self, x):
+        return np.sum(x * x)
+
+    def backward(self, node, grad):
+        (x,) = node.inputs
+        return (x * 2.0,)
+
+
+def test_a_scalar_op_whose_backward_ignores_its_incoming_gradient_fails():
+    """The commonest mistake in a new op. A scalar output was checked unweighted, so the
+    incoming gradient was always 1 and the mistake passed (found by a bug hunt)."""
+    with pytest.raises(GradientCheckError, match="gradient mismatch"):
+        check_gradients(lambda x: make_node(_SquaredNormIgnoringGrad(), (x,)), [RNG.normal(size=(3,))])
+
+
+@pytest.mark.parametrize("fn", [sg.exp, lambda x: sg.sum(sg.exp(x))])
+def test_outputs_of_very_different_sizes_do_not_swamp_each_other(fn):
+    """exp([10, 20, 30]): the unweighted rounding of the 1e13 element was larger than the
+    smaller elements' differences, and a correct exp failed the check."""
+    assert check_gradients(fn, [np.array([10.0, 20.0, 30.0])]) < 1.0
