@@ -16,7 +16,7 @@ from __future__ import annotations
 import networkx as nx
 
 from symgraph.compiler.rewrite import topological
-from symgraph.errors import RunError, ShapeError
+from symgraph.errors import RunError, ShapeError, shape_str
 
 
 class _Shaped:
@@ -74,9 +74,30 @@ def specialize(ir: nx.DiGraph, fed_shapes: dict) -> nx.DiGraph:
         elif data["op"].name == "matmul":  # a stack's batch dims broadcast too
             _check_none_dims_do_not_broadcast(ir, key, inputs, shape, matrix_dims=True)
         if shape != data["shape"]:
+            _check_known_dims_stay(data, shape)
             data["shape"] = shape
             changed.add(key)
     return ir
+
+
+def _check_known_dims_stay(data, shape) -> None:
+    """A dim known when the graph was built must not change with the sizes fed.
+
+    x[:2] on a (None, 3) Placeholder is (2, 3): it assumes at least 2 rows will come.
+    Fed 1 row, NumPy's slice quietly gives 1, and the gradients, shaped (2, 3) when
+    they were built, would fail deep in the run, naming an internal Node. Say it here.
+    """
+    for i, (was, now) in enumerate(zip(data["shape"], shape)):
+        if was is not None and now != was:
+            raise RunError(
+                f"{data['name']} ({data['op'].name}) was built with shape {shape_str(data['shape'])}, "
+                f"but with the shapes fed in this run it would have {shape_str(shape)}: dim {i} "
+                f"would be {now}, not {was}",
+                node=data["node"],
+                hint="a size known when the graph is built is assumed in every run (x[:2] "
+                "assumes at least 2 rows): feed larger inputs, or build the graph for these "
+                "sizes; no variable was changed",
+            )
 
 
 def _check_none_dims_do_not_broadcast(ir, key, inputs, shape, matrix_dims=False) -> None:

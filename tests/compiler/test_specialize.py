@@ -168,3 +168,18 @@ def test_a_stacks_none_batch_dim_fed_1_may_not_broadcast(disable):
         with pytest.raises(sg.RunError, match="matmul would broadcast dim 0 of a, declared None"):
             sess.run(grad_a, {a: np.ones((1, 3, 4)), b: np.ones((7, 4, 5))})
         assert sess.run(grad_a, {a: np.ones((7, 3, 4)), b: np.ones((7, 4, 5))}).shape == (7, 3, 4)
+
+
+def test_a_slice_that_assumed_more_rows_than_were_fed_is_a_run_error_at_the_users_line():
+    """x[:2] on (None, 3) is (2, 3). Fed 1 row, the forward quietly gave 1 row and the
+    gradient failed inside an internal getitem_grad (found by a bug hunt)."""
+    x = sg.Placeholder((None, 3), dtype="float64", name="x")
+    first_two = x[:2]
+    loss = sg.sum(first_two * first_two)
+    (dx,) = sg.gradients(loss, [x])
+    with sg.Session() as sess:
+        for fetch in (first_two, dx):
+            with pytest.raises(sg.RunError, match=r"built with shape \(2, 3\).* dim 0 would be 1, not 2") as caught:
+                sess.run(fetch, {x: np.ones((1, 3))})
+            assert "test_specialize.py" in str(caught.value) and "no variable was changed" in str(caught.value)
+        np.testing.assert_allclose(sess.run(dx, {x: np.ones((4, 3))}), [[2.0] * 3] * 2 + [[0.0] * 3] * 2)
