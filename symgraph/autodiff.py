@@ -92,6 +92,12 @@ def _build(y, xs_list, grad_y, unconnected) -> list[Node]:
         with graph._building(GRADIENT, grad_of=y), graph._scope_exactly(scope):
             grad_y = Constant(np.ones((), dtype=y.dtype), name="grad_ys")
     else:
+        if isinstance(grad_y, Node) and grad_y.graph is not graph:
+            raise GradientError(
+                f"grad_y {grad_y.name} belongs to another Graph than y {y.name}",
+                node=grad_y,
+                hint="build grad_y in y's graph, or pass its value (an array)",
+            )
         grad_y = as_node(grad_y, graph)
         if not shapes_agree(grad_y.shape, y.shape):
             raise GradientError(
@@ -222,7 +228,11 @@ def _add_all(parts: list[Node]) -> Node:
 
 def _check_arguments(y, xs, unconnected):
     if not isinstance(y, Node):
-        raise GradientError(f"gradients(y, xs) needs a Node for y, got {type(y).__name__}")
+        raise GradientError(
+            f"gradients(y, xs) needs a Node for y, got {type(y).__name__}",
+            hint="for the gradient of several losses together, add them: gradients(loss1 + "
+            "loss2, xs)" if isinstance(y, (list, tuple)) else "pass the Node to differentiate",
+        )
     if unconnected not in ("raise", "zero", "none"):
         raise GradientError(f"unconnected must be 'raise', 'zero' or 'none', got {unconnected!r}")
     if not is_float(y.dtype):
@@ -231,7 +241,13 @@ def _check_arguments(y, xs, unconnected):
         )
     for x in xs:
         if not isinstance(x, Node):
-            raise GradientError(f"gradients(y, xs): every x must be a Node, got {x!r}")
+            what = (f"a {type(x).__name__} of shape {shape_str(np.shape(x))}"
+                    if isinstance(x, np.ndarray) else f"{x!r}")
+            raise GradientError(
+                f"gradients(y, xs): every x must be a Node, got {what}",
+                hint="list the Nodes (Variables, Placeholders, ...) to differentiate with "
+                "respect to, not their values",
+            )
         if x.graph is not y.graph:
             raise GradientError(
                 f"x {x.name} belongs to another Graph than y {y.name}",

@@ -419,3 +419,30 @@ def test_a_node_read_twice_by_one_add_before_a_slice_or_lookup_counts_twice_not_
             gx, gE = sess.run([dx, dE], {x: np.ones(3), E: np.ones((4, 2))})
         np.testing.assert_allclose(gx, [2.0, 6.0, 0.0])
         np.testing.assert_allclose(gE, expected_dE)
+
+
+def test_where_with_an_unsafe_branch_is_nan_and_the_documented_safe_form_is_not():
+    """As in TF1 and PyTorch; the where() docstring says so and gives the safe form."""
+    x = sg.Placeholder((3,), dtype="float64", name="x")
+    (unsafe,) = sg.gradients(sg.sum(sg.where(x > 0, sg.sqrt(x), 0)), [x])
+    (safe,) = sg.gradients(sg.sum(sg.where(x > 0, sg.sqrt(sg.where(x > 0, x, 1.0)), 0)), [x])
+    with sg.Session() as sess, np.errstate(divide="ignore", invalid="ignore"):
+        u, s = sess.run([unsafe, safe], {x: np.array([0.0, 1.0, 4.0])})
+    assert np.isnan(u[0])
+    np.testing.assert_allclose(s, [0.0, 0.5, 0.25])
+    assert "sqrt(sg.where(x > 0, x, 1.0))" in sg.where.__doc__
+
+
+def test_gradients_mistakes_found_by_a_bug_hunt_say_what_to_do():
+    x = sg.Placeholder((3,), dtype="float64", name="x")
+    l1, l2 = sg.sum(x), sg.sum(x * x)
+    with pytest.raises(sg.GradientError, match=r"add them: gradients\(loss1 \+ loss2"):
+        sg.gradients([l1, l2], [x])
+    with pytest.raises(sg.GradientError, match=r"got a ndarray of shape \(3,\)") as caught:
+        sg.gradients(l1, [np.zeros(3)])
+    assert "array([" not in str(caught.value)
+    other = sg.Graph()
+    with other.as_default():
+        g = sg.Constant(np.ones(3))
+    with pytest.raises(sg.GradientError, match="grad_y Const.* belongs to another Graph than y"):
+        sg.gradients(x * 2, [x], grad_y=g)

@@ -463,7 +463,14 @@ def _python_number(value):
 
 
 def where(cond, a, b, name=None) -> Node:
-    """a where cond is true, else b, broadcast together (op Where); cond must be bool."""
+    """a where cond is true, else b, broadcast together (op Where); cond must be bool.
+
+    The gradient goes to a where cond is true and to b elsewhere, but the branch not
+    taken still has its own gradient computed, times 0: where that is inf or NaN, so is
+    the result (0 * inf is NaN), as in TF1 and PyTorch. So sg.where(x > 0, sg.sqrt(x), 0)
+    has a NaN gradient at x = 0. Keep the unused branch's input safe instead:
+    sg.where(x > 0, sg.sqrt(sg.where(x > 0, x, 1.0)), 0).
+    """
     return make_node(Where(), (cond, a, b), name=name)
 
 
