@@ -399,7 +399,10 @@ class GetItem(Op):
         return tuple(shape), x.dtype
 
     def forward(self, x, *, index):
-        return np.asarray(x)[_decode_index(index)]  # a weak constant arrives as a Python number
+        picked = np.asarray(x)[_decode_index(index)]  # a weak constant arrives as a Python number
+        # an int for every dim picks one element, which NumPy gives as a scalar, not an
+        # array; the next kernel may write into out= (clip, mean), which needs an array
+        return picked if isinstance(picked, np.ndarray) else np.asarray(picked)
 
     def backward(self, node, grad):
         (x,) = node.inputs

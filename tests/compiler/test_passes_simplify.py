@@ -21,9 +21,10 @@ IDENTITIES = [
     ("x*ones array", "mul-by-one", lambda x: x * sg.Constant(np.ones((3, 4)))),
     ("x*ones_like", "mul-by-one", lambda x: x * sg.ones_like(x)),
     ("ones_like*x", "mul-by-one", lambda x: sg.ones_like(x) * x),
-    ("x+0", "add-zero", lambda x: x + 0.0),
-    ("0+x", "add-zero", lambda x: 0.0 + x),
-    ("x+zeros row", "add-zero", lambda x: x + sg.Constant(np.zeros(4))),
+    # (in floats, -0.0 + 0.0 is +0.0: only adding -0.0 leaves every x as it is)
+    ("x+-0", "add-zero", lambda x: x + -0.0),
+    ("-0+x", "add-zero", lambda x: -0.0 + x),
+    ("x+zeros row", "add-zero", lambda x: x + sg.Constant(np.full(4, -0.0))),
     ("x-0", "add-zero", lambda x: x - 0.0),
     ("x/1", "div-by-one", lambda x: x / 1.0),
     ("neg(neg x)", "neg-neg", lambda x: sg.neg(sg.neg(x))),
@@ -75,7 +76,7 @@ def test_transpose_pair_with_axes_that_undo_each_other():
 
 def test_a_chain_of_identities_goes_in_one_sweep():
     x = sg.Placeholder((3,), dtype="float64", name="x")
-    y = sg.exp(sg.neg(sg.neg(x * 1.0)) + 0.0, name="y")
+    y = sg.exp(sg.neg(sg.neg(x * 1.0)) - 0.0, name="y")
     new, report = simplify(lower([y], [x]))
     assert new.nodes[y.id]["inputs"] == [x.id]
     assert sorted(new.nodes) == sorted([x.id, y.id])
@@ -95,6 +96,9 @@ def test_a_fetched_identity_is_answered_by_its_input():
 #: (id, build(x) -> a Node that must stay), with x of the shape and dtype given
 KEPT = [
     ("x*0 (Inf*0 is NaN)", (3,), "float64", lambda x: x * 0.0),
+    ("x+0.0 (-0.0+0.0 is +0.0)", (3,), "float64", lambda x: x + 0.0),
+    ("0+x (-0.0+0 is +0.0)", (3,), "float32", lambda x: 0 + x),
+    ("x-(-0.0)", (3,), "float64", lambda x: x - (-0.0)),
     ("x+zeros that broadcast x", (4,), "float64", lambda x: x + sg.Constant(np.zeros((3, 4)))),
     ("x*1 of ints to float", (3,), "int64", lambda x: x * 1.0),
     ("x*ones_like of another dtype", (3,), "int64", lambda x: x * sg.ones_like(x, dtype="float32")),
@@ -193,3 +197,14 @@ def test_the_ones_a_sums_gradient_starts_from_multiply_nothing(batch):
     assert not report.changes
     with sg.Session() as sess:
         assert sess.run(wide, {y: np.arange(4.0)}).shape == (3, 4)
+
+
+def test_adding_zero_to_ints_goes_and_the_sign_of_a_float_zero_is_kept():
+    """A bug hunt's fuzzer: 1 / (x + 0.0) at x = -0.0 gave -inf, optimized, +inf in NumPy."""
+    i = sg.Placeholder((3,), dtype="int64", name="i")
+    new, report = simplify(lower([sg.exp(i + 0)], [i]))
+    assert [c.rule for c in report.changes if c.kind == "replaced"] == ["add-zero"]
+    x = sg.Placeholder((3,), dtype="float64", name="x")
+    y = 1.0 / (x + 0.0)
+    with sg.Session() as sess, np.errstate(divide="ignore"):
+        np.testing.assert_array_equal(sess.run(y, {x: [-0.0, 0.0, 2.0]}), [np.inf, np.inf, 0.5])

@@ -14,6 +14,7 @@ import warnings
 import numpy as np
 import pytest
 
+import symgraph as sg
 from symgraph.ops.base import REGISTRY
 
 #: ops whose kernel is not their forward with the attrs bound
@@ -102,3 +103,17 @@ def test_the_losses_quick_mean_and_pick_are_numpys_own(dtype):
     z = rng.normal(size=(2, 3, 5)).astype(dtype)
     labels = rng.integers(0, 5, (2, 3))
     np.testing.assert_array_equal(_picked(z, labels), np.take_along_axis(z, labels[..., None], -1)[..., 0])
+
+
+@pytest.mark.parametrize("disable", [(), "all"])
+def test_one_element_picked_by_ints_feeds_kernels_that_write_into_out(disable):
+    """x[0] was a NumPy scalar, not an array: clip and mean, given out=, wrote into it
+    but returned a new scalar, and the run was refused (found by a bug hunt's fuzzer)."""
+    x = sg.Placeholder((4,), dtype="float64", name="x")
+    m = sg.Placeholder((2, 3), dtype="float32", name="m")
+    fetches = [sg.clip(x[0], -0.5, 0.7), sg.mean(x[-1]), sg.clip(m[1, 2], 0.0, 1.0) * 2]
+    with sg.Session(disable=disable) as sess:
+        for _ in range(2):  # the first run, and the generated code's
+            got = sess.run(fetches, {x: np.array([2.0, 1.0, 0.0, -1.0]), m: np.full((2, 3), 0.25, "float32")})
+    assert [float(g) for g in got] == [0.7, -1.0, 0.5]
+    assert got[2].dtype == np.float32

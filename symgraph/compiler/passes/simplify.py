@@ -2,7 +2,7 @@
 
 Rules (each named in the report):
   mul-by-one       x * 1, 1 * x, x * ones_like(..)  -> x (ones reshaped or broadcast too)
-  add-zero         x + 0, 0 + x, x - 0              -> x
+  add-zero         x + 0, 0 + x, x - 0              -> x   (for floats: x + -0.0, x - 0.0)
   div-by-one       x / 1                            -> x
   neg-neg          -(-x)                            -> x
   transpose-pair   transpose(transpose(x)) that undo each other -> x
@@ -12,6 +12,8 @@ Rules (each named in the report):
 A rule fires only when the result would have exactly x's shape and dtype
 (so `x + zeros((3, 4))` stays when x is (4,): it broadcasts). Nothing that
 could hide a NaN or Inf is rewritten: x * 0 is not 0 when x is Inf, so it stays.
+Nor is the sign of a zero changed: in floats -0.0 + 0.0 is +0.0 (1 / x tells them
+apart), so x + 0.0 stays, while x + -0.0 and x - 0.0 are x for every x.
 Vertices are visited in topological order, so a chain such as -(-(x * 1)) is
 simplified in one sweep.
 """
@@ -19,9 +21,11 @@ simplified in one sweep.
 from __future__ import annotations
 
 import networkx as nx
+import numpy as np
 
 from symgraph.compiler.report import Report
 from symgraph.compiler.rewrite import (
+    constant_value,
     is_constant,
     is_weak,
     op_name,
@@ -51,6 +55,18 @@ def _is_ones_like(ir, key) -> bool:
     return op_name(ir, key) == "ones_like" or is_constant(ir, key, 1)
 
 
+def _adds_nothing(ir, key, dtype, op) -> bool:
+    """Whether adding (op "add") or subtracting (op "sub") the constant `key` leaves
+    every value of `dtype` as it is. For ints any 0 does. For floats the sign of the
+    zero counts: -0.0 + 0.0 is +0.0, so only x + -0.0 and x - 0.0 keep a -0.0 x."""
+    if not is_constant(ir, key, 0):
+        return False
+    if np.dtype(dtype).kind not in "fc":
+        return True
+    signs = np.signbit(np.asarray(constant_value(ir, key), dtype=float).real)
+    return bool(np.all(signs)) if op == "add" else not bool(np.any(signs))
+
+
 def _rule(ir, key):
     """(rule name, the vertex that can stand for `key`) or None."""
     data = ir.nodes[key]
@@ -65,11 +81,13 @@ def _rule(ir, key):
             return "mul-by-one", b
     if op == "add":
         a, b = inputs
-        if is_constant(ir, b, 0) and _same_type_any_dims(ir, key, a):
+        if _adds_nothing(ir, b, data["dtype"], "add") and _same_type_any_dims(ir, key, a):
             return "add-zero", a
-        if is_constant(ir, a, 0) and _same_type_any_dims(ir, key, b):
+        if _adds_nothing(ir, a, data["dtype"], "add") and _same_type_any_dims(ir, key, b):
             return "add-zero", b
-    if op == "sub" and is_constant(ir, inputs[1], 0) and _same_type_any_dims(ir, key, inputs[0]):
+    if op == "sub" and _adds_nothing(ir, inputs[1], data["dtype"], "sub") and _same_type_any_dims(
+        ir, key, inputs[0]
+    ):
         return "add-zero", inputs[0]
     if op == "div" and is_constant(ir, inputs[1], 1) and _same_type_any_dims(ir, key, inputs[0]):
         return "div-by-one", inputs[0]
