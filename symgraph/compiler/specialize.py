@@ -73,6 +73,9 @@ def specialize(ir: nx.DiGraph, fed_shapes: dict) -> nx.DiGraph:
             _check_none_dims_do_not_broadcast(ir, key, inputs, shape)
         elif data["op"].name == "matmul":  # a stack's batch dims broadcast too
             _check_none_dims_do_not_broadcast(ir, key, inputs, shape, matrix_dims=True)
+        elif data["op"].name == "sum_to" and len(inputs) == 2:  # a gradient, see sum_to_shape
+            _check_none_dims_do_not_broadcast(ir, key, inputs[1:], inputs[0].shape, gradient=True,
+                                              keys=data["inputs"][1:])
         if shape != data["shape"]:
             _check_known_dims_stay(data, shape)
             data["shape"] = shape
@@ -100,7 +103,8 @@ def _check_known_dims_stay(data, shape) -> None:
             )
 
 
-def _check_none_dims_do_not_broadcast(ir, key, inputs, shape, matrix_dims=False) -> None:
+def _check_none_dims_do_not_broadcast(ir, key, inputs, shape, matrix_dims=False, gradient=False,
+                                      keys=None) -> None:
     """A dim declared None that is fed 1 must not broadcast against a longer one.
 
     When the graph was built, a None dim was taken to be "not 1" (it is never
@@ -108,11 +112,14 @@ def _check_none_dims_do_not_broadcast(ir, key, inputs, shape, matrix_dims=False)
     broadcasts it anyway would give gradients of the wrong shape. Say so here.
     With matrix_dims (a matmul), only the batch dims of a stack of matrices
     broadcast: each operand's last two dims, and the result's, are left out.
+    With gradient (a sum_to of the gradient of inputs[0], whose vertex is keys[0]),
+    the op that broadcast is the forward op, which a run fetching only the gradient
+    does not have.
     """
     data = ir.nodes[key]
     if matrix_dims:  # the result's own matrix dims: one for each operand of 2 or more dims
         shape = shape[: len(shape) - sum(len(x.shape) >= 2 for x in inputs)]
-    for x, key_in in zip(inputs, data["inputs"]):
+    for x, key_in in zip(inputs, data["inputs"] if keys is None else keys):
         declared = ir.nodes[key_in]["node"].shape if ir.nodes[key_in]["node"] is not None else None
         if declared is None or len(declared) != len(x.shape):
             continue
@@ -122,9 +129,16 @@ def _check_none_dims_do_not_broadcast(ir, key, inputs, shape, matrix_dims=False)
         offset = len(shape) - len(fed)
         for i, (was, now) in enumerate(zip(declared, fed)):
             if was is None and now == 1 and shape[offset + i] not in (1, None):
+                headline = (
+                    f"{x.name}'s dim {i}, declared None, was fed size 1, but the op that read "
+                    f"{x.name} met size {shape[offset + i]} there, and its gradient was built "
+                    "for that size"
+                    if gradient
+                    else f"{data['op'].name} would broadcast dim {i} of {x.name}, declared None "
+                    f"and fed size 1, to size {shape[offset + i]}"
+                )
                 raise RunError(
-                    f"{data['op'].name} would broadcast dim {i} of {x.name}, declared None and fed "
-                    f"size 1, to size {shape[offset + i]}",
+                    headline,
                     node=data["node"],
                     hint="a None dim is never broadcast: declare that dim 1 in the Placeholder "
                     "if it is meant to broadcast, or feed a matching size; no variable was changed",

@@ -25,7 +25,12 @@ from symgraph.ops.base import (
 # -- broadcasting and its inverse -------------------------------------------------------
 class SumTo(Op):
     """Sum x down to `shape`: over leading dims x has in excess, and over dims where
-    `shape` has a 1 and x does not. The reverse of broadcasting; None dims are kept."""
+    `shape` has a 1 and x does not. The reverse of broadcasting; None dims are kept.
+
+    A second input, `like`, is read for its shape only: the Node whose gradient this
+    is, when one of its None dims met a known size (see sum_to_shape). The compiler
+    then checks, with the sizes fed, that it was not fed 1 there (specialize.py).
+    """
 
     # It writes into a given buffer: a bias gradient, summed out of a big gradient,
     # would otherwise be NumPy's view of that gradient when nothing is summed, and
@@ -33,7 +38,7 @@ class SumTo(Op):
     # small one lives (to the SGD update at the end of the step).
     writes_out = True
 
-    def infer(self, x, *, shape):
+    def infer(self, x, like=None, *, shape):
         lead = x.ndim - len(shape)
         if lead < 0:
             raise ShapeError(
@@ -44,7 +49,7 @@ class SumTo(Op):
         # x's own dim: once x's size is known, so is the result's.
         return tuple(x.shape[lead + i] if d is None else d for i, d in enumerate(shape)), x.dtype
 
-    def forward(self, x, *, shape, out=None):
+    def forward(self, x, like=None, *, shape, out=None):
         return self.kernel(shape=shape)(x, out=out)
 
     def kernel(self, *, shape):
@@ -53,7 +58,7 @@ class SumTo(Op):
         the sum of a small gradient."""
         plans = {}  # x's shape -> (axes summed, result's shape, result without the 1s)
 
-        def sum_to(x, out=None):
+        def sum_to(x, like=None, out=None):  # (like: read by the compiler only)
             plan = plans.get(x.shape)
             if plan is None:
                 plan = plans[x.shape] = _sum_to_plan(x.shape, shape)
@@ -72,8 +77,8 @@ class SumTo(Op):
         return sum_to
 
     def backward(self, node, grad):
-        (x,) = node.inputs
-        return (broadcast_to(grad, x.shape, like=x),)
+        x = node.inputs[0]
+        return (broadcast_to(grad, x.shape, like=x),) + ((None,) if len(node.inputs) == 2 else ())
 
 
 def _sum_to_plan(x_shape, shape):
@@ -150,6 +155,13 @@ def sum_to_shape(grad: Node, like: Node) -> Node:
     """
     if grad.shape == like.shape:
         return grad
+    lead = len(grad.shape) - len(like.shape)
+    if any(d is None and grad.shape[lead + i] is not None for i, d in enumerate(like.shape)):
+        # like's None dim met a known size: it can only have been that size, as a None
+        # dim is never broadcast, so nothing is summed there. like comes along so that a
+        # run feeding it 1 there (which would broadcast) is refused, also when only the
+        # gradient is fetched and nothing else reads like (compiler/specialize.py).
+        return make_node(SumTo(), (grad, like), {"shape": tuple(like.shape)})
     return sum_to(grad, like.shape)
 
 

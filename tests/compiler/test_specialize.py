@@ -183,3 +183,27 @@ def test_a_slice_that_assumed_more_rows_than_were_fed_is_a_run_error_at_the_user
                 sess.run(fetch, {x: np.ones((1, 3))})
             assert "test_specialize.py" in str(caught.value) and "no variable was changed" in str(caught.value)
         np.testing.assert_allclose(sess.run(dx, {x: np.ones((4, 3))}), [[2.0] * 3] * 2 + [[0.0] * 3] * 2)
+
+
+@pytest.mark.parametrize("disable", [(), "all"])
+def test_a_gradient_fetched_alone_still_refuses_a_none_dim_fed_1_that_broadcast(disable):
+    """sum(x * c) with x (None, 3) and c (5, 3): its gradient, c, does not read x, so a
+    run fetching only the gradient had no op to refuse x fed (1, 3), and answered a
+    (5, 3) gradient for a (1, 3) x (found by a bug hunt). The gradient's sum_to now
+    reads x's shape, and is checked as the forward op is."""
+    x = sg.Placeholder((None, 3), dtype="float64", name="x")
+    c = sg.Constant(np.arange(15.0).reshape(5, 3), name="c")
+    (dx,) = sg.gradients(sg.sum(x * c), [x])
+    (dx2,) = sg.gradients(sg.sum((x * c) ** 2), [x])
+    (ddx,) = sg.gradients(sg.sum(dx2 * dx2), [x])  # the gradient's own gradient works too
+    with sg.Session(disable=disable) as sess:
+        with pytest.raises(sg.RunError, match=r"x's dim 0, declared None, was fed size 1, but the op "
+                           r"that read x met size 5") as caught:
+            sess.run(dx, {x: np.ones((1, 3))})
+        assert "test_specialize.py" in str(caught.value) and "no variable was changed" in str(caught.value)
+        xv = np.random.default_rng(0).normal(size=(5, 3))
+        got, got2, got3 = sess.run([dx, dx2, ddx], {x: xv})
+    cv = np.arange(15.0).reshape(5, 3)
+    np.testing.assert_allclose(got, cv)
+    np.testing.assert_allclose(got2, 2 * xv * cv**2)
+    np.testing.assert_allclose(got3, 2 * (2 * cv**2) * (2 * xv * cv**2))
