@@ -222,9 +222,14 @@ class Session:
                 if any(t is not None and np.may_share_memory(value, t) for t in targets):
                     value = value.copy()
             staged.append((var, value))
+        # A Variable's array is read-only between commits: a kernel that writes into its
+        # input by mistake then fails at once, in every run, rather than change a
+        # Variable (even in a run that fails). Only the commit itself writes.
         for var, value in staged:
             own = self._values.get(var)
             owned = own is not None and own is not var.initial_value
+            if owned:
+                own.flags.writeable = True  # the Session's own array: to the Program, or copied into
             # a small value is copied: a copy of a few thousand numbers costs less than
             # the swap's bookkeeping (the Program's views into that block made again)
             if owned and value.nbytes > SWAP_ABOVE_BYTES and program.swap_buffer(value, own):
@@ -233,6 +238,7 @@ class Session:
                 self._values[var] = np.array(value, dtype=var.dtype, copy=True)
             else:
                 np.copyto(own, value)
+            self._values[var].flags.writeable = False
 
     def initialize(self, vars=None) -> None:  # noqa: A002 - TF1-style name
         """Reset the given Variables (all of the graph's when None; one Variable, a list
@@ -397,6 +403,7 @@ class Session:
             )
         for var, value in new_values.items():
             self._values[var] = value  # a fresh array from the file: the Session's own
+            value.flags.writeable = False  # as every Variable's value (see _commit)
 
 
 _INITIALIZE_TAKES = "give sess.initialize() a Variable, a list of them, a Module, or nothing for all"

@@ -893,3 +893,46 @@ def test_random_uniform_takes_a_shape_as_tf1s_does():
         value = sess.run(r)
     assert value.shape == (2, 3) and ((value >= 0) & (value < 1)).all() and len(set(value.flat)) == 6
     assert sg.random_uniform([4], seed=1).shape == (4,)
+
+
+class _WritesIntoItsInputFromTheSecondCall(sg.Op):
+    """A user's op with a mistake: from its second call on, it writes into its input."""
+
+    name = "test_writes_into_input"
+    registered = False
+
+    def __init__(self):
+        self.calls = 0
+
+    def infer(self, x):
+        return x.shape, x.dtype
+
+    def forward(self, x):
+        self.calls += 1
+        if self.calls > 1:
+            x[0] = 99.0
+        return x * 2
+
+    def backward(self, node, grad):
+        return (grad * 2,)
+
+
+@pytest.mark.parametrize("size", [3, 5000])  # a copied commit, and a swapped one (over 32 KB)
+def test_a_kernel_writing_into_a_variable_is_refused_on_every_run_not_only_the_first(size):
+    """The first run hands kernels read-only views; the generated code of later runs
+    passes the Variable's own array, which was writeable: the op rewrote W, also in a
+    run that then failed (found by a bug hunt). A Variable's array is now read-only
+    between commits."""
+    from symgraph.graph import make_node
+
+    w = sg.Variable(np.arange(size, dtype="float64"), name="w")
+    y = make_node(_WritesIntoItsInputFromTheSecondCall(), (w,), {})
+    train = sg.optim.SGD(lr=0.5).minimize(sg.sum(y))
+    with sg.Session() as sess:
+        sess.run([y, train])  # the op's first call, which writes nothing: a plain step
+        before = sess.run(w).copy()
+        np.testing.assert_array_equal(before, np.arange(size) - 1.0)
+        for _ in range(3):  # the Program's generated code, from its second run on
+            with pytest.raises(sg.RunError, match="a kernel must not modify its inputs"):
+                sess.run([y, train])
+            np.testing.assert_array_equal(sess.run(w), before)
