@@ -10,6 +10,33 @@ from symgraph.errors import FeedError, shape_str
 from symgraph.ops.base import shapes_agree
 
 
+def _check_is_a_value(node, value) -> None:
+    """A Node or None is not a value to feed: say so, with what to do instead."""
+    from symgraph.graph import Node  # (graph.py imports this module)
+
+    if isinstance(value, Node):
+        raise FeedError(
+            f"the value fed for {node.name} is the Node {value.name}, not a value: a feed "
+            "gives a Placeholder its numbers for this run",
+            node=node,
+            hint=f"feed an array; to compute {value.name} first, fetch it with sess.run({value.name}) "
+            f"and feed the result, or build the graph from {value.name} instead of {node.name}",
+        )
+    if value is None:
+        raise FeedError(
+            f"the value fed for {node.name} is None",
+            node=node,
+            hint=f"feed an array of shape {shape_str(node.shape)}, or leave {node.name} out of the "
+            "feed_dict (a Placeholder with a default then takes its default)",
+        )
+
+
+def _fed(value) -> str:
+    """A short description of a fed value for a message: its type, and its repr cut short."""
+    text = repr(value)
+    return f"{type(value).__name__} {text if len(text) <= 60 else text[:57] + '...'}"
+
+
 def check_feed_value(node, value) -> np.ndarray:
     """`value` as an array of `node`'s dtype, checked against its declared shape
     (a None dim takes any size); a FeedError that says what to do otherwise."""
@@ -20,14 +47,28 @@ def check_feed_value(node, value) -> np.ndarray:
         and shapes_agree(node.shape, value.shape)
     ):
         return value
+    _check_is_a_value(node, value)
     try:
         array = np.asarray(value)
+    except ValueError:  # NumPy 2: "setting an array element with a sequence ... inhomogeneous"
+        raise FeedError(
+            f"the value fed for {node.name} is not a rectangular array: its rows differ in length",
+            node=node,
+            hint=f"give every row the same length, to fit {node.name}'s shape {shape_str(node.shape)}",
+        ) from None
     except Exception as e:
-        raise FeedError(f"cannot turn the value fed for {node.name} into an array: {e}", node=node) from None
+        raise FeedError(
+            f"cannot turn the value fed for {node.name} into an array: {e}",
+            node=node,
+            hint="feed a NumPy array, or a number or nested list of numbers",
+        ) from None
     if array.dtype == object:
         raise FeedError(
-            f"the value fed for {node.name} is not numeric (or its rows differ in length)",
+            f"the value fed for {node.name} is not an array of numbers: {_fed(value)}",
             node=node,
+            hint=f"feed numbers of {node.name}'s dtype {node.dtype}"
+            + (f" that fit in it (an int above {np.iinfo(np.int64).max} does not fit int64)"
+               if node.dtype.kind in "iu" else ""),
         )
     if array.dtype != node.dtype:
         if not np.can_cast(array.dtype, node.dtype, "same_kind"):

@@ -101,7 +101,8 @@ class Session:
         feed_dict = feed_dict or {}
         if not isinstance(feed_dict, dict):
             raise FeedError(
-                f"feed_dict must be a dict of Node -> value, got {type(feed_dict).__name__}"
+                f"feed_dict must be a dict of Node -> value, got {type(feed_dict).__name__}",
+                hint="pass {placeholder: value, ...}, e.g. sess.run(y, {x: batch}), or nothing",
             )
         runner = _Runner(self, flat, rebuild, list(feed_dict))
         answer = runner.call(*feed_dict.values())  # its first call checks every feed
@@ -508,7 +509,9 @@ class _Runner:
         if len(values) != len(self.feed_list):
             raise FeedError(
                 f"this callable takes {len(self.feed_list)} value(s), for "
-                f"{', '.join(n.name for n in self.feed_list) or 'no Nodes'}; got {len(values)}"
+                f"{', '.join(n.name for n in self.feed_list) or 'no Nodes'}; got {len(values)}",
+                hint="call it with one value for each Node of the feed_list given to "
+                "make_callable, in that order",
             )
         try:
             feeds = self.session._check_feeds(dict(zip(self.feed_list, values)))

@@ -936,3 +936,28 @@ def test_a_kernel_writing_into_a_variable_is_refused_on_every_run_not_only_the_f
             with pytest.raises(sg.RunError, match="a kernel must not modify its inputs"):
                 sess.run([y, train])
             np.testing.assert_array_equal(sess.run(w), before)
+
+
+def test_feeds_that_are_not_values_say_what_was_fed_and_what_to_do():
+    """Found by a bug hunt: a Node, None and an int past int64 were all 'not numeric
+    (or its rows differ in length)', without a fix: line."""
+    x = sg.Placeholder((None, 3), name="x")
+    n = sg.Placeholder((None,), dtype="int64", name="n")
+    doubled = x * 2
+    cases = [
+        ({x: doubled}, "is the Node mul, not a value", "fetch it with sess.run(mul)"),
+        ({x: None}, "fed for x is None", "feed an array of shape (None, 3)"),
+        ({n: [2**70]}, "not an array of numbers: list [1180591620717411303424]", "does not fit int64"),
+        ({x: [[1, 2, 3], [1, 2]]}, "rows differ in length", "give every row the same length"),
+    ]
+    with sg.Session() as sess:
+        for feed, words, fix in cases:
+            with pytest.raises(sg.FeedError) as caught:
+                sess.run(n * 2 if n in feed else x + 1, feed)
+            assert words in caught.value.headline and fix in caught.value.hint
+        with pytest.raises(sg.FeedError) as caught:
+            sess.run(x, [1, 2])
+        assert "sess.run(y, {x: batch})" in caught.value.hint
+        with pytest.raises(sg.FeedError) as caught:
+            sess.make_callable(x + 1, [x])(np.ones((1, 3)), np.ones((1, 3)))
+        assert "one value for each Node" in caught.value.hint
