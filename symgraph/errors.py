@@ -65,9 +65,15 @@ class RenderError(SymgraphError):
 
 
 def describe(node, where: str | None = None) -> str:
-    """One line naming a Node, its op, and the user's line that created it."""
+    """One line naming a Node, its op, and the user's line that created it; and for a
+    gradient Node a second, naming the forward Node it is part of the gradient of: its
+    own line is the gradients() or minimize() call, which would not say which op."""
     verb = where or "created at"
-    return f"node '{node.name}' ({node.op.name}) {verb} {node.location}"
+    line = f"node '{node.name}' ({node.op.name}) {verb} {node.location}"
+    forward = getattr(node, "grad_of", None)
+    if forward is not None:
+        line += f"\n  part of the gradient of node '{forward.name}' ({forward.op.name}) created at {forward.location}"
+    return line
 
 
 def shape_str(shape) -> str:

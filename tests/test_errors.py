@@ -7,6 +7,7 @@ the headline (with shapes where they matter), the line
 
 from __future__ import annotations
 
+import inspect
 import os
 import sys
 
@@ -668,3 +669,17 @@ def test_debug_mode_names_a_nan_in_a_constant_or_a_placeholders_default():
         with pytest.raises(sg.NumericError, match=rf"in {name}, a value known before the run"):
             sg.Session(debug=True).run(fetch)
     assert sg.Session(debug=True).run(p * 2.0, {p: 3.0}) == 6.0  # fed: the default is not used
+
+
+def test_an_error_in_a_gradient_node_names_the_forward_op_and_its_line_too():
+    """Found by a bug hunt: a NaN in sqrt's gradient named only gradients/sqrt_grad/div,
+    made at the minimize() line, never the sqrt the user wrote."""
+    x = sg.Placeholder((None, 1), dtype="float64", name="x")
+    w = sg.Variable(np.ones((1, 1)), name="w")
+    root = sg.sqrt(x @ w, name="root")
+    line = inspect.currentframe().f_lineno - 1
+    train = sg.optim.SGD(lr=0.1).minimize(sg.mean(root))
+    with sg.Session(debug=True) as sess, pytest.raises(sg.NumericError) as caught, np.errstate(divide="ignore"):
+        sess.run(train, {x: np.zeros((1, 1))})
+    assert caught.value.node.grad_of is root
+    assert f"part of the gradient of node 'root' (sqrt) created at test_errors.py:{line}" in str(caught.value)
