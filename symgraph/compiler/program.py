@@ -427,11 +427,17 @@ def _describe_inputs(inst, env, names) -> str:
 
 
 def _kernel_error(inst, env, e, names) -> RunError:
+    what = inst.op.name
+    hint = _kernel_hint(inst, e)
+    if what == "fused":  # one kernel for several ops: say which, and how to see them apart
+        args = [f"%{a}" for a in inst.args]
+        what = f"fused {inst.attrs['formula'].format(*args)}"
+        hint += "; to see which of its ops failed, run with sg.Session(disable='fuse')"
     return RunError(
-        f"{inst.op.name} failed while running: {type(e).__name__}: {e}\n"
+        f"{what} failed while running: {type(e).__name__}: {e}\n"
         f"  inputs: {_describe_inputs(inst, env, names)}",
         node=inst.node,
-        hint=_kernel_hint(inst, e) + "; no variable was changed",
+        hint=hint + "; no variable was changed",
     )
 
 

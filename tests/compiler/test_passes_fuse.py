@@ -4,6 +4,7 @@ read elsewhere or fetched stay their own; the results equal the unfused run's.""
 from __future__ import annotations
 
 import importlib
+import inspect
 
 import numpy as np
 import pytest
@@ -348,3 +349,17 @@ def test_a_step_that_returns_a_fetched_value_leaves_it_as_it_was():
             got_m, got_y = sess.run([m, y], {x: data})
             np.testing.assert_array_equal(got_m, [1.0, 2.0, 3.0])
             np.testing.assert_array_equal(got_y, [2.0, 4.0, 6.0])
+
+
+def test_a_fused_kernel_that_fails_names_its_formula_the_users_line_and_how_to_see_the_step():
+    """Found by a bug hunt: 'fused failed while running', with no Node and no line."""
+    n = sg.Placeholder((None,), dtype="int64", name="n")
+    p = sg.Placeholder((None,), dtype="int64", name="p")
+    y = (n**p) * 3 + 1
+    line = inspect.currentframe().f_lineno - 1
+    with sg.Session() as sess, pytest.raises(sg.RunError) as caught:
+        sess.run(y, {n: np.array([2, 3]), p: np.array([1, -1])})
+    message = str(caught.value)
+    assert message.startswith("fused add(mul(pow(%0, %1), 3), 1) failed while running: ValueError")
+    assert caught.value.node is y and f"test_passes_fuse.py:{line}" in message
+    assert "sg.Session(disable='fuse')" in caught.value.hint

@@ -235,6 +235,9 @@ def fuse(ir: nx.DiGraph):
             attrs={"steps": steps, "formula": formula, "registers": registers},
             shape=data["shape"], dtype=data["dtype"], name=data["name"], origin=data["origin"],
             order=root,
+            # it computes the root's value: an error while it runs names the root's Node
+            # and the user's line that made it
+            node=data["node"],
         )
         readable = formula.format(*(ir.nodes[i]["name"] for i in inputs))
         # the fused vertex is new (a fresh key): say so, so a viewer can mark it
