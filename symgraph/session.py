@@ -376,7 +376,14 @@ class Session:
                 hint="pass a file written by Session.save",
             ) from None
         version = stored.pop(_FORMAT_KEY, None)
-        if version is None or int(version) != CHECKPOINT_FORMAT:
+        if version is None:
+            raise CheckpointError(
+                f"{path} is not a symgraph checkpoint: it is a .npz file of arrays, but "
+                "Session.save did not write it (it has no checkpoint format)",
+                hint="pass a file written by Session.save; to load other arrays into "
+                "Variables, feed them to sg.assign, or make Variables from them",
+            )
+        if int(version) != CHECKPOINT_FORMAT:
             raise CheckpointError(
                 f"{path} has checkpoint format {version}, this symgraph reads {CHECKPOINT_FORMAT}",
                 hint="save it again with this version of symgraph",

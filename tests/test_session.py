@@ -961,3 +961,16 @@ def test_feeds_that_are_not_values_say_what_was_fed_and_what_to_do():
         with pytest.raises(sg.FeedError) as caught:
             sess.make_callable(x + 1, [x])(np.ones((1, 3)), np.ones((1, 3)))
         assert "one value for each Node" in caught.value.hint
+
+
+def test_restore_of_an_npz_that_save_did_not_write_says_so(tmp_path):
+    """Found by a bug hunt: it said 'has checkpoint format None ... save it again with
+    this version of symgraph'."""
+    w = sg.Variable(np.ones(2), name="w")
+    path = tmp_path / "arrays.npz"
+    np.savez(path, w=np.zeros(2))
+    with sg.Session() as sess, pytest.raises(sg.CheckpointError, match="is not a symgraph checkpoint") as caught:
+        sess.restore(path)
+    assert "Session.save did not write it" in str(caught.value)
+    with sg.Session() as sess:
+        np.testing.assert_array_equal(sess.run(w), [1.0, 1.0])
