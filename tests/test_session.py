@@ -396,7 +396,7 @@ def test_restore_of_a_file_without_the_format_version_is_refused(tmp_path):
     path = tmp_path / "plain.npz"
     np.savez(path, W=np.zeros((2, 3), F32), steps=np.asarray(0), **{"layer/b": np.zeros(3)})
     with sg.Session() as sess:
-        _assert_restore_fails(sess, variables, path, "checkpoint format None")
+        _assert_restore_fails(sess, variables, path, "is not a symgraph checkpoint")
 
 
 def test_restore_of_a_checkpoint_missing_a_variable_changes_nothing(tmp_path):
