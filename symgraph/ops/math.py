@@ -184,6 +184,11 @@ class Sigmoid(Elementwise):
         # quiet. (exp(-log(1 + exp(-x))) never overflows, but np.logaddexp is 5 to 20
         # times slower.) Each step writes into out when given; without it, a 0-d x gives
         # NumPy scalars.
+        x = np.asarray(x)
+        if x.dtype.kind not in "fc":
+            # ints are negated as the floats they become: in uint8, -200 wraps to 56,
+            # and in int8 -(-128) stays -128
+            x = x.astype(np.result_type(np.exp(np.zeros((), x.dtype))))
         with np.errstate(over="ignore"):
             t = np.exp(np.negative(x, out=out), out=out)
             return np.divide(1, np.add(t, 1, out=out), out=out)

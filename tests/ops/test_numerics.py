@@ -112,3 +112,19 @@ def test_float16_cross_entropy_gradients_over_more_positions_than_float16_can_co
         np.testing.assert_allclose(gv.astype(np.float64)[0], [-0.5 / N16, 0.5 / N16], rtol=2e-3)
         assert np.count_nonzero(gv) == gv.size
         assert np.isfinite(ggv).all()
+
+
+@pytest.mark.parametrize("disable", [(), "all"])
+def test_sigmoid_and_log_sigmoid_of_small_ints_negate_as_floats(disable):
+    """Found by a bug hunt: -x was taken in x's own int dtype, which wraps (uint8 -200
+    is 56; int8 -(-128) is -128), so sigmoid(uint8 200) was 0 and sigmoid(int8 -128) 1."""
+    u = sg.Placeholder((4,), dtype="uint8", name="u")
+    i = sg.Placeholder((2,), dtype="int8", name="i")
+    uv, iv = np.array([0, 1, 5, 200], "uint8"), np.array([-128, 0], "int8")
+    with sg.Session(disable=disable) as sess:
+        su, si, lu = sess.run([sg.sigmoid(u), sg.sigmoid(i), sg.log(sg.sigmoid(u))], {u: uv, i: iv})
+    exact = 1 / (1 + np.exp(-uv.astype(np.float64)))
+    np.testing.assert_allclose(su, exact, rtol=1e-3)
+    np.testing.assert_allclose(si, [0.0, 0.5], atol=1e-3)
+    np.testing.assert_allclose(lu, np.log(exact), rtol=2e-3, atol=1e-3)
+    assert su.dtype == lu.dtype == np.float16 and si.dtype == np.float16

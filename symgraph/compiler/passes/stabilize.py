@@ -36,7 +36,7 @@ from symgraph.compiler.rewrite import (
     start,
     topological,
 )
-from symgraph.ops.math import Mul, Neg, Sigmoid, Softplus, Sub
+from symgraph.ops.math import Cast, Mul, Neg, Sigmoid, Softplus, Sub
 from symgraph.ops.nn import LogSoftmax, SoftmaxCrossEntropy
 from symgraph.ops.reduce import Sum
 
@@ -48,6 +48,14 @@ def _new(ir, key, op, inputs, attrs, suffix, like=None):
         name=f"{ir.nodes[key]['name']}/{suffix}", origin=ir.nodes[key]["origin"],
         order=key,
     )
+
+
+def _as_float(ir, key, x, s):
+    """x itself when it is a float; else x cast to the sigmoid s's float dtype, so that
+    -x is negated as a float (in uint8, -200 wraps to 56; in int8, -(-128) is -128)."""
+    if ir.nodes[x]["dtype"].kind in "fc":
+        return x
+    return _new(ir, key, Cast(), [x], {"dtype": ir.nodes[s]["dtype"].name}, "float_x", like=s)
 
 
 def _log_softmax(ir, key):
@@ -64,7 +72,7 @@ def _log_sigmoid(ir, key):
     if op_name(ir, s) != "sigmoid":
         return None
     (x,) = ir.nodes[s]["inputs"]
-    minus_x = _new(ir, key, Neg(), [x], {}, "neg_x", like=x)
+    minus_x = _new(ir, key, Neg(), [_as_float(ir, key, x, s)], {}, "neg_x", like=s)
     soft = _new(ir, key, Softplus(), [minus_x], {}, "softplus")
     return "log-sigmoid", _new(ir, key, Neg(), [soft], {}, "neg")
 
@@ -155,7 +163,7 @@ def _log_sigmoid_grad(ir, key):
     (x,) = ir.nodes[s]["inputs"]
     if ir.nodes[g]["shape"] != data["shape"] or ir.nodes[g]["dtype"] != data["dtype"]:
         return None  # g broadcast against s: the plain form keeps its shape rule
-    minus_x = _new(ir, key, Neg(), [x], {}, "neg_x", like=x)
+    minus_x = _new(ir, key, Neg(), [_as_float(ir, key, x, s)], {}, "neg_x", like=s)
     sigmoid_minus_x = _new(ir, key, Sigmoid(), [minus_x], {}, "sigmoid_neg_x", like=s)
     return "log-sigmoid-grad", _new(ir, key, Mul(), [g, sigmoid_minus_x], {}, "stable_grad")
 
