@@ -37,6 +37,38 @@ def _fed(value) -> str:
     return f"{type(value).__name__} {text if len(text) <= 60 else text[:57] + '...'}"
 
 
+def converted_to(array: np.ndarray, dtype: np.dtype):
+    """(array as dtype, None), or (None, (what is wrong, what to do)) when some value
+    does not fit: an int out of an int dtype's range (astype would wrap it), or a
+    finite number too large for a float dtype (astype would make it inf). A fed value
+    and a Placeholder's default are checked this way."""
+    if (
+        array.dtype.kind in "iu"
+        and dtype.kind in "iu"
+        and array.size
+        and (array.min() < np.iinfo(dtype).min or array.max() > np.iinfo(dtype).max)
+    ):
+        return None, (
+            f"{array.dtype} values given do not fit in it (they range from {array.min()} to "
+            f"{array.max()})",
+            f"give values within the range of {dtype}, or declare the Placeholder wider",
+        )
+    with np.errstate(over="ignore"):  # an overflow is said below
+        converted = array.astype(dtype)
+    if (
+        array.dtype.kind in "fiu"
+        and dtype.kind == "f"
+        and np.isfinite(array).all()
+        and not np.isfinite(converted).all()
+    ):
+        return None, (
+            f"{array.dtype} values given are too large for it (up to {np.abs(array).max():.3g}; "
+            f"{dtype} goes up to {np.finfo(dtype).max:.3g})",
+            f"scale the data, or declare the Placeholder with dtype='{array.dtype}'",
+        )
+    return converted, None
+
+
 def check_feed_value(node, value) -> np.ndarray:
     """`value` as an array of `node`'s dtype, checked against its declared shape
     (a None dim takes any size); a FeedError that says what to do otherwise."""
@@ -77,33 +109,10 @@ def check_feed_value(node, value) -> np.ndarray:
                 node=node,
                 hint=f"convert the value first: np.asarray(value, dtype='{node.dtype}')",
             )
-        if (
-            array.dtype.kind in "iu"
-            and node.dtype.kind in "iu"
-            and array.size
-            and (array.min() < np.iinfo(node.dtype).min or array.max() > np.iinfo(node.dtype).max)
-        ):
-            raise FeedError(
-                f"{node.name} expects {node.dtype}, and the {array.dtype} values fed do not fit in "
-                f"it (they range from {array.min()} to {array.max()})",
-                node=node,
-                hint=f"feed values within the range of {node.dtype}, or declare the Placeholder wider",
-            )
-        with np.errstate(over="ignore"):  # an overflow is said below, as a FeedError
-            converted = array.astype(node.dtype)
-        if (
-            array.dtype.kind == "f"
-            and node.dtype.kind == "f"
-            and np.isfinite(array).all()
-            and not np.isfinite(converted).all()
-        ):
-            raise FeedError(
-                f"{node.name} expects {node.dtype}, and the {array.dtype} values fed are too large "
-                f"for it (up to {np.abs(array).max():.3g}; {node.dtype} goes up to "
-                f"{np.finfo(node.dtype).max:.3g})",
-                node=node,
-                hint=f"scale the data, or declare the Placeholder with dtype='{array.dtype}'",
-            )
+        converted, problem = converted_to(array, node.dtype)
+        if problem is not None:
+            headline, hint = problem
+            raise FeedError(f"{node.name} expects {node.dtype}, and the {headline}", node=node, hint=hint)
         array = converted
     if not shapes_agree(node.shape, array.shape):
         raise FeedError(

@@ -20,6 +20,7 @@ import threading
 import numpy as np
 
 from symgraph.errors import GraphError, ShapeError, shape_str
+from symgraph.feeds import converted_to
 from symgraph.ops.base import LeafOp, Op, check_attrs, has_settings, known_dtype, shapes_agree
 
 FORWARD, GRADIENT, UPDATE = "forward", "gradient", "update"
@@ -553,7 +554,11 @@ class Placeholder(Node):
                         f"{dtype}",
                         hint=f"give a default of dtype {dtype}, e.g. np.array(value, dtype='{dtype}')",
                     )
-                self.default = given.astype(dtype)  # a copy of its own
+                converted, problem = converted_to(given, dtype)  # a copy of its own
+                if problem is not None:
+                    headline, hint = problem
+                    raise ShapeError(f"Placeholder default for dtype {dtype}: the {headline}", hint=hint)
+                self.default = converted
                 if not shapes_agree(shape, self.default.shape):
                     raise ShapeError(
                         f"Placeholder default of shape {shape_str(self.default.shape)} does not fit "

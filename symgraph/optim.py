@@ -315,10 +315,14 @@ def clip_by_global_norm(grads, max_norm):
     # These Nodes work on gradients, so they are tagged as gradient Nodes (pictures
     # and sg.explain show them with the gradient graph), in a scope of their own.
     with graph.as_default(), graph._building(GRADIENT), graph.name_scope("clip_by_global_norm"):
-        squares = [reduce_sum(g * g) for g in present]
+        # float16 squares are summed in float32: a norm above about 256 is inf in float16,
+        # and max_norm / inf would scale every gradient to 0
+        wide = [cast(g, np.float32) if g.dtype == np.float16 else g for g in present]
+        squares = [reduce_sum(g * g) for g in wide]
         total = squares[0]
         for s in squares[1:]:
             total = total + s
         norm = sqrt(total, name="global_norm")
         scale = max_norm / maximum(norm, max_norm)
-        return [None if g is None else g * scale for g in grads], norm
+        return [None if g is None else g * (scale if scale.dtype == g.dtype else cast(scale, g.dtype))
+                for g in grads], norm

@@ -55,6 +55,8 @@ class RandomUniform(Op):
         if active is not None and not active:
             return np.zeros(np.shape(like), dtype=dtype)  # not drawn: the stream stays put
         generator = state if state is not None else self.new_state(seed=seed, rng=rng)
+        if dtype == np.float16:  # NumPy draws only float32 and float64: float32, then narrowed
+            return generator.random(np.shape(like), dtype=np.float32).astype(np.float16)
         return generator.random(np.shape(like), dtype=dtype)
 
     def kernel(self, *, seed, rng, state=None):

@@ -429,7 +429,8 @@ class GetItemGrad(Op):
     name = "getitem_grad"
 
     def infer(self, grad, like, *, index):
-        return like.shape, grad.dtype
+        # a Python number (grad_y=2.0) is weak, as in forward: it takes like's float dtype
+        return like.shape, np.result_type(grad.value, like.dtype) if grad.weak else grad.dtype
 
     def forward(self, grad, like, *, index):
         # grad may be a Python number (a weak constant), which has no dtype of its own
