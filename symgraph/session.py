@@ -82,6 +82,10 @@ class Session:
 
     def close(self) -> None:
         self._closed = True
+        # the buffers go now: a Program's generated code refers to itself (a reference
+        # cycle), so without this they would wait for Python's cycle collector
+        for program in self._programs.values():
+            program.release_buffers()
         self._programs.clear()
         self._runners.clear()
 
@@ -107,6 +111,8 @@ class Session:
         runner = _Runner(self, flat, rebuild, list(feed_dict))
         answer = runner.call(*feed_dict.values())  # its first call checks every feed
         if key is not None:  # all checks passed: later runs like this one take the quick path
+            if len(self._runners) >= KEEP_PROGRAMS:  # as many as Programs: the oldest goes
+                self._runners.pop(next(iter(self._runners)))
             self._runners[key] = runner
         return answer
 
@@ -181,8 +187,11 @@ class Session:
             program.bind_state(self._states)
             if len(self._programs) >= KEEP_PROGRAMS:
                 oldest = next(iter(self._programs))
-                self._programs.pop(oldest).release_buffers()  # a _Runner may still hold it
-                if not self._said_recompiling:  # (once it is said, no need to remember)
+                dropped = self._programs.pop(oldest)
+                dropped.release_buffers()
+                dropped.dropped = True  # a _Runner that still holds it asks for it again
+                # (once it is said, no need to remember; and a bounded memory of them)
+                if not self._said_recompiling and len(self._dropped) < 4 * KEEP_PROGRAMS:
                     self._dropped.add(oldest)
         self._programs[key] = program
         if len(self._programs) > KEEP_BUFFERS:  # the one this use may have pushed out
@@ -475,7 +484,7 @@ class _Runner:
         if session._closed:
             raise GraphError("this Session is closed", hint="open a new sg.Session()")
         program, shapes, dtypes = self.program, self.shapes, self.dtypes
-        if len(values) != len(shapes):
+        if len(values) != len(shapes) or program is None or program.dropped:
             program = None
         else:
             # the quick check: arrays of exactly the shapes and dtypes that passed last time

@@ -974,3 +974,25 @@ def test_restore_of_an_npz_that_save_did_not_write_says_so(tmp_path):
     assert "Session.save did not write it" in str(caught.value)
     with sg.Session() as sess:
         np.testing.assert_array_equal(sess.run(w), [1.0, 1.0])
+
+
+def test_a_sessions_caches_stay_bounded_and_close_lets_the_buffers_go():
+    """Found by a bug hunt: run()'s quick-path cache kept one _Runner, and its Program,
+    per fetch set for good, so the Programs KEEP_PROGRAMS let go of lived on (and ran
+    with buffers again); close() left the buffers to Python's cycle collector."""
+    from symgraph.session import KEEP_PROGRAMS
+
+    x = sg.Placeholder((None, 4), dtype="float64", name="x")
+    xv = np.ones((2, 4))
+    sess = sg.Session()
+    first = x * 2.0
+    np.testing.assert_array_equal(sess.run(first, {x: xv}), 2 * xv)
+    (program,) = sess._programs.values()
+    for i in range(KEEP_PROGRAMS + 8):  # the TF1 mistake: a new fetch every step
+        sess.run(x + float(i), {x: xv})
+    assert len(sess._runners) <= KEEP_PROGRAMS and len(sess._programs) <= KEEP_PROGRAMS
+    assert program.dropped and program._arrays is None
+    np.testing.assert_array_equal(sess.run(first, {x: xv}), 2 * xv)  # compiled again, right
+    kept = list(sess._programs.values())
+    sess.close()
+    assert all(p._arrays is None for p in kept)

@@ -95,6 +95,7 @@ class Program:
         self._line_of: dict[int, int] = {}
         self._names: dict | None = None
         self._states: list = []  # (op, state) of each stateful instruction: see bind_state
+        self.dropped = False  # let go of by its Session (KEEP_PROGRAMS): not to be run again
 
     def finish(self) -> None:
         """Bind each instruction's attrs to its kernel once, not on every run.

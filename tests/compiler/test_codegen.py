@@ -302,9 +302,10 @@ def test_the_first_runs_buffers_are_let_go_before_the_source_is_compiled(monkeyp
         assert first_arrays and not seen  # the first run: the loop, with the buffers
         second = sess.run(fetches, feed)
         third = sess.run(fetches, feed)
+        assert program._arrays is not None  # made again after it
     # compiled once, on the second run, while neither the buffers nor their memory existed
     assert seen == [(None, [None] * len(first_arrays))]
-    assert program._arrays is not None  # made again after it
+    assert program._arrays is None  # closing the Session let them go
     for a, b, c in zip(first, second, third):
         np.testing.assert_array_equal(b, a)
         np.testing.assert_array_equal(c, a)
