@@ -176,8 +176,9 @@ class Session:
             warnings.warn(
                 f"this Session compiles a Program again that it let go of: it keeps the "
                 f"{KEEP_PROGRAMS} it used last, and was fed more shapes than that (batch sizes?) "
-                "for the same fetches, so every run may compile anew; feed a few shapes only "
-                "(pad the batches, or drop the last short one)",
+                "for the same fetches, or asked for more sets of fetches (a new Node built "
+                "every step?), so every run may compile anew; feed a few shapes only (pad the "
+                "batches, or drop the last short one), and build the graph once, before the loop",
                 stacklevel=user_stacklevel(),
             )
         if program is None:
