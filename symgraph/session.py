@@ -67,6 +67,7 @@ class Session:
         self._programs: dict[tuple, object] = {}
         self._dropped: set = set()  # keys of the Programs let go of (see _program_for)
         self._said_recompiling = False
+        self._said_many_fetches = False  # see run: more sets of fetches than KEEP_PROGRAMS
         self._runners: dict[tuple, _Runner] = {}  # run()'s quick path: see _runner_key
         # what stateful ops keep between runs, by Node id: each random Node's stream,
         # started from its seed in every new Session (Program.bind_state)
@@ -113,6 +114,15 @@ class Session:
         if key is not None:  # all checks passed: later runs like this one take the quick path
             if len(self._runners) >= KEEP_PROGRAMS:  # as many as Programs: the oldest goes
                 self._runners.pop(next(iter(self._runners)))
+                if not self._said_many_fetches:
+                    self._said_many_fetches = True
+                    warnings.warn(
+                        f"this Session has run more than {KEEP_PROGRAMS} different sets of "
+                        "fetches, and compiles a Program for each new one: is a new Node built "
+                        "inside the training loop (sg.gradients, minimize, or loss * 1.0 each "
+                        "step)? Build the graph once, before the loop, and fetch the same Nodes",
+                        stacklevel=user_stacklevel(),
+                    )
             self._runners[key] = runner
         return answer
 

@@ -988,8 +988,10 @@ def test_a_sessions_caches_stay_bounded_and_close_lets_the_buffers_go():
     first = x * 2.0
     np.testing.assert_array_equal(sess.run(first, {x: xv}), 2 * xv)
     (program,) = sess._programs.values()
-    for i in range(KEEP_PROGRAMS + 8):  # the TF1 mistake: a new fetch every step
-        sess.run(x + float(i), {x: xv})
+    with pytest.warns(UserWarning, match="is a new Node built inside the training loop") as said:
+        for i in range(KEEP_PROGRAMS + 8):  # the TF1 mistake: a new fetch every step
+            sess.run(x + float(i), {x: xv})
+    assert len([w for w in said if "new Node built" in str(w.message)]) == 1  # said once
     assert len(sess._runners) <= KEEP_PROGRAMS and len(sess._programs) <= KEEP_PROGRAMS
     assert program.dropped and program._arrays is None
     with pytest.warns(UserWarning, match="compiles a Program again that it let go of"):
