@@ -210,8 +210,7 @@ def _check_learning_rate(optimizer: str, lr) -> None:
         return
     if not _is_number(lr):
         raise TypeError(f"{optimizer} learning rate must be a number or a Node, got {type(lr).__name__}: {lr!r}")
-    if not (lr > 0 and np.isfinite(lr)):
-        raise ValueError(f"{optimizer} learning rate must be positive and finite, got {lr}")
+    _check_setting(optimizer, "learning rate", lr, lambda r: r > 0, "positive and finite")
 
 
 def _is_number(value) -> bool:

@@ -112,19 +112,25 @@ class Session:
         runner = _Runner(self, flat, rebuild, list(feed_dict))
         answer = runner.call(*feed_dict.values())  # its first call checks every feed
         if key is not None:  # all checks passed: later runs like this one take the quick path
-            if len(self._runners) >= KEEP_PROGRAMS:  # as many as Programs: the oldest goes
-                self._runners.pop(next(iter(self._runners)))
-                if not self._said_many_fetches:
-                    self._said_many_fetches = True
-                    warnings.warn(
-                        f"this Session has run more than {KEEP_PROGRAMS} different sets of "
-                        "fetches, and compiles a Program for each new one: is a new Node built "
-                        "inside the training loop (sg.gradients, minimize, or loss * 1.0 each "
-                        "step)? Build the graph once, before the loop, and fetch the same Nodes",
-                        stacklevel=user_stacklevel(),
-                    )
-            self._runners[key] = runner
+            self._keep_runner(key, runner)
         return answer
+
+    def _keep_runner(self, key, runner) -> None:
+        """Keep `runner` for run()'s quick path: as many as Programs (KEEP_PROGRAMS), the
+        oldest let go first. Needing more is said once: it is how a new Node built in
+        every step of a training loop shows, each step then compiling a Program."""
+        if len(self._runners) >= KEEP_PROGRAMS:
+            self._runners.pop(next(iter(self._runners)))
+            if not self._said_many_fetches:
+                self._said_many_fetches = True
+                warnings.warn(
+                    f"this Session has run more than {KEEP_PROGRAMS} different sets of "
+                    "fetches, and compiles a Program for each new one: is a new Node built "
+                    "inside the training loop (sg.gradients, minimize, or loss * 1.0 each "
+                    "step)? Build the graph once, before the loop, and fetch the same Nodes",
+                    stacklevel=user_stacklevel(),
+                )
+        self._runners[key] = runner
 
     def _run_changing_nothing(self, fetches, feed_dict=None):
         """Compute `fetches` as run does, but leave the Session exactly as it was: no

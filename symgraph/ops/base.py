@@ -307,7 +307,7 @@ def ufunc_dtype(ufunc, *nodes) -> np.dtype:
             hint="cast the inputs to a common numeric dtype with sg.cast",
         ) from None
     if ufunc not in _COMPARISONS:  # NumPy 2 compares int8 with 1000 exactly; it adds no such
-        _check_numbers_fit(nodes, dtypes[: len(nodes)])
+        check_numbers_fit(nodes, dtypes[: len(nodes)])
     return np.dtype(dtypes[-1])
 
 
@@ -317,11 +317,11 @@ _COMPARISONS = (np.equal, np.not_equal, np.less, np.less_equal, np.greater, np.g
 def result_dtype(*nodes) -> np.dtype:
     """NumPy's promotion of the inputs' dtypes (weak Python numbers included)."""
     dtype = np.result_type(*(n.value if n.weak else n.dtype for n in nodes))
-    _check_numbers_fit(nodes, [dtype] * len(nodes))
+    check_numbers_fit(nodes, [dtype] * len(nodes))
     return dtype
 
 
-def _check_numbers_fit(nodes, dtypes) -> None:
+def check_numbers_fit(nodes, dtypes) -> None:
     """A Python int meeting an integer tensor becomes that tensor's dtype, as in NumPy 2,
     which raises OverflowError, at run time, for one that does not fit (int64 + 2**70,
     uint8 + 300): say it when the Node is built."""

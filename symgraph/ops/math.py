@@ -188,7 +188,7 @@ class Sigmoid(Elementwise):
         if x.dtype.kind not in "fc":
             # ints are negated as the floats they become: in uint8, -200 wraps to 56,
             # and in int8 -(-128) stays -128
-            x = x.astype(np.result_type(np.exp(np.zeros((), x.dtype))))
+            x = x.astype(np.exp(np.zeros((), x.dtype)).dtype)  # the float exp gives x's dtype
         with np.errstate(over="ignore"):
             t = np.exp(np.negative(x, out=out), out=out)
             return np.divide(1, np.add(t, 1, out=out), out=out)

@@ -180,13 +180,13 @@ def divided_by_count(g: Node, x: Node, axis) -> Node:
     so there g is multiplied by the count's reciprocal, which fits."""
     axes = range(x.ndim) if axis is None else axis
     dims = [x.shape[a] for a in axes]
-    fits = g.dtype != np.float16
+    half = g.dtype == np.float16
     if all(d is not None for d in dims):
         count = int(np.prod(dims, dtype=np.int64))  # known now: a plain number
-        return g / count if fits or count <= FLOAT16_MAX else g * (1.0 / count)
+        return g * (1.0 / count) if half and count > FLOAT16_MAX else g / count
     # known only when the graph runs
-    count = make_node(ReducedCount(), (x,), {"axis": axis, "dtype": g.dtype, "reciprocal": not fits})
-    return g / count if fits else g * count
+    count = make_node(ReducedCount(), (x,), {"axis": axis, "dtype": g.dtype, "reciprocal": half})
+    return g * count if half else g / count
 
 
 def divide_by_count(values: np.ndarray, count: int) -> np.ndarray:

@@ -13,7 +13,7 @@ import numpy as np
 
 from symgraph.errors import ShapeError, shape_str
 from symgraph.graph import UPDATE, Node, Variable, checks_for, make_node
-from symgraph.ops.base import Op, _check_numbers_fit, shapes_agree
+from symgraph.ops.base import Op, check_numbers_fit, shapes_agree
 
 
 class Assign(Op):
@@ -40,7 +40,7 @@ class Assign(Op):
                 "cannot cast safely",
                 hint=f"cast the value with sg.cast(value, '{var.dtype}')",
             )
-        _check_numbers_fit([value], [var.dtype])  # assign(int8_v, 300) would wrap to 44
+        check_numbers_fit([value], [var.dtype])  # assign(int8_v, 300) would wrap to 44
         # the Variable's next value, which the kernel passes on to the commit (fetched,
         # an update answers None; no op may read it: make_node refuses)
         return var.shape, var.dtype

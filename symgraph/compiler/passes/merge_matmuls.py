@@ -136,7 +136,8 @@ def _by_zeros(ir, key) -> bool:
 
 def _is_row_sum(ir, key) -> bool:
     """sum_to that sums a 2-D x over its first axis only: (r, n) -> (n,) or (1, n)."""
-    if op_name(ir, key) != "sum_to" or len(ir.nodes[key]["inputs"]) != 1:  # (not one with a like, see ops.shape.sum_to_shape)
+    # (one with a second input, `like`, is left as it is: see ops.shape.sum_to_shape)
+    if op_name(ir, key) != "sum_to" or len(ir.nodes[key]["inputs"]) != 1:
         return False
     (x,) = ir.nodes[key]["inputs"]
     shape = ir.nodes[x]["shape"]
